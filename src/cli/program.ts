@@ -1,0 +1,36 @@
+import { Command, CommanderError } from 'commander';
+import { ConfigError, WxOpenError } from '../errors.js';
+import { registerConfigCommand } from './commands/config.js';
+import { registerDevCommands } from './commands/dev.js';
+import { registerServeCommand } from './commands/serve.js';
+
+export function createProgram(): Command {
+  const program = new Command('wxopen')
+    .description('WeChat Open Platform third-party platform: server, SDK and sandbox')
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)');
+  registerServeCommand(program);
+  registerConfigCommand(program);
+  registerDevCommands(program);
+  return program;
+}
+
+/** Runs the CLI and returns the exit code; expected failures print one line, never a stack. */
+export async function runCli(argv: string[]): Promise<number> {
+  const program = createProgram().exitOverride();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    if (err instanceof ConfigError) {
+      process.stderr.write(`wxopen: invalid configuration: ${err.variable} ${err.problem}\n`);
+      return 78;
+    }
+    if (err instanceof WxOpenError) {
+      process.stderr.write(`wxopen: ${err.message} (${err.code})\n`);
+      return 1;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,10 @@
+export { decodeAesKey, isValidEncodingAesKey } from './aes-key.js';
+export type { AesKey } from './aes-key.js';
+export { computeSignature, computeMsgSignature, verifyMsgSignature, safeCompare } from './msg-signature.js';
+export { encryptMessage, decryptMessage } from './message-cipher.js';
+export type { EncryptOptions, DecryptedMessage } from './message-cipher.js';
+export { sealMessage, buildEncryptedReply, signPush, randomNonce } from './reply.js';
+export type { SealOptions, SealedMessage, SignedPush } from './reply.js';
+export { jsapiSignature } from './jssdk.js';
+export type { JsapiSignatureInput } from './jssdk.js';
+export { decryptOpenData, OpenDataError } from './open-data.js';

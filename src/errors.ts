@@ -1,0 +1,117 @@
+/**
+ * Every error wxopen throws is a `WxOpenError` with a stable `code` (`WXO_ERR_*`), so callers, logs and
+ * metrics can branch on the code instead of parsing messages. Errors that map to an HTTP answer carry
+ * `statusCode`.
+ */
+export abstract class WxOpenError extends Error {
+  abstract readonly code: string;
+  readonly statusCode: number = 500;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(`[wxopen] ${message}`, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Invalid configuration: the message is one line naming the variable. */
+export class ConfigError extends WxOpenError {
+  readonly code = 'WXO_ERR_CONFIG';
+  constructor(
+    readonly variable: string,
+    readonly problem: string,
+  ) {
+    super(`${variable}: ${problem}`);
+  }
+}
+
+/**
+ * Reasons a push or a ciphertext is refused. They are the `reason` of a failed verification, the
+ * `code` suffix of `CryptoError`, the log field and the metric label, so keep them stable.
+ */
+export const CRYPTO_FAILURES = {
+  illegal_aes_key: 'EncodingAESKey does not decode to 32 bytes (WeChat -40004)',
+  bad_signature: 'msg_signature does not match (WeChat -40001)',
+  bad_base64: 'Encrypt is not valid base64 (WeChat -40010)',
+  bad_block_length: 'ciphertext length is not a positive multiple of 16 (WeChat -40007)',
+  bad_padding: 'PKCS#7 padding is not 1..32 equal bytes (WeChat -40007)',
+  bad_length: 'declared message length exceeds the plaintext (WeChat -40008)',
+  appid_mismatch: 'receiveId in the plaintext is not the expected appid (WeChat -40005)',
+} as const;
+export type CryptoFailure = keyof typeof CRYPTO_FAILURES;
+
+export class CryptoError extends WxOpenError {
+  readonly code: string;
+  override readonly statusCode = 400;
+  constructor(
+    readonly reason: CryptoFailure,
+    detail?: string,
+  ) {
+    super(detail ? `${CRYPTO_FAILURES[reason]}: ${detail}` : CRYPTO_FAILURES[reason]);
+    this.code = `WXO_ERR_CRYPTO_${reason.toUpperCase()}`;
+  }
+}
+
+export class XmlError extends WxOpenError {
+  readonly code: string;
+  override readonly statusCode = 400;
+  constructor(
+    readonly reason: 'xml_forbidden' | 'xml_malformed' | 'xml_too_large',
+    detail: string,
+  ) {
+    super(`XML ${reason === 'xml_forbidden' ? 'refused' : 'invalid'}: ${detail}`);
+    this.code = `WXO_ERR_${reason.toUpperCase()}`;
+  }
+}
+
+/** Token-invalid codes: refresh once and retry once (spec 3.0, WxJava ACCESS_TOKEN_ERROR_CODES). */
+export const TOKEN_INVALID_ERRCODES: ReadonlySet<number> = new Set([40001, 40014, 42001]);
+/** Codes that mean the authorizer must authorize the platform again (spec 8, handling "A"). */
+export const REAUTHORIZE_ERRCODES: ReadonlySet<number> = new Set([61003, 61023]);
+export const QUOTA_ERRCODES: ReadonlySet<number> = new Set([45009, 45011, 48006, 85085, 87013]);
+
+export type WeChatErrorKind = 'token' | 'reauthorize' | 'quota' | 'busy' | 'ticket' | 'config' | 'request';
+
+/** Classifies an errcode by how a caller should react (spec 8 handling key). */
+export function classifyErrcode(errcode: number): WeChatErrorKind {
+  if (TOKEN_INVALID_ERRCODES.has(errcode)) return 'token';
+  if (REAUTHORIZE_ERRCODES.has(errcode)) return 'reauthorize';
+  if (QUOTA_ERRCODES.has(errcode)) return 'quota';
+  if (errcode === -1) return 'busy';
+  if (errcode === 61005 || errcode === 61006) return 'ticket';
+  if ([40013, 40125, 41004, 40164, 61004, 61011, 48001, 61007].includes(errcode)) return 'config';
+  return 'request';
+}
+
+/** A WeChat API answer with a non-zero errcode. `rid` is the request id WeChat support asks for. */
+export class WeChatApiError extends WxOpenError {
+  readonly code = 'WXO_ERR_WECHAT_API';
+  override readonly statusCode = 502;
+  readonly kind: WeChatErrorKind;
+  readonly rid: string | undefined;
+  constructor(
+    readonly errcode: number,
+    readonly errmsg: string,
+    readonly path: string,
+  ) {
+    super(`${path} failed with errcode ${errcode}: ${errmsg}`);
+    this.kind = classifyErrcode(errcode);
+    this.rid = /rid:\s*([\w-]+)/.exec(errmsg)?.[1];
+  }
+}
+
+/** The upstream could not be reached or answered without a WeChat JSON body (network error, 5xx). */
+export class UpstreamError extends WxOpenError {
+  readonly code = 'WXO_ERR_UPSTREAM';
+  override readonly statusCode = 502;
+}
+
+/** No component_verify_ticket has been received (or the newest one is too old to use). */
+export class TicketMissingError extends WxOpenError {
+  readonly code = 'WXO_ERR_TICKET_MISSING';
+  override readonly statusCode = 503;
+  constructor(detail: string) {
+    super(
+      `no usable component_verify_ticket: ${detail}. The authorization-event URL (POST /wechat/component) has not received a ticket push; check that WeChat can reach it`,
+    );
+  }
+}

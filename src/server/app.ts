@@ -1,0 +1,72 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Config } from '../config.js';
+import { PushEmitter } from '../push/emitter.js';
+import type { Store } from '../store/types.js';
+import { systemClock, type Clock } from '../util/clock.js';
+import { createLogger, type Logger } from '../util/logger.js';
+import type { AppContext, MessageHandler } from './context.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { refusePush } from './refusal.js';
+import { authorizerPushRoutes } from './routes/authorizer-push.js';
+import { componentPushRoutes } from './routes/component-push.js';
+import { healthRoutes } from './routes/health.js';
+
+export interface BuildAppOptions {
+  config: Config;
+  store: Store;
+  logger?: Logger;
+  clock?: Clock;
+  metrics?: Metrics;
+  pushes?: PushEmitter;
+  onMessage?: MessageHandler[];
+}
+
+export interface WxOpenApp {
+  app: FastifyInstance;
+  context: AppContext;
+}
+
+/** Builds the HTTP app without listening (tests use `app.inject()`; `listen` is the caller's). */
+export async function buildApp(options: BuildAppOptions): Promise<WxOpenApp> {
+  const logger = options.logger ?? createLogger({ level: options.config.logLevel });
+  const context: AppContext = {
+    config: options.config,
+    store: options.store,
+    logger,
+    clock: options.clock ?? systemClock,
+    metrics: options.metrics ?? createMetrics(),
+    pushes: options.pushes ?? new PushEmitter(),
+    onMessage: options.onMessage ?? [],
+  };
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    // Each push logs one structured line of its own; per-request access lines would double them.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: options.config.bodyLimitBytes,
+    trustProxy: true,
+  });
+
+  // WeChat posts XML with varying content types (text/xml, application/xml, none): keep every body as
+  // the raw string the signature was computed over.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
+    const status = error.statusCode ?? 500;
+    if (request.url.startsWith('/wechat/') && status === 413) {
+      const url = request.url.startsWith('/wechat/component') ? 'component' : 'authorizer';
+      return refusePush(context, reply, url, 'xml_too_large', `body exceeds ${options.config.bodyLimitBytes} bytes`, 413);
+    }
+    if (status >= 500) {
+      logger.error({ err: error, url: request.url }, 'request failed');
+      return reply.code(status === 500 ? 503 : status).send({ error: 'WXO_ERR_INTERNAL', message: 'temporarily unavailable' });
+    }
+    logger.warn({ code: error.code, url: request.url, status }, error.message);
+    return reply.code(status).send({ error: error.code ?? 'WXO_ERR_BAD_REQUEST', message: error.message });
+  });
+
+  await app.register(async (scope) => healthRoutes(scope, context));
+  await app.register(async (scope) => componentPushRoutes(scope, context));
+  await app.register(async (scope) => authorizerPushRoutes(scope, context));
+  return { app, context };
+}

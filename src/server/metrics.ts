@@ -1,0 +1,29 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** One registry per app instance, so several apps (tests, platform + sandbox) never share counters. */
+export interface Metrics {
+  registry: Registry;
+  pushes: Counter<'url' | 'type' | 'outcome'>;
+  pushDuration: Histogram<'url'>;
+}
+
+export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
+  const registry = new Registry();
+  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'wxopen_' });
+  return {
+    registry,
+    pushes: new Counter({
+      name: 'wxopen_pushes_total',
+      help: 'Pushes received from WeChat, by URL, InfoType/MsgType and outcome (stored, duplicate or a refusal reason)',
+      labelNames: ['url', 'type', 'outcome'],
+      registers: [registry],
+    }),
+    pushDuration: new Histogram({
+      name: 'wxopen_push_duration_seconds',
+      help: 'Time from receiving a push to answering it',
+      labelNames: ['url'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+  };
+}

@@ -1,0 +1,125 @@
+import { Migrator, type Kysely } from 'kysely';
+import { sql } from 'kysely';
+import type { PushRecord, Store, StoreDialect, StoredPush, StoredTicket } from '../types.js';
+import { migrationProvider } from './migrations.js';
+import type { Database } from './schema.js';
+
+/** One implementation for both dialects; only connection setup differs (sqlite.ts, postgres.ts). */
+export class KyselyStore implements Store {
+  constructor(
+    readonly db: Kysely<Database>,
+    readonly dialect: StoreDialect,
+  ) {}
+
+  async migrate(): Promise<void> {
+    const migrator = new Migrator({ db: this.db, provider: migrationProvider(this.dialect) });
+    const { error, results } = await migrator.migrateToLatest();
+    if (error) {
+      const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+      throw new Error(`[wxopen] database migration ${failed} failed: ${String(error)}`, { cause: error });
+    }
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      await sql`select 1`.execute(this.db);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+
+  async getTicket(componentAppid: string): Promise<StoredTicket | undefined> {
+    const row = await this.db
+      .selectFrom('component_tickets')
+      .selectAll()
+      .where('component_appid', '=', componentAppid)
+      .executeTakeFirst();
+    return row && {
+      componentAppid: row.component_appid,
+      ticket: row.ticket,
+      createTime: Number(row.create_time),
+      receivedAt: Number(row.received_at),
+    };
+  }
+
+  async recordPush(push: PushRecord, ticket?: StoredTicket): Promise<'stored' | 'duplicate'> {
+    return this.db.transaction().execute(async (trx) => {
+      const inserted = await trx
+        .insertInto('push_events')
+        .values({
+          component_appid: push.componentAppid,
+          dedupe_key: push.dedupeKey,
+          info_type: push.infoType,
+          authorizer_appid: push.authorizerAppid,
+          create_time: push.createTime,
+          received_at: push.receivedAt,
+          payload: push.payload,
+        })
+        .onConflict((oc) => oc.columns(['component_appid', 'dedupe_key']).doNothing())
+        .returning('id')
+        .executeTakeFirst();
+      if (!inserted) return 'duplicate';
+      if (ticket) {
+        await trx
+          .insertInto('component_tickets')
+          .values({
+            component_appid: ticket.componentAppid,
+            ticket: ticket.ticket,
+            create_time: ticket.createTime,
+            received_at: ticket.receivedAt,
+          })
+          .onConflict((oc) =>
+            oc
+              .column('component_appid')
+              .doUpdateSet((eb) => ({
+                ticket: eb.ref('excluded.ticket'),
+                create_time: eb.ref('excluded.create_time'),
+                received_at: eb.ref('excluded.received_at'),
+              }))
+              // A delayed retry of an older push must not replace a newer ticket.
+              .where('excluded.create_time', '>=', (eb) => eb.ref('component_tickets.create_time')),
+          )
+          .execute();
+      }
+      return 'stored';
+    });
+  }
+
+  async listPushes(
+    componentAppid: string,
+    options: { limit?: number; infoType?: string } = {},
+  ): Promise<StoredPush[]> {
+    let q = this.db
+      .selectFrom('push_events')
+      .selectAll()
+      .where('component_appid', '=', componentAppid)
+      .orderBy('id', 'desc')
+      .limit(options.limit ?? 50);
+    if (options.infoType !== undefined) q = q.where('info_type', '=', options.infoType);
+    const rows = await q.execute();
+    return rows.map((r) => ({
+      id: Number(r.id),
+      componentAppid: r.component_appid,
+      dedupeKey: r.dedupe_key,
+      infoType: r.info_type,
+      authorizerAppid: r.authorizer_appid,
+      createTime: Number(r.create_time),
+      receivedAt: Number(r.received_at),
+      payload: r.payload,
+    }));
+  }
+
+  async prunePushes(componentAppid: string, receivedBefore: number): Promise<number> {
+    const r = await this.db
+      .deleteFrom('push_events')
+      .where('component_appid', '=', componentAppid)
+      .where('received_at', '<', receivedBefore)
+      .executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+}

@@ -1,0 +1,49 @@
+import { type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import type { StoreDialect } from '../types.js';
+
+/**
+ * Named, ordered migrations. Every table is keyed by component_appid so one deployment can host
+ * several platforms. Times are epoch ms (bigint) so both dialects compare them the same way.
+ */
+function migrations(dialect: StoreDialect): Record<string, Migration> {
+  const id = (t: ReturnType<Kysely<unknown>['schema']['createTable']>) =>
+    dialect === 'postgres'
+      ? t.addColumn('id', 'bigint', (c) => c.primaryKey().generatedAlwaysAsIdentity())
+      : t.addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement());
+  return {
+    '0001_tickets_and_pushes': {
+      async up(db) {
+        await db.schema
+          .createTable('component_tickets')
+          .addColumn('component_appid', 'text', (c) => c.primaryKey())
+          .addColumn('ticket', 'text', (c) => c.notNull())
+          .addColumn('create_time', 'bigint', (c) => c.notNull())
+          .addColumn('received_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await id(db.schema.createTable('push_events'))
+          .addColumn('component_appid', 'text', (c) => c.notNull())
+          .addColumn('dedupe_key', 'text', (c) => c.notNull())
+          .addColumn('info_type', 'text', (c) => c.notNull())
+          .addColumn('authorizer_appid', 'text')
+          .addColumn('create_time', 'bigint', (c) => c.notNull())
+          .addColumn('received_at', 'bigint', (c) => c.notNull())
+          .addColumn('payload', 'text', (c) => c.notNull())
+          .addUniqueConstraint('push_events_dedupe', ['component_appid', 'dedupe_key'])
+          .execute();
+        await db.schema
+          .createIndex('push_events_received')
+          .on('push_events')
+          .columns(['component_appid', 'received_at'])
+          .execute();
+      },
+      async down(db) {
+        await db.schema.dropTable('push_events').execute();
+        await db.schema.dropTable('component_tickets').execute();
+      },
+    },
+  };
+}
+
+export function migrationProvider(dialect: StoreDialect): MigrationProvider {
+  return { getMigrations: async () => migrations(dialect) };
+}

@@ -1,0 +1,41 @@
+import { pino, type Logger, type LoggerOptions } from 'pino';
+
+export type { Logger };
+
+/**
+ * Field names that may carry a credential. pino replaces them wherever they appear in a log object,
+ * so a secret that reaches a log call by accident still never reaches the output.
+ */
+export const REDACTED_FIELDS = [
+  'secret',
+  'componentSecret',
+  'component_appsecret',
+  'component_secret',
+  'appsecret',
+  'token',
+  'ticket',
+  'componentVerifyTicket',
+  'component_verify_ticket',
+  'accessToken',
+  'access_token',
+  'component_access_token',
+  'authorizer_access_token',
+  'refreshToken',
+  'refresh_token',
+  'authorizer_refresh_token',
+  'session_key',
+  'sessionKey',
+  'encodingAesKey',
+  'secretKey',
+] as const;
+
+const paths = REDACTED_FIELDS.flatMap((f) => [f, `*.${f}`, `*.*.${f}`]);
+
+export function createLogger(options: { level?: string; name?: string; destination?: pino.DestinationStream } = {}): Logger {
+  const opts: LoggerOptions = {
+    name: options.name ?? 'wxopen',
+    level: options.level ?? 'info',
+    redact: { paths, censor: '[redacted]' },
+  };
+  return options.destination ? pino(opts, options.destination) : pino(opts);
+}
