@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, redactConfig, SANDBOX_DEFAULTS } from '../../src/config.js';
+import { ConfigError } from '../../src/errors.js';
+
+const REAL = {
+  WXOPEN_COMPONENT_APPID: 'wx1234567890abcdef',
+  WXOPEN_COMPONENT_SECRET: 's3cr3t-s3cr3t-s3cr3t-s3cr3t',
+  WXOPEN_TOKEN: 'platformtoken',
+  WXOPEN_ENCODING_AES_KEY: 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG',
+  WXOPEN_PUBLIC_URL: 'https://wx.example.com/',
+  WXOPEN_SECRET_KEY: 'ab'.repeat(32),
+};
+
+function errorOf(env: Record<string, string>): string {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.message;
+    throw err;
+  }
+  return 'ok';
+}
+
+describe('loadConfig', () => {
+  it('with no credentials is sandbox mode with the demo platform and SQLite', () => {
+    const c = loadConfig({});
+    expect(c.mode).toBe('sandbox');
+    expect(c.componentAppid).toBe(SANDBOX_DEFAULTS.WXOPEN_COMPONENT_APPID);
+    expect(c.databaseUrl).toBe('sqlite:./data/wxopen.db');
+    expect(c.port).toBe(3000);
+    expect(c.host).toBe('0.0.0.0');
+    expect(c.publicUrl).toBe('http://localhost:3000');
+    expect(c.encodingAesKeys[0]).toMatch(/^[A-Za-z0-9]{43}$/);
+  });
+
+  it('reads real mode with defaults for the WeChat hosts', () => {
+    const c = loadConfig({ ...REAL, PORT: '8080', WXOPEN_DATABASE_URL: 'postgres://u@db/x' });
+    expect(c).toMatchObject({
+      mode: 'real',
+      port: 8080,
+      publicUrl: 'https://wx.example.com',
+      apiBase: 'https://api.weixin.qq.com',
+      apiBackupBases: ['https://api2.weixin.qq.com'],
+      mpBase: 'https://mp.weixin.qq.com',
+      openBase: 'https://open.weixin.qq.com',
+      databaseUrl: 'postgres://u@db/x',
+      pushMaxSkewSeconds: 300,
+    });
+  });
+
+  it.each([
+    [{ WXOPEN_ENCODING_AES_KEY: 'tooshort' }, /^\[wxopen\] WXOPEN_ENCODING_AES_KEY: must be 43 characters/],
+    [{ WXOPEN_SECRET_KEY: 'zz' }, /^\[wxopen\] WXOPEN_SECRET_KEY: must be 64 hex characters/],
+    [{ WXOPEN_COMPONENT_APPID: 'nope' }, /^\[wxopen\] WXOPEN_COMPONENT_APPID: must look like wx/],
+    [{ WXOPEN_PUBLIC_URL: 'not a url' }, /^\[wxopen\] WXOPEN_PUBLIC_URL: must be an http\(s\) URL/],
+    [{ PORT: 'eighty' }, /^\[wxopen\] PORT: must be a whole number/],
+    [{ WXOPEN_DATABASE_URL: 'mysql://x' }, /^\[wxopen\] WXOPEN_DATABASE_URL: must be sqlite:<path> or postgres/],
+    [{ WXOPEN_REDIS_URL: 'localhost:6379' }, /^\[wxopen\] WXOPEN_REDIS_URL: must be redis:\/\//],
+    [{ LOG_LEVEL: 'loud' }, /^\[wxopen\] LOG_LEVEL: /],
+    [{ WXOPEN_API_BASE: 'ftp://x' }, /^\[wxopen\] WXOPEN_API_BASE: must be an http\(s\) URL/],
+  ])('names the variable in one line: %o', (override, pattern) => {
+    const message = errorOf({ ...REAL, ...override });
+    expect(message).toMatch(pattern);
+    expect(message).not.toContain('\n');
+  });
+
+  it('requires the whole credential set once any of it is given', () => {
+    const { WXOPEN_TOKEN: _t, ...partial } = REAL;
+    expect(errorOf(partial)).toMatch(/^\[wxopen\] WXOPEN_TOKEN: is required when WXOPEN_COMPONENT_APPID is set/);
+  });
+
+  it('reads an optional JSON config file that the environment overrides', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wxopen-config-'));
+    const file = join(dir, 'wxopen.json');
+    writeFileSync(file, JSON.stringify({ ...REAL, PORT: 5000, LOG_LEVEL: 'debug' }));
+    const c = loadConfig({ WXOPEN_CONFIG_FILE: file, PORT: '6000' });
+    expect(c).toMatchObject({ mode: 'real', port: 6000, logLevel: 'debug', componentAppid: REAL.WXOPEN_COMPONENT_APPID });
+    writeFileSync(file, '{oops');
+    expect(errorOf({ WXOPEN_CONFIG_FILE: file })).toMatch(/WXOPEN_CONFIG_FILE: .* is not valid JSON/);
+    expect(errorOf({ WXOPEN_CONFIG_FILE: join(dir, 'missing.json') })).toMatch(/WXOPEN_CONFIG_FILE: cannot read .*ENOENT/);
+  });
+
+  it('redacts secrets for printing', () => {
+    const text = JSON.stringify(redactConfig(loadConfig({ ...REAL, WXOPEN_DATABASE_URL: 'postgres://user:pw@db/x' })));
+    for (const secret of [REAL.WXOPEN_COMPONENT_SECRET, REAL.WXOPEN_TOKEN, REAL.WXOPEN_ENCODING_AES_KEY, REAL.WXOPEN_SECRET_KEY, 'pw@']) {
+      expect(text).not.toContain(secret);
+    }
+  });
+});
