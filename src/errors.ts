@@ -115,3 +115,24 @@ export class TicketMissingError extends WxOpenError {
     );
   }
 }
+
+export class AuthorizerNotFoundError extends WxOpenError {
+  readonly code = 'WXO_ERR_AUTHORIZER_NOT_FOUND';
+  override readonly statusCode = 404;
+  constructor(readonly authorizerAppid: string) {
+    super(`authorizer ${authorizerAppid} has not authorized this platform (no record)`);
+  }
+}
+
+/** The authorizer's refresh token is dead or access was revoked: only the merchant can fix it. */
+export class ReauthorizationRequiredError extends WxOpenError {
+  readonly code = 'WXO_ERR_REAUTHORIZATION_REQUIRED';
+  override readonly statusCode = 409;
+  constructor(
+    readonly authorizerAppid: string,
+    readonly status: string,
+    readonly reason: string | null,
+  ) {
+    super(`authorizer ${authorizerAppid} is ${status}${reason ? ` (${reason})` : ''}: the merchant must authorize the platform again`);
+  }
+}

@@ -8,3 +8,4 @@ export type { SealOptions, SealedMessage, SignedPush } from './reply.js';
 export { jsapiSignature } from './jssdk.js';
 export type { JsapiSignatureInput } from './jssdk.js';
 export { decryptOpenData, OpenDataError } from './open-data.js';
+export { SecretBox, SecretBoxError } from './secret-box.js';

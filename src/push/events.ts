@@ -61,7 +61,8 @@ export interface OtherPush extends PushBase {
 }
 export type PushEvent = TicketPush | AuthorizedPush | UnauthorizedPush | OtherPush;
 export type PushEventType = PushEvent['type'];
-export type PushEventMap = { [T in PushEventType]: Extract<PushEvent, { type: T }> };
+type EventOf<T extends PushEventType, E = PushEvent> = E extends { type: infer U } ? (T extends U ? E : never) : never;
+export type PushEventMap = { [T in PushEventType]: EventOf<T> };
 
 export class PushSchemaError extends Error {}
 

@@ -5,6 +5,9 @@ export interface Metrics {
   registry: Registry;
   pushes: Counter<'url' | 'type' | 'outcome'>;
   pushDuration: Histogram<'url'>;
+  tokenRefreshes: Counter<'kind' | 'outcome'>;
+  upstream: Counter<'path' | 'outcome'>;
+  reauthorizationRequired: Counter<'errcode'>;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -23,6 +26,24 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       help: 'Time from receiving a push to answering it',
       labelNames: ['url'],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    tokenRefreshes: new Counter({
+      name: 'wxopen_token_refreshes_total',
+      help: 'Token refreshes that called WeChat, by kind (component, authorizer) and outcome',
+      labelNames: ['kind', 'outcome'],
+      registers: [registry],
+    }),
+    upstream: new Counter({
+      name: 'wxopen_upstream_requests_total',
+      help: 'HTTP attempts to the WeChat API, by path and outcome (ok, network_error, http_5xx)',
+      labelNames: ['path', 'outcome'],
+      registers: [registry],
+    }),
+    reauthorizationRequired: new Counter({
+      name: 'wxopen_reauthorization_required_total',
+      help: 'Authorizers flagged needs_reauthorization, by the errcode that showed it',
+      labelNames: ['errcode'],
       registers: [registry],
     }),
   };

@@ -1,4 +1,4 @@
-export type { Store, StoreDialect, StoredTicket, PushRecord, StoredPush, TicketStore, PushStore } from './types.js';
+export type * from './types.js';
 export { createStore } from './create-store.js';
 export { createSqliteStore } from './kysely/sqlite.js';
 export type { SqliteStoreOptions } from './kysely/sqlite.js';

@@ -44,11 +44,94 @@ export interface PushStore {
 export type StoreDialect = 'sqlite' | 'postgres';
 
 /** The one persistence interface; adapters pass `storeContract` in `store/testing`. */
-export interface Store extends TicketStore, PushStore {
+export interface Store extends TicketStore, PushStore, CredentialStore {
   readonly dialect: StoreDialect;
   /** Applies pending migrations; idempotent and safe to run from several processes at once. */
   migrate(): Promise<void>;
   /** Cheap reachability check for /healthz. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/** A component_access_token as stored: the token itself sealed by the SecretBox. */
+export interface ComponentTokenRecord {
+  componentAppid: string;
+  tokenEnc: string;
+  expiresAt: number;
+  obtainedAt: number;
+}
+
+export type AuthorizerStatus = 'authorized' | 'needs_reauthorization' | 'unauthorized';
+
+export interface AuthorizerRecord {
+  componentAppid: string;
+  authorizerAppid: string;
+  status: AuthorizerStatus;
+  statusReason: string | null;
+  /** Granted permission-set ids (func_info[].funcscope_category.id). */
+  funcInfo: number[];
+  refreshTokenEnc: string | null;
+  accessTokenEnc: string | null;
+  accessExpiresAt: number | null;
+  /** Bumped by every write; compare-and-set guard for token refreshes. */
+  version: number;
+  authorizedAt: number;
+  updatedAt: number;
+  info: Record<string, unknown> | null;
+}
+
+export interface AuthorizationInput {
+  componentAppid: string;
+  authorizerAppid: string;
+  funcInfo: number[];
+  refreshTokenEnc: string;
+  accessTokenEnc: string | null;
+  accessExpiresAt: number | null;
+  at: number;
+}
+
+export interface RefreshedTokensInput {
+  componentAppid: string;
+  authorizerAppid: string;
+  /** The version read before calling WeChat; the write happens only if it is unchanged. */
+  expectedVersion: number;
+  refreshTokenEnc: string;
+  accessTokenEnc: string;
+  accessExpiresAt: number;
+  at: number;
+}
+
+export interface LoggedRefreshToken {
+  refreshTokenEnc: string;
+  source: string;
+  createdAt: number;
+}
+
+export interface CredentialStore {
+  getComponentToken(componentAppid: string): Promise<ComponentTokenRecord | undefined>;
+  saveComponentToken(record: ComponentTokenRecord): Promise<void>;
+  /** Deletes the stored token only if it is still the one obtained at `obtainedAt`. */
+  invalidateComponentToken(componentAppid: string, obtainedAt: number): Promise<boolean>;
+
+  getAuthorizer(componentAppid: string, authorizerAppid: string): Promise<AuthorizerRecord | undefined>;
+  listAuthorizers(
+    componentAppid: string,
+    options?: { status?: AuthorizerStatus; accessExpiringBefore?: number; after?: string; limit?: number },
+  ): Promise<AuthorizerRecord[]>;
+  countAuthorizers(componentAppid: string): Promise<Record<AuthorizerStatus, number>>;
+  /** (Re-)authorization: replaces tokens and func_info, status `authorized`, logs the refresh token. */
+  saveAuthorization(input: AuthorizationInput): Promise<AuthorizerRecord>;
+  /**
+   * Writes a refresh's result if the row is still at `expectedVersion`. The refresh token is appended to
+   * the log in the same transaction whether or not the row is updated, so it is never dropped.
+   */
+  saveRefreshedTokens(input: RefreshedTokensInput): Promise<'saved' | 'conflict'>;
+  /** Replaces only the refresh token (e.g. recovered from api_get_authorizer_list) if the version matches. */
+  replaceRefreshToken(componentAppid: string, authorizerAppid: string, expectedVersion: number, refreshTokenEnc: string, source: string, at: number): Promise<boolean>;
+  /** Clears the access token only if the row is still at `version` (the token that failed). */
+  invalidateAuthorizerAccessToken(componentAppid: string, authorizerAppid: string, version: number): Promise<boolean>;
+  /** `unauthorized` also deletes both tokens. */
+  setAuthorizerStatus(componentAppid: string, authorizerAppid: string, status: AuthorizerStatus, reason: string | null, at: number): Promise<void>;
+  updateAuthorizerInfo(componentAppid: string, authorizerAppid: string, info: Record<string, unknown>, at: number): Promise<void>;
+  recentRefreshTokens(componentAppid: string, authorizerAppid: string, limit: number): Promise<LoggedRefreshToken[]>;
 }

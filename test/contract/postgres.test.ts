@@ -3,8 +3,9 @@ import { dropSchema, noteSkipped, PG_URL, uniqueSchema } from '../helpers/servic
 import { storeContract } from './store-contract.js';
 
 if (PG_URL) {
+  const url = PG_URL;
   const schema = uniqueSchema();
-  storeContract('PostgreSQL', () => createStore(PG_URL, { schema }), () => dropSchema(PG_URL, schema));
+  storeContract('PostgreSQL', () => createStore(url, { schema }), () => dropSchema(url, schema));
 } else {
   noteSkipped('Store contract: PostgreSQL', 'WXOPEN_TEST_PG_URL');
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PushRecord, Store } from '../../src/store/types.js';
+import type { AuthorizationInput, PushRecord, Store } from '../../src/store/types.js';
 
 /**
  * The behaviour every Store adapter must have. Fixtures are hostile on purpose: quotes, SQL fragments,
@@ -104,6 +104,116 @@ export function storeContract(name: string, open: () => Promise<Store>, teardown
       );
       expect(outcomes.filter((o) => o === 'stored')).toHaveLength(1);
       expect(await store.listPushes(c)).toHaveLength(1);
+    });
+
+    describe('credentials', () => {
+      const auth = (c: string, a: string, over: Partial<AuthorizationInput> = {}): AuthorizationInput => ({
+        componentAppid: c,
+        authorizerAppid: a,
+        funcInfo: [1, 18, 1001],
+        refreshTokenEnc: `refresh-${++n}-'"`,
+        accessTokenEnc: `access-${n}`,
+        accessExpiresAt: 10_000 + n,
+        at: 5_000 + n,
+        ...over,
+      });
+
+      it('stores the component token and invalidates it only if it is still the failed one', async () => {
+        const c = component();
+        expect(await store.getComponentToken(c)).toBeUndefined();
+        await store.saveComponentToken({ componentAppid: c, tokenEnc: 'one', expiresAt: 100, obtainedAt: 1 });
+        await store.saveComponentToken({ componentAppid: c, tokenEnc: 'two', expiresAt: 200, obtainedAt: 2 });
+        expect(await store.getComponentToken(c)).toEqual({ componentAppid: c, tokenEnc: 'two', expiresAt: 200, obtainedAt: 2 });
+        expect(await store.invalidateComponentToken(c, 1)).toBe(false);
+        expect((await store.getComponentToken(c))?.tokenEnc).toBe('two');
+        expect(await store.invalidateComponentToken(c, 2)).toBe(true);
+        expect(await store.getComponentToken(c)).toBeUndefined();
+      });
+
+      it('saves an authorization, and a re-authorization replaces tokens and func_info', async () => {
+        const c = component();
+        const first = await store.saveAuthorization(auth(c, 'wxA'));
+        expect(first).toMatchObject({ status: 'authorized', version: 1, funcInfo: [1, 18, 1001], accessExpiresAt: expect.any(Number) });
+        const again = auth(c, 'wxA', { funcInfo: [17] });
+        const second = await store.saveAuthorization(again);
+        expect(second).toMatchObject({ version: 2, funcInfo: [17], refreshTokenEnc: again.refreshTokenEnc });
+        expect((await store.recentRefreshTokens(c, 'wxA', 10)).map((r) => r.source)).toEqual(['query_auth', 'query_auth']);
+      });
+
+      it('writes a refresh only at the expected version, and logs its refresh token either way', async () => {
+        const c = component();
+        const a = await store.saveAuthorization(auth(c, 'wxB'));
+        const input = { componentAppid: c, authorizerAppid: 'wxB', expectedVersion: a.version, refreshTokenEnc: 'rotated-1', accessTokenEnc: 'at-1', accessExpiresAt: 99, at: 7 };
+        expect(await store.saveRefreshedTokens(input)).toBe('saved');
+        expect(await store.getAuthorizer(c, 'wxB')).toMatchObject({ refreshTokenEnc: 'rotated-1', accessTokenEnc: 'at-1', accessExpiresAt: 99, version: a.version + 1 });
+        expect(await store.saveRefreshedTokens({ ...input, refreshTokenEnc: 'rotated-late' })).toBe('conflict');
+        expect((await store.getAuthorizer(c, 'wxB'))?.refreshTokenEnc).toBe('rotated-1');
+        expect((await store.recentRefreshTokens(c, 'wxB', 2)).map((r) => r.refreshTokenEnc)).toEqual(['rotated-late', 'rotated-1']);
+      });
+
+      it('lets exactly one of several concurrent refreshes win', async () => {
+        const c = component();
+        const a = await store.saveAuthorization(auth(c, 'wxC'));
+        const results = await Promise.all(
+          Array.from({ length: 10 }, (_, i) =>
+            store.saveRefreshedTokens({ componentAppid: c, authorizerAppid: 'wxC', expectedVersion: a.version, refreshTokenEnc: `r${i}`, accessTokenEnc: `a${i}`, accessExpiresAt: i, at: i }),
+          ),
+        );
+        expect(results.filter((r) => r === 'saved')).toHaveLength(1);
+        expect(await store.recentRefreshTokens(c, 'wxC', 50)).toHaveLength(11);
+      });
+
+      it('invalidates an access token only at the version that failed', async () => {
+        const c = component();
+        const a = await store.saveAuthorization(auth(c, 'wxD'));
+        expect(await store.invalidateAuthorizerAccessToken(c, 'wxD', a.version + 5)).toBe(false);
+        expect(await store.invalidateAuthorizerAccessToken(c, 'wxD', a.version)).toBe(true);
+        expect(await store.getAuthorizer(c, 'wxD')).toMatchObject({ accessTokenEnc: null, accessExpiresAt: null, refreshTokenEnc: a.refreshTokenEnc });
+      });
+
+      it('replaces a refresh token at the expected version (recovery) and clears needs_reauthorization', async () => {
+        const c = component();
+        const a = await store.saveAuthorization(auth(c, 'wxE'));
+        await store.setAuthorizerStatus(c, 'wxE', 'needs_reauthorization', '61023', 9);
+        const flagged = (await store.getAuthorizer(c, 'wxE'))!;
+        expect(flagged).toMatchObject({ status: 'needs_reauthorization', statusReason: '61023', refreshTokenEnc: a.refreshTokenEnc });
+        expect(await store.replaceRefreshToken(c, 'wxE', flagged.version - 1, 'x', 'list', 10)).toBe(false);
+        expect(await store.replaceRefreshToken(c, 'wxE', flagged.version, 'from-list', 'list', 10)).toBe(true);
+        expect(await store.getAuthorizer(c, 'wxE')).toMatchObject({ status: 'authorized', statusReason: null, refreshTokenEnc: 'from-list' });
+      });
+
+      it('unauthorized deletes both tokens; refreshes no longer apply', async () => {
+        const c = component();
+        const a = await store.saveAuthorization(auth(c, 'wxF'));
+        await store.setAuthorizerStatus(c, 'wxF', 'unauthorized', null, 11);
+        const r = (await store.getAuthorizer(c, 'wxF'))!;
+        expect(r).toMatchObject({ status: 'unauthorized', refreshTokenEnc: null, accessTokenEnc: null });
+        expect(await store.saveRefreshedTokens({ componentAppid: c, authorizerAppid: 'wxF', expectedVersion: r.version, refreshTokenEnc: 'x', accessTokenEnc: 'y', accessExpiresAt: 1, at: 1 })).toBe('conflict');
+        void a;
+      });
+
+      it('lists by status, expiry and page, counts by status, and stores info', async () => {
+        const c = component();
+        for (let i = 0; i < 5; i++) await store.saveAuthorization(auth(c, `wx${i}`, { accessExpiresAt: 1000 * i }));
+        await store.setAuthorizerStatus(c, 'wx4', 'needs_reauthorization', '61023', 1);
+        expect((await store.listAuthorizers(c, { accessExpiringBefore: 2500, status: 'authorized' })).map((a) => a.authorizerAppid)).toEqual(['wx0', 'wx1', 'wx2']);
+        expect((await store.listAuthorizers(c, { after: 'wx1', limit: 2 })).map((a) => a.authorizerAppid)).toEqual(['wx2', 'wx3']);
+        expect(await store.countAuthorizers(c)).toEqual({ authorized: 4, needs_reauthorization: 1, unauthorized: 0 });
+        await store.updateAuthorizerInfo(c, 'wx0', { nick_name: '商户 😀', user_name: 'gh_1' }, 3);
+        expect((await store.getAuthorizer(c, 'wx0'))?.info).toEqual({ nick_name: '商户 😀', user_name: 'gh_1' });
+      });
+
+      it('keeps the newest 20 logged refresh tokens', async () => {
+        const c = component();
+        const a = await store.saveAuthorization(auth(c, 'wxG'));
+        let version = a.version;
+        for (let i = 0; i < 25; i++) {
+          await store.saveRefreshedTokens({ componentAppid: c, authorizerAppid: 'wxG', expectedVersion: version++, refreshTokenEnc: `r${i}`, accessTokenEnc: 'a', accessExpiresAt: 1, at: i });
+        }
+        const log = await store.recentRefreshTokens(c, 'wxG', 100);
+        expect(log).toHaveLength(20);
+        expect(log[0]!.refreshTokenEnc).toBe('r24');
+      });
     });
   });
 }

@@ -1,6 +1,19 @@
 import { Migrator, type Kysely } from 'kysely';
 import { sql } from 'kysely';
-import type { PushRecord, Store, StoreDialect, StoredPush, StoredTicket } from '../types.js';
+import type {
+  AuthorizationInput,
+  AuthorizerRecord,
+  AuthorizerStatus,
+  ComponentTokenRecord,
+  LoggedRefreshToken,
+  PushRecord,
+  RefreshedTokensInput,
+  Store,
+  StoreDialect,
+  StoredPush,
+  StoredTicket,
+} from '../types.js';
+import * as q from './credential-queries.js';
 import { migrationProvider } from './migrations.js';
 import type { Database } from './schema.js';
 
@@ -121,5 +134,51 @@ export class KyselyStore implements Store {
       .where('received_at', '<', receivedBefore)
       .executeTakeFirst();
     return Number(r.numDeletedRows);
+  }
+
+  getComponentToken(componentAppid: string): Promise<ComponentTokenRecord | undefined> {
+    return q.getComponentToken(this.db, componentAppid);
+  }
+  saveComponentToken(record: ComponentTokenRecord): Promise<void> {
+    return q.saveComponentToken(this.db, record);
+  }
+  invalidateComponentToken(componentAppid: string, obtainedAt: number): Promise<boolean> {
+    return q.invalidateComponentToken(this.db, componentAppid, obtainedAt);
+  }
+  getAuthorizer(componentAppid: string, authorizerAppid: string): Promise<AuthorizerRecord | undefined> {
+    return q.getAuthorizer(this.db, componentAppid, authorizerAppid);
+  }
+  listAuthorizers(
+    componentAppid: string,
+    options?: { status?: AuthorizerStatus; accessExpiringBefore?: number; after?: string; limit?: number },
+  ): Promise<AuthorizerRecord[]> {
+    return q.listAuthorizers(this.db, componentAppid, options);
+  }
+  countAuthorizers(componentAppid: string): Promise<Record<AuthorizerStatus, number>> {
+    return q.countAuthorizers(this.db, componentAppid);
+  }
+  saveAuthorization(input: AuthorizationInput): Promise<AuthorizerRecord> {
+    return this.db.transaction().execute(async (trx) => {
+      await q.saveAuthorization(trx, input);
+      return (await q.getAuthorizer(trx, input.componentAppid, input.authorizerAppid))!;
+    });
+  }
+  saveRefreshedTokens(input: RefreshedTokensInput): Promise<'saved' | 'conflict'> {
+    return this.db.transaction().execute((trx) => q.saveRefreshedTokens(trx, input));
+  }
+  replaceRefreshToken(c: string, a: string, expectedVersion: number, refreshTokenEnc: string, source: string, at: number): Promise<boolean> {
+    return this.db.transaction().execute((trx) => q.replaceRefreshToken(trx, c, a, expectedVersion, refreshTokenEnc, source, at));
+  }
+  invalidateAuthorizerAccessToken(c: string, a: string, version: number): Promise<boolean> {
+    return q.invalidateAuthorizerAccessToken(this.db, c, a, version);
+  }
+  setAuthorizerStatus(c: string, a: string, status: AuthorizerStatus, reason: string | null, at: number): Promise<void> {
+    return q.setAuthorizerStatus(this.db, c, a, status, reason, at);
+  }
+  updateAuthorizerInfo(c: string, a: string, info: Record<string, unknown>, at: number): Promise<void> {
+    return q.updateAuthorizerInfo(this.db, c, a, info, at);
+  }
+  recentRefreshTokens(c: string, a: string, limit: number): Promise<LoggedRefreshToken[]> {
+    return q.recentRefreshTokens(this.db, c, a, limit);
   }
 }

@@ -41,6 +41,56 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
         await db.schema.dropTable('component_tickets').execute();
       },
     },
+    '0002_credentials': {
+      async up(db) {
+        await db.schema
+          .createTable('component_tokens')
+          .addColumn('component_appid', 'text', (c) => c.primaryKey())
+          .addColumn('token_enc', 'text', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .addColumn('obtained_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('authorizers')
+          .addColumn('component_appid', 'text', (c) => c.notNull())
+          .addColumn('authorizer_appid', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('status_reason', 'text')
+          .addColumn('func_info', 'text', (c) => c.notNull())
+          .addColumn('refresh_token_enc', 'text')
+          .addColumn('access_token_enc', 'text')
+          .addColumn('access_expires_at', 'bigint')
+          .addColumn('version', 'bigint', (c) => c.notNull())
+          .addColumn('authorized_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addColumn('info', 'text')
+          .addPrimaryKeyConstraint('authorizers_pk', ['component_appid', 'authorizer_appid'])
+          .execute();
+        await db.schema
+          .createIndex('authorizers_expiry')
+          .on('authorizers')
+          .columns(['component_appid', 'status', 'access_expires_at'])
+          .execute();
+        // Append-only: every refresh token WeChat ever returned, so none is lost even when a write races.
+        await id(db.schema.createTable('refresh_token_log'))
+          .addColumn('component_appid', 'text', (c) => c.notNull())
+          .addColumn('authorizer_appid', 'text', (c) => c.notNull())
+          .addColumn('refresh_token_enc', 'text', (c) => c.notNull())
+          .addColumn('source', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex('refresh_token_log_authorizer')
+          .on('refresh_token_log')
+          .columns(['component_appid', 'authorizer_appid', 'id'])
+          .execute();
+      },
+      async down(db) {
+        await db.schema.dropTable('refresh_token_log').execute();
+        await db.schema.dropTable('authorizers').execute();
+        await db.schema.dropTable('component_tokens').execute();
+      },
+    },
   };
 }
 

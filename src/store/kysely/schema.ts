@@ -18,7 +18,41 @@ export interface PushEventsTable {
   payload: string;
 }
 
+export interface ComponentTokensTable {
+  component_appid: string;
+  token_enc: string;
+  expires_at: number;
+  obtained_at: number;
+}
+
+export interface AuthorizersTable {
+  component_appid: string;
+  authorizer_appid: string;
+  status: string;
+  status_reason: string | null;
+  func_info: string;
+  refresh_token_enc: string | null;
+  access_token_enc: string | null;
+  access_expires_at: number | null;
+  version: number;
+  authorized_at: number;
+  updated_at: number;
+  info: string | null;
+}
+
+export interface RefreshTokenLogTable {
+  id: Generated<number>;
+  component_appid: string;
+  authorizer_appid: string;
+  refresh_token_enc: string;
+  source: string;
+  created_at: number;
+}
+
 export interface Database {
   component_tickets: ComponentTicketsTable;
   push_events: PushEventsTable;
+  component_tokens: ComponentTokensTable;
+  authorizers: AuthorizersTable;
+  refresh_token_log: RefreshTokenLogTable;
 }

@@ -1,0 +1,228 @@
+import { AuthorizerNotFoundError, ReauthorizationRequiredError, WeChatApiError } from '../errors.js';
+import { coordinate } from '../lock/coordinate.js';
+import type { AuthorizerRecord } from '../store/types.js';
+import type { ComponentTokenManager } from './component-token.js';
+import type { CredentialContext } from './context.js';
+
+/** Codes from api_authorizer_token that mean the refresh token itself is dead (spec 8). */
+const DEAD_REFRESH_TOKEN = new Set([61023]);
+/** Codes that mean the account no longer authorizes the platform. */
+const NOT_AUTHORIZED = new Set([61003]);
+
+interface AuthorizerTokenAnswer {
+  authorizer_access_token: string;
+  expires_in: number;
+  authorizer_refresh_token?: string;
+}
+
+export interface TokenOptions {
+  /** Refresh even if the stored token looks valid (after WeChat said it is not). */
+  force?: boolean;
+  /** With force: the version of the token that failed; a newer one is not dropped. */
+  failedVersion?: number;
+  minValidMs?: number;
+}
+
+export interface AuthorizerTokenInfo {
+  token: string;
+  expiresAt: number;
+  version: number;
+}
+
+/**
+ * authorizer_access_token per authorizer. The refresh token WeChat returns is committed in the same
+ * transaction as the access token, before the access token reaches any caller, and every refresh
+ * token ever returned is also appended to a log. A refresh token WeChat no longer accepts (61023) is
+ * recovered from api_get_authorizer_list or the log before the authorizer is flagged.
+ */
+export class AuthorizerTokenManager {
+  private readonly cache = new Map<string, AuthorizerTokenInfo & { readAt: number }>();
+  constructor(
+    private readonly ctx: CredentialContext,
+    private readonly component: ComponentTokenManager,
+  ) {}
+
+  private aad(appid: string): string {
+    return `${this.ctx.componentAppid}:${appid}`;
+  }
+
+  async get(appid: string, options: TokenOptions = {}): Promise<string> {
+    return (await this.info(appid, options)).token;
+  }
+
+  /**
+   * A token valid for at least `minValidMs` (default: the refresh-ahead margin); the background
+   * refresher asks for more, with per-authorizer jitter, so refreshes spread out over time.
+   */
+  async info(appid: string, options: TokenOptions = {}): Promise<AuthorizerTokenInfo> {
+    const now = this.ctx.clock.now();
+    const margin = Math.max(this.ctx.options.refreshAheadMs, options.minValidMs ?? 0);
+    const c = this.cache.get(appid);
+    if (!options.force && c && c.expiresAt - margin > now && now - c.readAt < this.ctx.options.memoryCacheMs) return c;
+    if (options.force) {
+      const r = await this.ctx.store.getAuthorizer(this.ctx.componentAppid, appid);
+      if (r) await this.invalidate(appid, options.failedVersion ?? r.version);
+    }
+    const info = await coordinate<AuthorizerTokenInfo>({
+      lock: this.ctx.lock,
+      key: `aat:${this.ctx.componentAppid}:${appid}`,
+      current: async () => this.usable(await this.record(appid), margin),
+      refresh: () => this.refresh(appid),
+      leaseMs: this.ctx.options.lockLeaseMs,
+      maxWaitMs: this.ctx.options.lockMaxWaitMs,
+      pollMs: this.ctx.options.lockPollMs,
+    });
+    this.cache.set(appid, { ...info, readAt: this.ctx.clock.now() });
+    return info;
+  }
+
+  /** After a token-invalid errcode: clear the access token only if it is still the one that failed. */
+  async invalidate(appid: string, version: number): Promise<void> {
+    if (this.cache.get(appid)?.version === version) this.cache.delete(appid);
+    await this.ctx.store.invalidateAuthorizerAccessToken(this.ctx.componentAppid, appid, version);
+  }
+
+  versionOf(appid: string, token: string): number | undefined {
+    const c = this.cache.get(appid);
+    return c?.token === token ? c.version : undefined;
+  }
+
+  forget(appid: string): void {
+    this.cache.delete(appid);
+  }
+
+  private async record(appid: string): Promise<AuthorizerRecord> {
+    const r = await this.ctx.store.getAuthorizer(this.ctx.componentAppid, appid);
+    if (!r) throw new AuthorizerNotFoundError(appid);
+    if (r.status !== 'authorized' || r.refreshTokenEnc === null) throw new ReauthorizationRequiredError(appid, r.status, r.statusReason);
+    return r;
+  }
+
+  private usable(r: AuthorizerRecord, margin: number): AuthorizerTokenInfo | undefined {
+    if (r.accessTokenEnc === null || r.accessExpiresAt === null) return undefined;
+    if (r.accessExpiresAt - margin <= this.ctx.clock.now()) return undefined;
+    return { token: this.ctx.box.open(r.accessTokenEnc, this.aad(r.authorizerAppid)), expiresAt: r.accessExpiresAt, version: r.version };
+  }
+
+  private async refresh(appid: string): Promise<AuthorizerTokenInfo> {
+    const r = await this.record(appid);
+    try {
+      return await this.refreshWith(r, this.ctx.box.open(r.refreshTokenEnc!, this.aad(appid)));
+    } catch (err) {
+      if (err instanceof WeChatApiError && DEAD_REFRESH_TOKEN.has(err.errcode)) return this.recover(r, err);
+      if (err instanceof WeChatApiError && NOT_AUTHORIZED.has(err.errcode)) throw await this.flag(appid, err);
+      this.ctx.metrics.tokenRefreshes.inc({ kind: 'authorizer', outcome: err instanceof WeChatApiError ? String(err.errcode) : 'error' });
+      throw err;
+    }
+  }
+
+  private async refreshWith(r: AuthorizerRecord, refreshToken: string): Promise<AuthorizerTokenInfo> {
+    const { ctx } = this;
+    const appid = r.authorizerAppid;
+    const answer = await this.callRefresh(appid, refreshToken);
+    const at = ctx.clock.now();
+    const expiresAt = at + answer.expires_in * 1000;
+    // Persist whatever refresh token comes back (spec 3.4), and an unchanged one if none does.
+    const newRefresh = answer.authorizer_refresh_token || refreshToken;
+    const accessTokenEnc = ctx.box.seal(answer.authorizer_access_token, this.aad(appid));
+    const outcome = await ctx.store.saveRefreshedTokens({
+      componentAppid: ctx.componentAppid,
+      authorizerAppid: appid,
+      expectedVersion: r.version,
+      refreshTokenEnc: ctx.box.seal(newRefresh, this.aad(appid)),
+      accessTokenEnc,
+      accessExpiresAt: expiresAt,
+      at,
+    });
+    ctx.metrics.tokenRefreshes.inc({ kind: 'authorizer', outcome: outcome === 'saved' ? 'ok' : 'conflict' });
+    if (outcome === 'conflict') {
+      // The row changed under us (a re-authorization). The new refresh token is in the log; hand out
+      // the access token WeChat just issued, which is valid.
+      ctx.logger.warn({ authorizerAppid: appid }, 'authorizer row changed during refresh; kept both refresh tokens');
+      const now = await ctx.store.getAuthorizer(ctx.componentAppid, appid);
+      return { token: answer.authorizer_access_token, expiresAt, version: now?.version ?? r.version };
+    }
+    ctx.events.emit('token.refreshed', { kind: 'authorizer', appid, expiresAt });
+    return { token: answer.authorizer_access_token, expiresAt, version: r.version + 1 };
+  }
+
+  private async callRefresh(appid: string, refreshToken: string): Promise<AuthorizerTokenAnswer> {
+    const body = { component_appid: this.ctx.componentAppid, authorizer_appid: appid, authorizer_refresh_token: refreshToken };
+    const call = async (cat: string) =>
+      this.ctx.http.request<AuthorizerTokenAnswer>({
+        method: 'POST',
+        path: '/cgi-bin/component/api_authorizer_token',
+        query: { component_access_token: cat },
+        body,
+        idempotent: true,
+      });
+    const cat = await this.component.info();
+    try {
+      return await call(cat.token);
+    } catch (err) {
+      if (!(err instanceof WeChatApiError) || err.kind !== 'token') throw err;
+      await this.component.invalidate(cat.obtainedAt);
+      return call(await this.component.get());
+    }
+  }
+
+  /**
+   * 61023: our refresh token is dead. The current one may still be known to WeChat's authorizer list
+   * (e.g. we crashed after WeChat rotated it but before our commit) or to our log. Try those; only
+   * then flag the authorizer. No retry loop: a flagged authorizer is not refreshed again.
+   */
+  private async recover(r: AuthorizerRecord, cause: WeChatApiError): Promise<AuthorizerTokenInfo> {
+    const appid = r.authorizerAppid;
+    const tried = new Set([this.ctx.box.open(r.refreshTokenEnc!, this.aad(appid))]);
+    const candidates: { token: string; source: 'list' | 'log' }[] = [];
+    const listed = await this.fromAuthorizerList(appid).catch((err: unknown) => {
+      this.ctx.logger.warn({ err, authorizerAppid: appid }, 'api_get_authorizer_list failed during refresh-token recovery');
+      return undefined;
+    });
+    if (listed) candidates.push({ token: listed, source: 'list' });
+    for (const logged of await this.ctx.store.recentRefreshTokens(this.ctx.componentAppid, appid, 5)) {
+      candidates.push({ token: this.ctx.box.open(logged.refreshTokenEnc, this.aad(appid)), source: 'log' });
+    }
+    for (const c of candidates) {
+      if (tried.has(c.token)) continue;
+      tried.add(c.token);
+      try {
+        const info = await this.refreshWith(r, c.token);
+        this.ctx.logger.warn({ authorizerAppid: appid, source: c.source }, 'recovered a refresh token WeChat still accepts');
+        this.ctx.events.emit('authorizer.refresh_token_recovered', { authorizerAppid: appid, source: c.source });
+        return info;
+      } catch (err) {
+        if (!(err instanceof WeChatApiError && DEAD_REFRESH_TOKEN.has(err.errcode))) throw err;
+      }
+    }
+    throw await this.flag(appid, cause);
+  }
+
+  private async fromAuthorizerList(appid: string): Promise<string | undefined> {
+    const count = 500;
+    for (let offset = 0; ; offset += count) {
+      const cat = await this.component.get();
+      const page = await this.ctx.http.request<{ total_count: number; list?: { authorizer_appid: string; refresh_token?: string }[] }>({
+        method: 'POST',
+        path: '/cgi-bin/component/api_get_authorizer_list',
+        query: { component_access_token: cat },
+        body: { component_appid: this.ctx.componentAppid, offset, count },
+        idempotent: true,
+      });
+      const hit = page.list?.find((a) => a.authorizer_appid === appid);
+      if (hit) return hit.refresh_token || undefined;
+      if (!page.list?.length || offset + count >= page.total_count) return undefined;
+    }
+  }
+
+  private async flag(appid: string, cause: WeChatApiError): Promise<ReauthorizationRequiredError> {
+    const { ctx } = this;
+    await ctx.store.setAuthorizerStatus(ctx.componentAppid, appid, 'needs_reauthorization', `${cause.errcode} ${cause.errmsg}`.slice(0, 200), ctx.clock.now());
+    this.cache.delete(appid);
+    ctx.metrics.reauthorizationRequired.inc({ errcode: String(cause.errcode) });
+    ctx.metrics.tokenRefreshes.inc({ kind: 'authorizer', outcome: String(cause.errcode) });
+    ctx.events.emit('authorizer.needs_reauthorization', { authorizerAppid: appid, errcode: cause.errcode, errmsg: cause.errmsg });
+    ctx.logger.error({ authorizerAppid: appid, errcode: cause.errcode }, 'authorizer needs re-authorization');
+    return new ReauthorizationRequiredError(appid, 'needs_reauthorization', String(cause.errcode));
+  }
+}

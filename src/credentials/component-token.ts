@@ -1,0 +1,142 @@
+import { TicketMissingError, WeChatApiError } from '../errors.js';
+import { coordinate } from '../lock/coordinate.js';
+import type { CredentialContext } from './context.js';
+
+interface CachedToken {
+  token: string;
+  expiresAt: number;
+  obtainedAt: number;
+  readAt: number;
+}
+
+export interface TokenInfo {
+  token: string;
+  expiresAt: number;
+  obtainedAt: number;
+}
+
+/**
+ * component_access_token: shared through the store, refreshed before expiry by exactly one caller
+ * across all instances, from the newest stored ticket.
+ */
+export class ComponentTokenManager {
+  private cached: CachedToken | undefined;
+  constructor(private readonly ctx: CredentialContext) {}
+
+  private usable(expiresAt: number): boolean {
+    return expiresAt - this.ctx.options.refreshAheadMs > this.ctx.clock.now();
+  }
+
+  async get(options: { force?: boolean } = {}): Promise<string> {
+    return (await this.info(options)).token;
+  }
+
+  async info(options: { force?: boolean } = {}): Promise<TokenInfo> {
+    const now = this.ctx.clock.now();
+    const c = this.cached;
+    if (!options.force && c && this.usable(c.expiresAt) && now - c.readAt < this.ctx.options.memoryCacheMs) return c;
+    if (options.force && c) await this.invalidate(c.obtainedAt);
+    const info = await coordinate<TokenInfo>({
+      lock: this.ctx.lock,
+      key: `cat:${this.ctx.componentAppid}`,
+      current: () => this.readStore(),
+      refresh: () => this.refresh(),
+      leaseMs: this.ctx.options.lockLeaseMs,
+      maxWaitMs: this.ctx.options.lockMaxWaitMs,
+      pollMs: this.ctx.options.lockPollMs,
+    });
+    this.cached = { ...info, readAt: this.ctx.clock.now() };
+    return info;
+  }
+
+  /** After 40001/42001/40014: drop the token that failed, unless someone already replaced it. */
+  async invalidate(obtainedAt: number): Promise<void> {
+    if (this.cached?.obtainedAt === obtainedAt) this.cached = undefined;
+    await this.ctx.store.invalidateComponentToken(this.ctx.componentAppid, obtainedAt);
+  }
+
+  /** The obtainedAt of a token string this process handed out, to invalidate exactly that one. */
+  obtainedAtOf(token: string): number | undefined {
+    return this.cached?.token === token ? this.cached.obtainedAt : undefined;
+  }
+
+  private async readStore(): Promise<TokenInfo | undefined> {
+    const r = await this.ctx.store.getComponentToken(this.ctx.componentAppid);
+    if (!r || !this.usable(r.expiresAt)) return undefined;
+    return { token: this.ctx.box.open(r.tokenEnc, this.ctx.componentAppid), expiresAt: r.expiresAt, obtainedAt: r.obtainedAt };
+  }
+
+  private async ticket(): Promise<string> {
+    const t = await this.ctx.store.getTicket(this.ctx.componentAppid);
+    if (!t) throw new TicketMissingError('none has been received yet');
+    const age = this.ctx.clock.now() - t.receivedAt;
+    if (age > this.ctx.options.ticketTtlMs) throw new TicketMissingError(`the newest is ${Math.round(age / 60_000)} min old (valid 12 h)`);
+    return t.ticket;
+  }
+
+  private async refresh(): Promise<TokenInfo> {
+    const { ctx } = this;
+    let ticket = await this.ticket();
+    let answer: { component_access_token: string; expires_in: number };
+    try {
+      answer = await this.request(ticket);
+    } catch (err) {
+      // 61005/61006: a newer ticket may have arrived since we read it; retry once with the newest.
+      if (!(err instanceof WeChatApiError) || (err.errcode !== 61005 && err.errcode !== 61006)) throw this.count(err);
+      const newest = await this.ticket();
+      if (newest === ticket) {
+        ctx.logger.error({ errcode: err.errcode }, 'component_verify_ticket rejected and no newer one stored; asking WeChat to push one');
+        void this.startPushTicket().catch(() => undefined);
+        throw this.count(err);
+      }
+      ticket = newest;
+      answer = await this.request(ticket).catch((e: unknown) => {
+        throw this.count(e);
+      });
+    }
+    const obtainedAt = ctx.clock.now();
+    const info = { token: answer.component_access_token, expiresAt: obtainedAt + answer.expires_in * 1000, obtainedAt };
+    await ctx.store.saveComponentToken({
+      componentAppid: ctx.componentAppid,
+      tokenEnc: ctx.box.seal(info.token, ctx.componentAppid),
+      expiresAt: info.expiresAt,
+      obtainedAt,
+    });
+    ctx.metrics.tokenRefreshes.inc({ kind: 'component', outcome: 'ok' });
+    ctx.events.emit('token.refreshed', { kind: 'component', appid: ctx.componentAppid, expiresAt: info.expiresAt });
+    ctx.logger.info({ kind: 'component', expiresAt: new Date(info.expiresAt).toISOString() }, 'token refreshed');
+    return info;
+  }
+
+  private count(err: unknown): unknown {
+    this.ctx.metrics.tokenRefreshes.inc({ kind: 'component', outcome: err instanceof WeChatApiError ? String(err.errcode) : 'error' });
+    return err;
+  }
+
+  private request(ticket: string): Promise<{ component_access_token: string; expires_in: number }> {
+    return this.ctx.http.request({
+      method: 'POST',
+      path: '/cgi-bin/component/api_component_token',
+      body: { component_appid: this.ctx.componentAppid, component_appsecret: this.ctx.componentSecret, component_verify_ticket: ticket },
+      idempotent: true,
+    });
+  }
+
+  /** Asks WeChat to push a ticket now (spec 2.1; the field is component_secret). */
+  async startPushTicket(): Promise<void> {
+    await this.ctx.http.request({
+      method: 'POST',
+      path: '/cgi-bin/component/api_start_push_ticket',
+      body: { component_appid: this.ctx.componentAppid, component_secret: this.ctx.componentSecret },
+      idempotent: true,
+    });
+  }
+
+  /** At start: when no ticket younger than its TTL is stored, ask WeChat to push one at once. */
+  async ensureTicket(): Promise<'present' | 'requested'> {
+    const t = await this.ctx.store.getTicket(this.ctx.componentAppid);
+    if (t && this.ctx.clock.now() - t.receivedAt < this.ctx.options.ticketTtlMs) return 'present';
+    await this.startPushTicket();
+    return 'requested';
+  }
+}

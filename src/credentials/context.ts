@@ -1,0 +1,44 @@
+import type { WeChatHttp } from '../api/http.js';
+import type { SecretBox } from '../crypto/secret-box.js';
+import type { LockBackend } from '../lock/types.js';
+import type { Metrics } from '../server/metrics.js';
+import type { Store } from '../store/types.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/logger.js';
+import type { PlatformEvents } from './events.js';
+
+export interface CredentialOptions {
+  /** Refresh this long before expiry (default 10 min). */
+  refreshAheadMs: number;
+  /** How long a process trusts its in-memory copy before re-reading the shared store. */
+  memoryCacheMs: number;
+  lockLeaseMs: number;
+  lockMaxWaitMs: number;
+  lockPollMs: number;
+  /** A ticket older than this is not used (spec: valid 12 h). */
+  ticketTtlMs: number;
+}
+
+export const DEFAULT_CREDENTIAL_OPTIONS: CredentialOptions = {
+  refreshAheadMs: 10 * 60_000,
+  memoryCacheMs: 30_000,
+  lockLeaseMs: 30_000,
+  lockMaxWaitMs: 20_000,
+  lockPollMs: 50,
+  ticketTtlMs: 12 * 3600_000,
+};
+
+/** What the token managers share. */
+export interface CredentialContext {
+  componentAppid: string;
+  componentSecret: string;
+  store: Store;
+  http: WeChatHttp;
+  lock: LockBackend;
+  box: SecretBox;
+  clock: Clock;
+  logger: Logger;
+  metrics: Metrics;
+  events: PlatformEvents;
+  options: CredentialOptions;
+}

@@ -1,0 +1,130 @@
+import { createHash } from 'node:crypto';
+import { ReauthorizationRequiredError, WeChatApiError } from '../errors.js';
+import type { AuthorizerTokenManager } from './authorizer-token.js';
+import type { ComponentTokenManager } from './component-token.js';
+import type { CredentialContext } from './context.js';
+
+export interface RefresherOptions {
+  /** How often to look for tokens to renew. */
+  intervalMs: number;
+  /** Refreshes are spread over this window before the refresh-ahead point, by a hash of the appid. */
+  spreadMs: number;
+  concurrency: number;
+  /** Upstream budget: at most this many refreshes per second of interval. */
+  maxPerSecond: number;
+  /** First backoff after a retryable failure (-1, 5xx, 45009); doubles up to maxBackoffMs. */
+  backoffMs: number;
+  maxBackoffMs: number;
+}
+
+export const DEFAULT_REFRESHER_OPTIONS: RefresherOptions = {
+  intervalMs: 60_000,
+  spreadMs: 15 * 60_000,
+  concurrency: 8,
+  maxPerSecond: 20,
+  backoffMs: 30_000,
+  maxBackoffMs: 30 * 60_000,
+};
+
+export interface TickResult {
+  due: number;
+  refreshed: number;
+  failed: number;
+  deferred: number;
+}
+
+/** Fraction in [0, 1) fixed per appid, so each authorizer keeps its own slot in the spread window. */
+export function jitter(appid: string): number {
+  return createHash('sha1').update(appid).digest().readUInt32BE(0) / 2 ** 32;
+}
+
+/**
+ * Renews tokens before they expire, for every authorizer, without bursts: each authorizer's refresh
+ * point is shifted by its own jitter, a tick does at most `maxPerSecond × interval` refreshes with
+ * bounded concurrency, and failures back off per authorizer. Flagged authorizers are never retried.
+ */
+export class BackgroundRefresher {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<TickResult> | undefined;
+  private readonly backoff = new Map<string, { until: number; delay: number }>();
+
+  constructor(
+    private readonly ctx: CredentialContext,
+    private readonly component: ComponentTokenManager,
+    private readonly authorizers: AuthorizerTokenManager,
+    private readonly o: RefresherOptions = DEFAULT_REFRESHER_OPTIONS,
+  ) {}
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.tick().catch((err: unknown) => this.ctx.logger.error({ err }, 'refresher tick failed')), this.o.intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  /** One pass; overlapping calls share the pass in progress. */
+  tick(): Promise<TickResult> {
+    this.running ??= this.pass().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async pass(): Promise<TickResult> {
+    const { ctx, o } = this;
+    const now = ctx.clock.now();
+    const result: TickResult = { due: 0, refreshed: 0, failed: 0, deferred: 0 };
+    const hasTicket = await ctx.store.getTicket(ctx.componentAppid);
+    if (!hasTicket) return result;
+    await this.component.info().catch((err: unknown) => ctx.logger.warn({ err }, 'component token refresh failed'));
+    const budget = Math.max(1, Math.floor((o.maxPerSecond * o.intervalMs) / 1000));
+    const horizon = now + ctx.options.refreshAheadMs + o.spreadMs;
+    const due: { appid: string; minValidMs: number }[] = [];
+    for (let after: string | undefined; ; ) {
+      const page = await ctx.store.listAuthorizers(ctx.componentAppid, { status: 'authorized', accessExpiringBefore: horizon, after, limit: 500 });
+      for (const a of page) {
+        const minValidMs = ctx.options.refreshAheadMs + Math.floor(jitter(a.authorizerAppid) * o.spreadMs);
+        const expiresAt = a.accessExpiresAt ?? 0;
+        if (expiresAt - minValidMs > now) continue;
+        if ((this.backoff.get(a.authorizerAppid)?.until ?? 0) > now) continue;
+        due.push({ appid: a.authorizerAppid, minValidMs });
+      }
+      if (page.length < 500) break;
+      after = page[page.length - 1]!.authorizerAppid;
+    }
+    result.due = due.length;
+    const batch = due.slice(0, budget);
+    result.deferred = due.length - batch.length;
+    let next = 0;
+    const worker = async () => {
+      while (next < batch.length) {
+        const item = batch[next++]!;
+        try {
+          await this.authorizers.info(item.appid, { minValidMs: item.minValidMs });
+          this.backoff.delete(item.appid);
+          result.refreshed++;
+        } catch (err) {
+          result.failed++;
+          this.onFailure(item.appid, err);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(o.concurrency, batch.length) }, worker));
+    if (result.due > 0) ctx.logger.info({ ...result }, 'refresher pass');
+    return result;
+  }
+
+  private onFailure(appid: string, err: unknown): void {
+    if (err instanceof ReauthorizationRequiredError) return;
+    const prev = this.backoff.get(appid)?.delay ?? 0;
+    const delay = Math.min(this.o.maxBackoffMs, prev === 0 ? this.o.backoffMs : prev * 2);
+    this.backoff.set(appid, { until: this.ctx.clock.now() + delay, delay });
+    this.ctx.logger.warn(
+      { authorizerAppid: appid, errcode: err instanceof WeChatApiError ? err.errcode : undefined, err: err instanceof WeChatApiError ? undefined : err, retryInMs: delay },
+      'authorizer token refresh failed; backing off',
+    );
+  }
+}

@@ -1,0 +1,64 @@
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { WxOpenError } from '../errors.js';
+
+export class SecretBoxError extends WxOpenError {
+  readonly code = 'WXO_ERR_SECRET_BOX';
+}
+
+const VERSION = 'v1';
+
+/**
+ * Encrypts secrets at rest (refresh and access tokens) with AES-256-GCM. Each value names the key it
+ * was sealed with (`v1.<kid>.<iv>.<tag>.<ciphertext>`), so keys rotate: seal with the first key,
+ * open with whichever key the value names. `aad` binds a value to its row (e.g. the authorizer appid),
+ * so a ciphertext copied to another row does not decrypt.
+ */
+export class SecretBox {
+  private readonly keys: Map<string, Buffer>;
+  private readonly currentKid: string;
+
+  constructor(hexKeys: readonly string[]) {
+    if (hexKeys.length === 0) throw new SecretBoxError('at least one secret key is required');
+    this.keys = new Map();
+    for (const hex of hexKeys) {
+      const key = Buffer.from(hex, 'hex');
+      if (key.length !== 32) throw new SecretBoxError('secret keys must be 32 bytes (64 hex characters)');
+      this.keys.set(keyId(key), key);
+    }
+    this.currentKid = keyId(Buffer.from(hexKeys[0]!, 'hex'));
+  }
+
+  seal(plaintext: string, aad: string): string {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.keys.get(this.currentKid)!, iv);
+    cipher.setAAD(Buffer.from(aad));
+    const ct = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+    return [VERSION, this.currentKid, iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), ct.toString('base64url')].join('.');
+  }
+
+  open(sealed: string, aad: string): string {
+    const [version, kid, iv, tag, ct] = sealed.split('.');
+    if (version !== VERSION || !kid || iv === undefined || tag === undefined || ct === undefined) {
+      throw new SecretBoxError('stored secret is not in the v1 sealed format');
+    }
+    const key = this.keys.get(kid);
+    if (!key) throw new SecretBoxError(`stored secret was sealed with key ${kid}, which is not configured (WXOPEN_PREVIOUS_SECRET_KEYS)`);
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
+      decipher.setAAD(Buffer.from(aad));
+      decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+      return Buffer.concat([decipher.update(Buffer.from(ct, 'base64url')), decipher.final()]).toString('utf8');
+    } catch (err) {
+      throw new SecretBoxError('stored secret failed authentication (wrong key or tampered row)', { cause: err });
+    }
+  }
+
+  /** True when the value was sealed with an older key and should be re-sealed. */
+  isStale(sealed: string): boolean {
+    return sealed.split('.')[1] !== this.currentKid;
+  }
+}
+
+function keyId(key: Buffer): string {
+  return createHash('sha256').update(key).digest('hex').slice(0, 8);
+}

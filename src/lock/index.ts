@@ -1,0 +1,7 @@
+export type { Lease, LockBackend } from './types.js';
+export { MemoryLockBackend } from './memory.js';
+export { RedisLockBackend } from './redis.js';
+export { PostgresLockBackend } from './postgres.js';
+export { createLockBackend } from './create-lock.js';
+export { coordinate, LockTimeoutError } from './coordinate.js';
+export type { CoordinateOptions } from './coordinate.js';

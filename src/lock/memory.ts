@@ -1,0 +1,28 @@
+import type { Clock } from '../util/clock.js';
+import { systemClock } from '../util/clock.js';
+import type { Lease, LockBackend } from './types.js';
+
+/** One process only (the SQLite default): a map of keys to lease expiry. */
+export class MemoryLockBackend implements LockBackend {
+  readonly kind = 'memory';
+  private readonly held = new Map<string, { expires: number; id: number }>();
+  private seq = 0;
+  constructor(private readonly clock: Clock = systemClock) {}
+
+  async tryAcquire(key: string, ttlMs: number): Promise<Lease | undefined> {
+    const now = this.clock.now();
+    const current = this.held.get(key);
+    if (current && current.expires > now) return undefined;
+    const id = ++this.seq;
+    this.held.set(key, { expires: now + ttlMs, id });
+    return {
+      release: async () => {
+        if (this.held.get(key)?.id === id) this.held.delete(key);
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    this.held.clear();
+  }
+}

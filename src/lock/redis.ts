@@ -1,0 +1,39 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import type { Lease, LockBackend } from './types.js';
+
+// Delete only if we still own it: a lease that expired and was taken over must not be released by us.
+const RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+
+/** `SET key token NX PX ttl`: the lease dies with its TTL if the holder crashes. */
+export class RedisLockBackend implements LockBackend {
+  readonly kind = 'redis';
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix = 'wxopen:lock:',
+    private readonly ownsConnection = false,
+  ) {}
+
+  static fromUrl(url: string, prefix?: string): RedisLockBackend {
+    return new RedisLockBackend(new Redis(url, { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false }), prefix, true);
+  }
+
+  async tryAcquire(key: string, ttlMs: number): Promise<Lease | undefined> {
+    const token = randomBytes(12).toString('hex');
+    const k = this.prefix + key;
+    const ok = await this.redis.set(k, token, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX');
+    if (ok !== 'OK') return undefined;
+    let released = false;
+    return {
+      release: async () => {
+        if (released) return;
+        released = true;
+        await this.redis.eval(RELEASE, 1, k, token);
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsConnection) this.redis.disconnect();
+  }
+}
