@@ -62,6 +62,7 @@ const schema = z.object({
     .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
     .pipe(z.array(secretKey))
     .default([]),
+  WXOPEN_SANDBOX_PORT: int(0, 65535).optional(),
   WXOPEN_PUSH_MAX_SKEW_SECONDS: int(1, 86400).default(300),
   WXOPEN_BODY_LIMIT_BYTES: int(1024, 10 * 1024 * 1024).default(64 * 1024),
 });
@@ -89,6 +90,8 @@ export interface Config {
   secretKeys: string[];
   pushMaxSkewSeconds: number;
   bodyLimitBytes: number;
+  /** Sandbox mode: the port of the embedded WeChat simulator (default PORT + 1). */
+  sandboxPort: number | undefined;
 }
 
 export type Env = Record<string, string | undefined>;
@@ -108,8 +111,17 @@ export function loadConfig(env: Env = process.env): Config {
     const missing = CREDENTIALS.find((k) => merged[k] === undefined);
     if (missing) throw new ConfigError(missing, `is required when ${given[0]} is set (set all of ${CREDENTIALS.join(', ')}, or none for sandbox mode)`);
   } else {
-    const port = merged.PORT ?? '3000';
-    Object.assign(merged, SANDBOX_DEFAULTS, { ...merged, WXOPEN_PUBLIC_URL: merged.WXOPEN_PUBLIC_URL ?? `http://localhost:${port}` });
+    // The embedded sandbox listens beside the platform; every WeChat host points at it.
+    const port = Number(merged.PORT ?? '3000');
+    const sandbox = `http://localhost:${merged.WXOPEN_SANDBOX_PORT ?? (port === 0 ? 0 : port + 1)}`;
+    Object.assign(merged, SANDBOX_DEFAULTS, {
+      WXOPEN_PUBLIC_URL: `http://localhost:${port}`,
+      WXOPEN_API_BASE: sandbox,
+      WXOPEN_MP_BASE: sandbox,
+      WXOPEN_OPEN_BASE: sandbox,
+      WXOPEN_API_BACKUP_BASES: '',
+      ...merged,
+    });
   }
   const result = schema.safeParse(merged);
   if (!result.success) {
@@ -138,6 +150,7 @@ export function loadConfig(env: Env = process.env): Config {
     secretKeys: [c.WXOPEN_SECRET_KEY, ...c.WXOPEN_PREVIOUS_SECRET_KEYS],
     pushMaxSkewSeconds: c.WXOPEN_PUSH_MAX_SKEW_SECONDS,
     bodyLimitBytes: c.WXOPEN_BODY_LIMIT_BYTES,
+    sandboxPort: mode === 'sandbox' ? (c.WXOPEN_SANDBOX_PORT ?? (c.PORT === 0 ? 0 : c.PORT + 1)) : undefined,
   };
 }
 

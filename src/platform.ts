@@ -186,3 +186,21 @@ export class Platform {
     if (this.ownsLock) await this.ctx.lock.close();
   }
 }
+
+/** Opens the configured store and a Platform on it; `close()` closes both. */
+export async function openPlatform(
+  config: Config,
+  options: Omit<PlatformOptions, 'config' | 'store'> = {},
+): Promise<{ platform: Platform; store: Store; close(): Promise<void> }> {
+  const { createStore } = await import('./store/create-store.js');
+  const store = await createStore(config.databaseUrl);
+  const platform = new Platform({ ...options, config, store });
+  return {
+    platform,
+    store,
+    async close() {
+      await platform.close();
+      await store.close();
+    },
+  };
+}

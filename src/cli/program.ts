@@ -3,6 +3,7 @@ import { ConfigError, WxOpenError } from '../errors.js';
 import { registerConfigCommand } from './commands/config.js';
 import { registerDevCommands } from './commands/dev.js';
 import { registerServeCommand } from './commands/serve.js';
+import { registerTokenCommands } from './commands/token.js';
 
 export function createProgram(): Command {
   const program = new Command('wxopen')
@@ -12,6 +13,7 @@ export function createProgram(): Command {
   registerServeCommand(program);
   registerConfigCommand(program);
   registerDevCommands(program);
+  registerTokenCommands(program);
   return program;
 }
 

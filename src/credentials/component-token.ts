@@ -86,7 +86,7 @@ export class ComponentTokenManager {
       const newest = await this.ticket();
       if (newest === ticket) {
         ctx.logger.error({ errcode: err.errcode }, 'component_verify_ticket rejected and no newer one stored; asking WeChat to push one');
-        void this.startPushTicket().catch(() => undefined);
+        await this.startPushTicket().catch((e: unknown) => ctx.logger.error({ err: e }, 'api_start_push_ticket failed'));
         throw this.count(err);
       }
       ticket = newest;

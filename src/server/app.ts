@@ -1,6 +1,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import { PushEmitter } from '../push/emitter.js';
+import type { Platform } from '../platform.js';
 import type { Store } from '../store/types.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { createLogger, type Logger } from '../util/logger.js';
@@ -8,6 +9,7 @@ import type { AppContext, MessageHandler } from './context.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { refusePush } from './refusal.js';
 import { authorizerPushRoutes } from './routes/authorizer-push.js';
+import { authorizeRoutes } from './routes/authorize.js';
 import { componentPushRoutes } from './routes/component-push.js';
 import { healthRoutes } from './routes/health.js';
 
@@ -19,6 +21,7 @@ export interface BuildAppOptions {
   metrics?: Metrics;
   pushes?: PushEmitter;
   onMessage?: MessageHandler[];
+  platform?: Platform;
 }
 
 export interface WxOpenApp {
@@ -37,6 +40,7 @@ export async function buildApp(options: BuildAppOptions): Promise<WxOpenApp> {
     metrics: options.metrics ?? createMetrics(),
     pushes: options.pushes ?? new PushEmitter(),
     onMessage: options.onMessage ?? [],
+    platform: options.platform,
   };
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -68,5 +72,11 @@ export async function buildApp(options: BuildAppOptions): Promise<WxOpenApp> {
   await app.register(async (scope) => healthRoutes(scope, context));
   await app.register(async (scope) => componentPushRoutes(scope, context));
   await app.register(async (scope) => authorizerPushRoutes(scope, context));
+  const { platform } = context;
+  if (platform) {
+    platform.attachPushHandlers(context.pushes);
+    context.pushes.onError((error, event) => logger.error({ err: error, type: event.type }, 'push handler failed'));
+    await app.register(async (scope) => authorizeRoutes(scope, { ...context, platform }));
+  }
   return { app, context };
 }

@@ -1,4 +1,5 @@
 import type { Config } from '../config.js';
+import type { Platform } from '../platform.js';
 import type { PushEmitter } from '../push/emitter.js';
 import type { Store } from '../store/types.js';
 import type { Clock } from '../util/clock.js';
@@ -28,4 +29,6 @@ export interface AppContext {
   metrics: Metrics;
   pushes: PushEmitter;
   onMessage: MessageHandler[];
+  /** Credentials and WeChat calls; when present the authorization routes are served. */
+  platform?: Platform;
 }

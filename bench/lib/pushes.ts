@@ -1,0 +1,94 @@
+import { decodeAesKey } from '../../src/crypto/aes-key.js';
+import { signPush, type SignedPush } from '../../src/crypto/reply.js';
+import { SANDBOX_DEFAULTS } from '../../src/config.js';
+
+/** Sandbox credentials: what `loadConfig` gives both bench servers with no credentials in the env. */
+export const CREDS = {
+  token: SANDBOX_DEFAULTS.WXOPEN_TOKEN,
+  componentAppid: SANDBOX_DEFAULTS.WXOPEN_COMPONENT_APPID,
+  aesKey: decodeAesKey(SANDBOX_DEFAULTS.WXOPEN_ENCODING_AES_KEY),
+} as const;
+
+export type Scenario = 'ticket' | 'message';
+
+const AUTHORIZER_APPID = 'wxa1b2c3d4e5f6a7b8';
+const USERNAME = 'gh_3fa9c1b2d4e5';
+
+/** A run-unique prefix so pushes never collide with those of an earlier bench run. */
+const RUN = Date.now().toString(36);
+
+/** The i-th distinct push of a scenario, as WeChat would send it, signed for `nowSeconds`. */
+export function makePush(scenario: Scenario, i: number, nowSeconds: number): { path: string; push: SignedPush } {
+  const seal = { token: CREDS.token, encodingAesKey: CREDS.aesKey, appid: CREDS.componentAppid, timestamp: String(nowSeconds) };
+  if (scenario === 'ticket') {
+    const ticket = `ticket@@@${RUN}-${i}-${'T'.repeat(60)}`;
+    const xml =
+      `<xml><AppId><![CDATA[${CREDS.componentAppid}]]></AppId><CreateTime>${nowSeconds}</CreateTime>` +
+      `<InfoType><![CDATA[component_verify_ticket]]></InfoType>` +
+      `<ComponentVerifyTicket><![CDATA[${ticket}]]></ComponentVerifyTicket></xml>`;
+    return { path: '/wechat/component', push: signPush(xml, seal) };
+  }
+  const openid = `oB8Xj5${RUN}${String(i).padStart(12, '0')}`;
+  const msgId = `${nowSeconds}${String(i).padStart(9, '0')}`;
+  const xml =
+    `<xml><ToUserName><![CDATA[${USERNAME}]]></ToUserName><FromUserName><![CDATA[${openid}]]></FromUserName>` +
+    `<CreateTime>${nowSeconds}</CreateTime><MsgType><![CDATA[text]]></MsgType>` +
+    `<Content><![CDATA[你好，我想查询一下订单 #${i} 的物流状态]]></Content><MsgId>${msgId}</MsgId></xml>`;
+  return { path: `/wechat/authorizer/${AUTHORIZER_APPID}`, push: signPush(xml, { ...seal, toUserName: USERNAME, openid }) };
+}
+
+/** The raw HTTP/1.1 request bytes of a push (what the load generator writes). */
+export function serializeRequest(path: string, push: SignedPush): Buffer {
+  const body = Buffer.from(push.body, 'utf8');
+  const head =
+    `POST ${path}?${new URLSearchParams(push.query).toString()} HTTP/1.1\r\n` +
+    `Host: 127.0.0.1\r\nContent-Type: text/xml\r\nContent-Length: ${body.length}\r\n\r\n`;
+  return Buffer.concat([Buffer.from(head, 'latin1'), body]);
+}
+
+/**
+ * Pre-generated distinct pushes of one scenario. Every server run reads it from the start (each run is
+ * a fresh process with a fresh database, so a push is new to it); `next()` past the end generates on
+ * the fly and counts it, because that would steal load-generator CPU and the table says so.
+ */
+export class PushPool {
+  private readonly requests: Buffer[] = [];
+  private cursor = 0;
+  onTheFly = 0;
+  readonly createdAt = Math.floor(Date.now() / 1000);
+
+  constructor(readonly scenario: Scenario) {}
+
+  get size(): number {
+    return this.requests.length;
+  }
+
+  grow(to: number): void {
+    while (this.requests.length < to) this.requests.push(this.make(this.requests.length));
+  }
+
+  private make(i: number): Buffer {
+    const { path, push } = makePush(this.scenario, i, this.createdAt);
+    return serializeRequest(path, push);
+  }
+
+  rewind(): void {
+    this.cursor = 0;
+    this.onTheFly = 0;
+  }
+
+  /** Pushes handed out since the last rewind. */
+  get used(): number {
+    return this.cursor;
+  }
+
+  readonly next = (): Buffer => {
+    const i = this.cursor++;
+    const ready = this.requests[i];
+    if (ready !== undefined) return ready;
+    this.onTheFly++;
+    const made = this.make(i);
+    this.requests.push(made);
+    return made;
+  };
+}

@@ -1,0 +1,84 @@
+import { loadConfig, type Config } from '../../src/config.js';
+import { Platform, type PlatformOptions } from '../../src/platform.js';
+import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox/index.js';
+import { buildApp } from '../../src/server/app.js';
+import type { AppContext } from '../../src/server/context.js';
+import { createStore } from '../../src/store/create-store.js';
+import type { Store } from '../../src/store/types.js';
+import { createLogger } from '../../src/util/logger.js';
+
+export interface World {
+  sandbox: Sandbox;
+  platform: Platform;
+  store: Store;
+  config: Config;
+  context: AppContext;
+  /** The platform server's base URL. */
+  url: string;
+  /** Waits until pushes and their handlers (query_auth…) have settled. */
+  settle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface WorldOptions {
+  sandbox?: SandboxOptions;
+  env?: Record<string, string>;
+  store?: () => Promise<Store>;
+  platform?: Omit<PlatformOptions, 'config' | 'store'>;
+  /** API hosts given the sandbox URL; default: the sandbox alone. */
+  apiBases?: (sandboxUrl: string) => { primary: string; backups: string[] };
+}
+
+/**
+ * The whole system on loopback: the WeChat sandbox and a wxopen platform server pointed at each other,
+ * sharing the sandbox's clock so expiry is tested by advancing it.
+ */
+export async function startWorld(options: WorldOptions = {}): Promise<World> {
+  const sandbox = await startSandbox({ ticketIntervalMs: 0, ...options.sandbox });
+  const config = loadConfig({
+    LOG_LEVEL: 'silent',
+    WXOPEN_DATABASE_URL: 'sqlite::memory:',
+    WXOPEN_API_BASE: options.apiBases?.(sandbox.url).primary ?? sandbox.url,
+    WXOPEN_API_BACKUP_BASES: options.apiBases?.(sandbox.url).backups.join(',') ?? '',
+    WXOPEN_MP_BASE: sandbox.url,
+    WXOPEN_OPEN_BASE: sandbox.url,
+    ...options.env,
+  });
+  const store = options.store ? await options.store() : await createStore(config.databaseUrl);
+  const logger = createLogger({ level: process.env.WXOPEN_TEST_LOG ?? 'silent' });
+  const platform = new Platform({
+    config,
+    store,
+    logger,
+    clock: sandbox.clock,
+    http: { busyBackoffMs: 5, timeoutMs: 3000 },
+    credentials: { lockPollMs: 5 },
+    ...options.platform,
+  });
+  const { app, context } = await buildApp({ config, store, logger, clock: sandbox.clock, platform });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  // Known only after listen: the callback URL WeChat redirects to.
+  config.publicUrl = url;
+  sandbox.setPlatform({ componentPushUrl: `${url}/wechat/component`, authorizerPushUrl: `${url}/wechat/authorizer/$APPID$` });
+  return {
+    sandbox,
+    platform,
+    store,
+    config,
+    context,
+    url,
+    async settle() {
+      await sandbox.settled();
+      await context.pushes.drain();
+    },
+    async close() {
+      await app.close();
+      await context.pushes.drain();
+      await platform.close();
+      await sandbox.close();
+      await store.close();
+    },
+  };
+}
