@@ -1,6 +1,6 @@
 export type * from './types.js';
 export { createStore } from './create-store.js';
-export { createSqliteStore } from './kysely/sqlite.js';
+export { createSqliteStore, SqliteStore } from './kysely/sqlite.js';
 export type { SqliteStoreOptions } from './kysely/sqlite.js';
 export { createPostgresStore } from './kysely/postgres.js';
 export type { PostgresStoreOptions } from './kysely/postgres.js';

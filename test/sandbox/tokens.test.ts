@@ -120,3 +120,21 @@ describe('component_verify_ticket and component_access_token', () => {
     expect((await tokenRequest({ component_verify_ticket: nextDay })).errcode).toBe(0);
   });
 });
+
+describe('push timestamps', () => {
+  it('follow the sandbox clock by default and real time with pushTimestamps: real', async () => {
+    const simulated = await startWorld();
+    const real = await startWorld({ pushTimestamps: 'real' });
+    try {
+      for (const w of [simulated, real]) await w.sandbox.advance(3600_000);
+      const last = (w: World) => w.platform.pushes.filter((p) => p.fields.InfoType === 'component_verify_ticket').at(-1)!;
+      const nowSeconds = Date.now() / 1000;
+      expect(Number(last(simulated).query.timestamp)).toBeGreaterThan(nowSeconds + 3500);
+      expect(Math.abs(Number(last(real).query.timestamp) - nowSeconds)).toBeLessThan(5);
+      expect(Number(last(real).fields.CreateTime)).toBeGreaterThan(nowSeconds + 3500);
+    } finally {
+      await simulated.close();
+      await real.close();
+    }
+  });
+});

@@ -1,0 +1,137 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { SANDBOX_DEFAULTS } from '../config.js';
+import { defaultAccounts } from './accounts.js';
+import { createSandboxClock, type SandboxClock } from './clock.js';
+import type { SandboxContext } from './context.js';
+import { createControls, type SandboxControls } from './controls.js';
+import { Counters } from './counters.js';
+import { WxReject, wxError } from './errors.js';
+import { FaultTable } from './faults.js';
+import { callAppid, routePath } from './guards.js';
+import { DEFAULT_PLATFORM_DOMAINS, type SandboxComponent, type SandboxOptions } from './options.js';
+import { authPageRoutes } from './pages.js';
+import { Pusher } from './pusher.js';
+import { QuotaBook } from './quotas.js';
+import { ADMIN_PREFIX, adminRoutes } from './routes/admin.js';
+import { componentRoutes } from './routes/component.js';
+import { miscRoutes } from './routes/misc.js';
+import { codeRoutes } from './routes/wxa-code.js';
+import { settingsRoutes } from './routes/wxa-settings.js';
+import { templateRoutes } from './routes/wxa-template.js';
+import { Scheduler } from './scheduler.js';
+import { SandboxState } from './state.js';
+import { TemplateLibrary } from './templates.js';
+
+const BODY_LIMIT_BYTES = 2 * 1024 * 1024;
+
+export const DEFAULT_SANDBOX_COMPONENT: SandboxComponent = {
+  appid: SANDBOX_DEFAULTS.WXOPEN_COMPONENT_APPID,
+  secret: SANDBOX_DEFAULTS.WXOPEN_COMPONENT_SECRET,
+  token: SANDBOX_DEFAULTS.WXOPEN_TOKEN,
+  encodingAesKey: SANDBOX_DEFAULTS.WXOPEN_ENCODING_AES_KEY,
+};
+
+export interface SandboxApp {
+  app: FastifyInstance;
+  context: SandboxContext;
+  controls: SandboxControls;
+  clock: SandboxClock;
+}
+
+/** Builds the simulated WeChat without listening and without the first ticket push (`startSandbox` does both). */
+export async function buildSandboxApp(options: SandboxOptions = {}): Promise<SandboxApp> {
+  const clock = createSandboxClock(options.clock);
+  const templates = new TemplateLibrary(() => Math.floor(clock.now() / 1000));
+  const state = new SandboxState(
+    options.component ?? DEFAULT_SANDBOX_COMPONENT,
+    clock,
+    {
+      refreshTokenMode: options.refreshTokenMode ?? 'stable',
+      refreshTokenGraceMs: options.refreshTokenGraceMs ?? 0,
+      ticketIntervalMs: options.ticketIntervalMs ?? 600_000,
+      auditDelaySeconds: options.auditDelaySeconds ?? 60,
+      auditOutcome: options.auditOutcome ?? 'success',
+      preAuthCodeTtlSeconds: options.preAuthCodeTtlSeconds ?? 600,
+      privacyCheckSeconds: options.privacyCheckSeconds ?? 0,
+      auditQuotaPerMonth: options.auditQuotaPerMonth ?? 20,
+      platformDomains: options.platformDomains ?? DEFAULT_PLATFORM_DOMAINS,
+      allowRemotePush: options.allowRemotePush ?? false,
+      pushTimestamps: options.pushTimestamps ?? 'sandbox',
+    },
+    options.accounts ?? defaultAccounts(),
+    templates,
+  );
+  if (options.platform) state.platform = { ...options.platform };
+  // Two drafts waiting in the draft box, as if a developer had uploaded from DevTools.
+  templates.addDraft({ user_version: '1.0.0', user_desc: '首个版本' });
+  templates.addDraft({ user_version: '1.1.0', user_desc: '新增会员页', pages: ['pages/index/index', 'pages/member/member'] });
+
+  const pusher = new Pusher(state, options.logger);
+  const context: SandboxContext = {
+    state,
+    clock,
+    quotas: new QuotaBook(clock, options.quotas),
+    counters: new Counters(),
+    faults: new FaultTable(clock),
+    pusher,
+    scheduler: new Scheduler(state, pusher),
+    logger: options.logger,
+  };
+  for (const { path, fault } of options.faults ?? []) context.faults.set(path, fault);
+  const controls = createControls(context);
+
+  const app = Fastify({
+    ...(options.logger ? { loggerInstance: options.logger as FastifyBaseLogger } : { logger: false }),
+    bodyLimit: BODY_LIMIT_BYTES,
+  });
+  // Keep every body as a string: WeChat's own checks (empty body → 44002, bad JSON → 47001) need the raw text.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+
+  app.addHook('onRequest', async () => context.scheduler.tick());
+  app.addHook('preHandler', async (request, reply) => {
+    const path = routePath(request);
+    if (path.startsWith(ADMIN_PREFIX)) return;
+    const appid = callAppid(context, request);
+    context.counters.record(path, appid);
+    for (const action of context.faults.actionsFor(path, appid)) {
+      switch (action.type) {
+        case 'latency':
+          await new Promise((resolve) => setTimeout(resolve, action.ms));
+          break;
+        case 'drop':
+          reply.hijack();
+          request.raw.socket.destroy();
+          return reply;
+        case 'http_error':
+          return reply.code(action.status).type('text/html').send(`<html><body><h1>${action.status}</h1></body></html>`);
+        case 'system_busy':
+          return reply.send(wxError(-1));
+        case 'rate_limited':
+          return reply.send(wxError(45011));
+      }
+    }
+  });
+
+  app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
+    if (error instanceof WxReject) return reply.code(200).send(wxError(error.errcode, error.errmsg));
+    const status = error.statusCode ?? 500;
+    if (status < 500) return reply.code(200).send(wxError(47001));
+    options.logger?.error({ err: error, url: request.url }, 'sandbox route failed');
+    return reply.code(200).send(wxError(-1));
+  });
+  app.setNotFoundHandler((_request, reply) => reply.code(404).send(wxError(40066)));
+
+  await app.register(async (scope) => componentRoutes(scope, context));
+  await app.register(async (scope) => templateRoutes(scope, context));
+  await app.register(async (scope) => codeRoutes(scope, context));
+  await app.register(async (scope) => settingsRoutes(scope, context));
+  await app.register(async (scope) => miscRoutes(scope, context));
+  await app.register(async (scope) => authPageRoutes(scope, context));
+  await app.register(async (scope) => adminRoutes(scope, context, controls));
+  app.addHook('onClose', async () => {
+    context.scheduler.stop();
+    await pusher.settled();
+  });
+  return { app, context, controls, clock };
+}

@@ -1,0 +1,115 @@
+import type { Clock } from '../util/clock.js';
+
+/**
+ * A failure to inject on an endpoint, as real WeChat (or the network in between) produces them.
+ * `times` limits how often it fires; without it the fault stays until cleared. `appid` narrows it to
+ * calls about one account.
+ */
+export type Fault = FaultCommon &
+  (
+    | { type: 'latency'; ms: number }
+    | { type: 'system_busy' }
+    | { type: 'http_error'; status?: number }
+    | { type: 'drop' }
+    | { type: 'rate_limit'; perMinute: number }
+  );
+
+interface FaultCommon {
+  appid?: string;
+  times?: number;
+}
+
+export type FaultAction =
+  | { type: 'latency'; ms: number }
+  | { type: 'system_busy' }
+  | { type: 'http_error'; status: number }
+  | { type: 'drop' }
+  | { type: 'rate_limited' };
+
+const MINUTE_MS = 60_000;
+
+export class FaultTable {
+  private readonly faults = new Map<string, Fault>();
+  private readonly windows = new Map<string, { minute: number; calls: number }>();
+
+  constructor(private readonly clock: Clock) {}
+
+  /** Replaces the fault on (path, fault.appid); path `*` matches every endpoint. */
+  set(path: string, fault: Fault): void {
+    validateFault(fault);
+    this.faults.set(key(path, fault.appid), { ...fault });
+  }
+
+  /** Clears one path's faults, or all of them. */
+  clear(path?: string): void {
+    if (path === undefined) {
+      this.faults.clear();
+      this.windows.clear();
+      return;
+    }
+    for (const k of [...this.faults.keys()]) if (k.startsWith(`${path}|`)) this.faults.delete(k);
+  }
+
+  list(): Array<{ path: string; fault: Fault }> {
+    return [...this.faults].map(([k, fault]) => ({ path: k.slice(0, k.lastIndexOf('|')), fault }));
+  }
+
+  /** The faults that fire for this call, in the order they apply (latency first). */
+  actionsFor(path: string, appid: string | undefined): FaultAction[] {
+    const matching = [...this.faults].filter(([k, f]) => {
+      const p = k.slice(0, k.lastIndexOf('|'));
+      return (p === path || p === '*') && (f.appid === undefined || f.appid === appid);
+    });
+    matching.sort(([, a], [, b]) => Number(b.type === 'latency') - Number(a.type === 'latency'));
+    const actions: FaultAction[] = [];
+    for (const [k, f] of matching) {
+      const action = this.fire(k, f, path, appid);
+      if (action === undefined) continue;
+      if (f.times !== undefined) {
+        f.times -= 1;
+        if (f.times <= 0) this.faults.delete(k);
+      }
+      actions.push(action);
+      if (action.type !== 'latency') break;
+    }
+    return actions;
+  }
+
+  private fire(k: string, f: Fault, path: string, appid: string | undefined): FaultAction | undefined {
+    switch (f.type) {
+      case 'latency':
+        return { type: 'latency', ms: f.ms };
+      case 'system_busy':
+        return { type: 'system_busy' };
+      case 'http_error':
+        return { type: 'http_error', status: f.status ?? 502 };
+      case 'drop':
+        return { type: 'drop' };
+      case 'rate_limit': {
+        // Counted per endpoint and account, in sandbox-clock minutes, like WeChat's minute quota.
+        const wk = `${k}|${path}|${appid ?? ''}`;
+        const minute = Math.floor(this.clock.now() / MINUTE_MS);
+        const w = this.windows.get(wk);
+        const window = w && w.minute === minute ? w : { minute, calls: 0 };
+        window.calls += 1;
+        this.windows.set(wk, window);
+        return window.calls > f.perMinute ? { type: 'rate_limited' } : undefined;
+      }
+    }
+  }
+}
+
+function key(path: string, appid: string | undefined): string {
+  return `${path}|${appid ?? '*'}`;
+}
+
+function validateFault(fault: Fault): void {
+  const bad = (why: string): never => {
+    throw new TypeError(`[wxopen sandbox] invalid fault: ${why}`);
+  };
+  if (fault.times !== undefined && (!Number.isInteger(fault.times) || fault.times < 1)) bad('times must be a positive integer');
+  if (fault.type === 'latency' && !(fault.ms >= 0)) bad('latency needs ms >= 0');
+  if (fault.type === 'http_error' && fault.status !== undefined && (fault.status < 500 || fault.status > 599)) bad('status must be 5xx');
+  if (fault.type === 'rate_limit' && !(Number.isInteger(fault.perMinute) && fault.perMinute >= 0)) bad('perMinute must be an integer >= 0');
+  if (!['latency', 'system_busy', 'http_error', 'drop', 'rate_limit'].includes(fault.type)) bad(`unknown type ${String(fault.type)}`);
+}
