@@ -14,6 +14,7 @@ import type { PushEmitter } from './push/emitter.js';
 import { createMetrics, type Metrics } from './server/metrics.js';
 import type { AuthorizerRecord, Store } from './store/types.js';
 import { systemClock, type Clock } from './util/clock.js';
+import { parseXml } from './xml/parse.js';
 import { createLogger, type Logger } from './util/logger.js';
 
 export interface PlatformOptions {
@@ -28,6 +29,9 @@ export interface PlatformOptions {
   refresher?: Partial<RefresherOptions>;
   http?: Partial<Omit<WeChatHttpOptions, 'bases'>>;
 }
+
+/** Authorization codes live 10 minutes (spec 3.9); remember exchanges that long. */
+const CODE_MEMORY_MS = 10 * 60_000;
 
 type CallRequest = Omit<WeChatRequest, 'query'> & { query?: WeChatRequest['query'] };
 
@@ -54,6 +58,7 @@ export class Platform {
   readonly refresher: BackgroundRefresher;
   readonly ctx: CredentialContext;
   private readonly ownsLock: boolean;
+  private readonly codeExchanges = new Map<string, Promise<AuthorizerRecord>>();
 
   constructor(readonly o: PlatformOptions) {
     const logger = o.logger ?? createLogger({ level: o.config.logLevel });
@@ -144,7 +149,42 @@ export class Platform {
    * Exchanges an authorization code (callback `auth_code` or push `AuthorizationCode`) and stores the
    * authorizer: refresh token, access token and granted func_info in one transaction.
    */
-  async queryAuth(authorizationCode: string, source: 'callback' | 'push'): Promise<AuthorizerRecord> {
+  queryAuth(authorizationCode: string, source: 'callback' | 'push'): Promise<AuthorizerRecord> {
+    // The callback's auth_code and the authorized push's AuthorizationCode are the same single-use
+    // code, arriving in parallel (spec 4.3): both callers share one exchange.
+    const existing = this.codeExchanges.get(authorizationCode);
+    if (existing) return existing;
+    const run = this.exchangeCode(authorizationCode, source).catch(async (err: unknown) => {
+      if (err instanceof WeChatApiError && (err.errcode === 61009 || err.errcode === 61010)) {
+        const done = await this.findExchanged(authorizationCode);
+        if (done) return done;
+      }
+      throw err;
+    });
+    this.codeExchanges.set(authorizationCode, run);
+    const forget = setTimeout(() => this.codeExchanges.delete(authorizationCode), CODE_MEMORY_MS);
+    forget.unref();
+    return run;
+  }
+
+  /**
+   * Another instance may have exchanged the code first (it got the push, we got the callback): find the
+   * push that carried this code and the authorization it produced.
+   */
+  private async findExchanged(code: string): Promise<AuthorizerRecord | undefined> {
+    for (const infoType of ['authorized', 'updateauthorized']) {
+      for (const push of await this.ctx.store.listPushes(this.componentAppid, { infoType, limit: 100 })) {
+        if (!push.payload.includes(code) || push.authorizerAppid === null) continue;
+        const fields = parseXml(push.payload);
+        if (fields.AuthorizationCode !== code) continue;
+        const record = await this.ctx.store.getAuthorizer(this.componentAppid, push.authorizerAppid);
+        if (record?.status === 'authorized' && record.authorizedAt >= push.receivedAt - CODE_MEMORY_MS) return record;
+      }
+    }
+    return undefined;
+  }
+
+  private async exchangeCode(authorizationCode: string, source: 'callback' | 'push'): Promise<AuthorizerRecord> {
     const r = await this.callComponent<QueryAuthAnswer>({
       method: 'POST',
       path: '/cgi-bin/component/api_query_auth',

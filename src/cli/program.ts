@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError, WxOpenError } from '../errors.js';
 import { registerConfigCommand } from './commands/config.js';
 import { registerDevCommands } from './commands/dev.js';
+import { registerSandboxCommand } from './commands/sandbox.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerTokenCommands } from './commands/token.js';
 
@@ -14,6 +15,7 @@ export function createProgram(): Command {
   registerConfigCommand(program);
   registerDevCommands(program);
   registerTokenCommands(program);
+  registerSandboxCommand(program);
   return program;
 }
 
