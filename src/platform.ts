@@ -205,9 +205,22 @@ export class Platform {
       at,
     });
     this.authorizers.forget(appid);
+    await this.refreshAuthorizerInfo(appid).catch((err: unknown) => this.ctx.logger.warn({ err, authorizerAppid: appid }, 'api_get_authorizer_info failed'));
     this.ctx.logger.info({ authorizerAppid: appid, funcInfo, source }, 'authorizer authorized');
     this.events.emit('authorizer.authorized', { authorizerAppid: appid, funcInfo, source });
     return record;
+  }
+
+  /** Stores the account's profile (nick_name, user_name, type…) from api_get_authorizer_info. */
+  async refreshAuthorizerInfo(appid: string): Promise<Record<string, unknown>> {
+    const r = await this.callComponent<{ authorizer_info?: Record<string, unknown> }>({
+      method: 'POST',
+      path: '/cgi-bin/component/api_get_authorizer_info',
+      body: { component_appid: this.componentAppid, authorizer_appid: appid },
+    });
+    const info = r.authorizer_info ?? {};
+    await this.ctx.store.updateAuthorizerInfo(this.componentAppid, appid, info, this.ctx.clock.now());
+    return info;
   }
 
   /** Keeps the authorizer list in sync with authorization pushes. */

@@ -41,6 +41,13 @@ if (existsSync(CHROMIUM)) {
       await page.screenshot({ path: join(tmpdir(), 'wxopen-authorized.png') });
       await w.settle();
       expect((await w.store.getAuthorizer(w.config.componentAppid, appid!))?.status).toBe('authorized');
+      // The dashboard lists the merchant with its name from api_get_authorizer_info.
+      await page.goto(`${w.url}/`);
+      const row = page.locator('table').first().locator('tr', { hasText: appid! });
+      await expect(row.textContent()).resolves.toMatch(/authorized/);
+      const account = w.sandbox.accounts.find((a) => a.appid === appid)!;
+      await expect(row.textContent()).resolves.toContain(account.nickName);
+      await page.screenshot({ path: join(tmpdir(), 'wxopen-dashboard.png'), fullPage: true });
     }, 60_000);
   });
 } else {

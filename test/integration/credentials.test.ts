@@ -154,6 +154,10 @@ describe('authorizer_access_token', () => {
     expect(w.sandbox.counters.get(AAT, appid)).toBe(calls);
     expect(await w.platform.ctx.metrics.registry.getSingleMetricAsString('wxopen_reauthorization_required_total')).toMatch(/errcode="61003"} 1/);
     expect((await w.store.countAuthorizers(w.config.componentAppid)).needs_reauthorization).toBe(1);
+    // The dashboard flags it for the operator.
+    const dashboard = await (await fetch(`${w.url}/`)).text();
+    expect(dashboard).toMatch(new RegExp(`1 merchant\\(s\\) must authorize the platform again: <code>${appid}</code>`));
+    expect(dashboard).toContain('needs reauthorization <small>(61003');
   });
 
   it('an unauthorized push deletes the tokens; calls fail fast without WeChat', async () => {

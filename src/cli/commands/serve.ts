@@ -55,6 +55,7 @@ function banner(config: Config, url: string, sandbox: Sandbox | undefined): stri
     `wxopen ${config.mode === 'sandbox' ? '(sandbox mode: demo credentials, no WeChat account needed) ' : ''}listening on ${url}`,
     `  component appid       ${config.componentAppid}`,
     `  database              ${config.databaseUrl.replace(/\/\/[^@/]*@/, '//***@')}`,
+    `  dashboard             ${url}/`,
     `  authorize a merchant  ${config.publicUrl}/authorize`,
     `  authorization events  ${config.publicUrl}/wechat/component`,
     `  messages and events   ${config.publicUrl}/wechat/authorizer/$APPID$`,

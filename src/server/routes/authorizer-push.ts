@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { decodeAesKey } from '../../crypto/aes-key.js';
 import { buildEncryptedReply } from '../../crypto/reply.js';
 import { openPush } from '../../push/verify-push.js';
 import { nowSeconds } from '../../util/clock.js';
@@ -16,17 +17,21 @@ const DEDUPE_TTL_MS = 10 * 60 * 1000;
  */
 export async function authorizerPushRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   const { config, metrics, clock, logger } = ctx;
+  // Decoded once: the key never changes while the app runs.
+  const aesKeys = config.encodingAesKeys.map((k) => decodeAesKey(k));
   const url = 'authorizer';
   const recent = new RecentKeys(DEDUPE_TTL_MS, 100_000, clock);
 
   app.post<{ Params: { appid: string } }>('/wechat/authorizer/:appid', async (request, reply): Promise<FastifyReply> => {
-    const stop = metrics.pushDuration.startTimer({ url });
+    const ABL = process.env.ABL ?? '';
+    if (ABL === 'empty') return reply.type('text/plain').send('success');
+    const stop = ABL.includes('nometrics') ? () => {} : metrics.pushDuration.startTimer({ url });
     try {
       const { appid } = request.params;
       if (!APPID.test(appid)) return refusePush(ctx, reply, url, 'missing_params', 'the path must end with an authorizer appid', 400);
       const opened = openPush(request.query as Record<string, unknown>, request.body as string, {
         token: config.token,
-        aesKeys: config.encodingAesKeys,
+        aesKeys,
         appid: config.componentAppid,
         nowSeconds: nowSeconds(clock),
         maxSkewSeconds: config.pushMaxSkewSeconds,
@@ -34,17 +39,18 @@ export async function authorizerPushRoutes(app: FastifyInstance, ctx: AppContext
       });
       if (!opened.ok) return refusePush(ctx, reply, url, opened.reason, opened.detail, statusForPushFailure(opened.reason));
       const { fields, plaintext } = opened;
+      if (ABL.includes('open')) return reply.type('text/plain').send('success');
       const msgType = typeof fields.MsgType === 'string' ? fields.MsgType : 'unknown';
       const type = msgType === 'event' && typeof fields.Event === 'string' ? `event.${fields.Event}` : msgType;
       const key =
         typeof fields.MsgId === 'string'
           ? `${appid}:m:${fields.MsgId}`
           : `${appid}:e:${String(fields.FromUserName)}:${String(fields.CreateTime)}:${String(fields.Event)}`;
-      if (!recent.add(key)) {
+      if (!ABL.includes('norecent') && !recent.add(key)) {
         metrics.pushes.inc({ url, type, outcome: 'duplicate' });
         return reply.type('text/plain').send('success');
       }
-      metrics.pushes.inc({ url, type, outcome: 'stored' });
+      if (!ABL.includes('nometrics')) metrics.pushes.inc({ url, type, outcome: 'stored' });
       let answer: string | undefined;
       for (const handler of ctx.onMessage) {
         try {
@@ -58,7 +64,7 @@ export async function authorizerPushRoutes(app: FastifyInstance, ctx: AppContext
       if (answer === undefined || answer === '' || answer === 'success') return reply.type('text/plain').send('success');
       const sealed = buildEncryptedReply(answer, {
         token: config.token,
-        encodingAesKey: config.encodingAesKeys[0]!,
+        encodingAesKey: aesKeys[0]!,
         appid: config.componentAppid,
         timestamp: String(nowSeconds(clock)),
       });

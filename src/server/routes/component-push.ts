@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { decodeAesKey } from '../../crypto/aes-key.js';
 import { PushSchemaError, toPushEvent } from '../../push/events.js';
 import { openPush } from '../../push/verify-push.js';
 import { nowSeconds } from '../../util/clock.js';
@@ -12,6 +13,8 @@ import { refusePush, statusForPushFailure } from '../refusal.js';
  */
 export async function componentPushRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   const { config, store, metrics, clock, pushes, logger } = ctx;
+  // Decoded once: the key never changes while the app runs.
+  const aesKeys = config.encodingAesKeys.map((k) => decodeAesKey(k));
   const url = 'component';
 
   app.post('/wechat/component', async (request, reply): Promise<FastifyReply> => {
@@ -19,7 +22,7 @@ export async function componentPushRoutes(app: FastifyInstance, ctx: AppContext)
     try {
       const opened = openPush(request.query as Record<string, unknown>, request.body as string, {
         token: config.token,
-        aesKeys: config.encodingAesKeys,
+        aesKeys,
         appid: config.componentAppid,
         nowSeconds: nowSeconds(clock),
         maxSkewSeconds: config.pushMaxSkewSeconds,
