@@ -9,6 +9,7 @@ import { PlatformEvents } from './credentials/events.js';
 import { BackgroundRefresher, DEFAULT_REFRESHER_OPTIONS, type RefresherOptions } from './credentials/refresher.js';
 import { WeChatApiError } from './errors.js';
 import { createLockBackend } from './lock/create-lock.js';
+import { RedisTokenCache, type TokenCache } from './lock/token-cache.js';
 import type { LockBackend } from './lock/types.js';
 import type { PushEmitter } from './push/emitter.js';
 import { createMetrics, type Metrics } from './server/metrics.js';
@@ -24,6 +25,8 @@ export interface PlatformOptions {
   clock?: Clock;
   metrics?: Metrics;
   lock?: LockBackend;
+  /** Shared token cache; default Redis when WXOPEN_REDIS_URL is set. */
+  cache?: TokenCache;
   fetch?: typeof fetch;
   credentials?: Partial<CredentialOptions>;
   refresher?: Partial<RefresherOptions>;
@@ -78,6 +81,7 @@ export class Platform {
       store: o.store,
       http: this.http,
       lock: o.lock ?? createLockBackend({ redisUrl: o.config.redisUrl, databaseUrl: o.config.databaseUrl, clock }),
+      cache: o.cache ?? (o.config.redisUrl ? RedisTokenCache.fromUrl(o.config.redisUrl) : undefined),
       box: new SecretBox(o.config.secretKeys),
       clock,
       logger,
@@ -237,6 +241,7 @@ export class Platform {
   async close(): Promise<void> {
     await this.refresher.stop();
     if (this.ownsLock) await this.ctx.lock.close();
+    if (this.o.cache === undefined) await this.ctx.cache?.close();
   }
 }
 

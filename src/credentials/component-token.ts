@@ -52,7 +52,29 @@ export class ComponentTokenManager {
   /** After 40001/42001/40014: drop the token that failed, unless someone already replaced it. */
   async invalidate(obtainedAt: number): Promise<void> {
     if (this.cached?.obtainedAt === obtainedAt) this.cached = undefined;
+    const cached = await this.fromCache();
+    if (cached?.obtainedAt === obtainedAt) await this.cacheOp((c) => c.delete(this.cacheKey));
     await this.ctx.store.invalidateComponentToken(this.ctx.componentAppid, obtainedAt);
+  }
+
+  private get cacheKey(): string {
+    return `cat:${this.ctx.componentAppid}`;
+  }
+
+  /** Cache failures only cost a store read: the store is the truth. */
+  private async cacheOp<T>(op: (cache: NonNullable<CredentialContext['cache']>) => Promise<T>): Promise<T | undefined> {
+    if (!this.ctx.cache) return undefined;
+    try {
+      return await op(this.ctx.cache);
+    } catch (err) {
+      this.ctx.logger.warn({ err }, 'token cache unavailable; using the store');
+      return undefined;
+    }
+  }
+
+  private async fromCache(): Promise<{ tokenEnc: string; expiresAt: number; obtainedAt: number } | undefined> {
+    const raw = await this.cacheOp((c) => c.get(this.cacheKey));
+    return raw ? (JSON.parse(raw) as { tokenEnc: string; expiresAt: number; obtainedAt: number }) : undefined;
   }
 
   /** The obtainedAt of a token string this process handed out, to invalidate exactly that one. */
@@ -61,8 +83,13 @@ export class ComponentTokenManager {
   }
 
   private async readStore(): Promise<TokenInfo | undefined> {
-    const r = await this.ctx.store.getComponentToken(this.ctx.componentAppid);
-    if (!r || !this.usable(r.expiresAt)) return undefined;
+    let r = await this.fromCache();
+    if (!r || !this.usable(r.expiresAt)) {
+      r = await this.ctx.store.getComponentToken(this.ctx.componentAppid);
+      if (!r || !this.usable(r.expiresAt)) return undefined;
+      const fill = { tokenEnc: r.tokenEnc, expiresAt: r.expiresAt, obtainedAt: r.obtainedAt };
+      await this.cacheOp((c) => c.set(this.cacheKey, JSON.stringify(fill), fill.expiresAt - this.ctx.clock.now()));
+    }
     return { token: this.ctx.box.open(r.tokenEnc, this.ctx.componentAppid), expiresAt: r.expiresAt, obtainedAt: r.obtainedAt };
   }
 
@@ -96,12 +123,9 @@ export class ComponentTokenManager {
     }
     const obtainedAt = ctx.clock.now();
     const info = { token: answer.component_access_token, expiresAt: obtainedAt + answer.expires_in * 1000, obtainedAt };
-    await ctx.store.saveComponentToken({
-      componentAppid: ctx.componentAppid,
-      tokenEnc: ctx.box.seal(info.token, ctx.componentAppid),
-      expiresAt: info.expiresAt,
-      obtainedAt,
-    });
+    const tokenEnc = ctx.box.seal(info.token, ctx.componentAppid);
+    await ctx.store.saveComponentToken({ componentAppid: ctx.componentAppid, tokenEnc, expiresAt: info.expiresAt, obtainedAt });
+    await this.cacheOp((c) => c.set(this.cacheKey, JSON.stringify({ tokenEnc, expiresAt: info.expiresAt, obtainedAt }), info.expiresAt - ctx.clock.now()));
     ctx.metrics.tokenRefreshes.inc({ kind: 'component', outcome: 'ok' });
     ctx.events.emit('token.refreshed', { kind: 'component', appid: ctx.componentAppid, expiresAt: info.expiresAt });
     ctx.logger.info({ kind: 'component', expiresAt: new Date(info.expiresAt).toISOString() }, 'token refreshed');

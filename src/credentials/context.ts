@@ -1,5 +1,6 @@
 import type { WeChatHttp } from '../api/http.js';
 import type { SecretBox } from '../crypto/secret-box.js';
+import type { TokenCache } from '../lock/token-cache.js';
 import type { LockBackend } from '../lock/types.js';
 import type { Metrics } from '../server/metrics.js';
 import type { Store } from '../store/types.js';
@@ -35,6 +36,8 @@ export interface CredentialContext {
   store: Store;
   http: WeChatHttp;
   lock: LockBackend;
+  /** Optional shared cache (Redis) in front of the store. */
+  cache?: TokenCache;
   box: SecretBox;
   clock: Clock;
   logger: Logger;

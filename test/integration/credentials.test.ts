@@ -209,3 +209,38 @@ describe('background refresher', () => {
     expect((await w.store.getAuthorizer(w.config.componentAppid, busy))?.status).toBe('authorized');
   });
 });
+
+describe('Redis token cache', () => {
+  const redisUrl = process.env.WXOPEN_TEST_REDIS_URL;
+  it.skipIf(!redisUrl)('serves the component token from Redis, sealed, and drops it when WeChat rejects it', async () => {
+    const { Redis } = await import('ioredis');
+    const { RedisTokenCache } = await import('../../src/lock/token-cache.js');
+    const prefix = `wxopen:test:${process.pid}:${Date.now()}:`;
+    const redis = new Redis(redisUrl!);
+    w = await startWorld({ platform: { cache: new RedisTokenCache(redis, prefix) } });
+    try {
+      await withTicket(w);
+      const token = await w.platform.componentToken();
+      const cached = await redis.get(`${prefix}cat:${w.config.componentAppid}`);
+      expect(cached).toBeTruthy();
+      expect(cached).not.toContain(token);
+      expect(await redis.pttl(`${prefix}cat:${w.config.componentAppid}`)).toBeGreaterThan(7_000_000);
+      // Another instance starting cold reads Redis, not WeChat and not even the store.
+      const getComponentToken = w.store.getComponentToken.bind(w.store);
+      let storeReads = 0;
+      w.store.getComponentToken = async (c) => {
+        storeReads++;
+        return getComponentToken(c);
+      };
+      const { Platform } = await import('../../src/platform.js');
+      const other = new Platform({ config: w.config, store: w.store, clock: w.sandbox.clock, cache: new RedisTokenCache(redis, prefix) });
+      expect(await other.componentToken()).toBe(token);
+      expect(storeReads).toBe(0);
+      await other.component.invalidate((await other.component.info()).obtainedAt);
+      expect(await redis.get(`${prefix}cat:${w.config.componentAppid}`)).toBeNull();
+      await other.close();
+    } finally {
+      redis.disconnect();
+    }
+  });
+});

@@ -1,0 +1,40 @@
+import { Redis } from 'ioredis';
+
+/**
+ * A shared cache in front of the store for hot credentials. Values are already sealed by the caller.
+ * Every method may fail (Redis down): callers fall back to the store, which stays the truth.
+ */
+export interface TokenCache {
+  get(key: string): Promise<string | undefined>;
+  set(key: string, value: string, ttlMs: number): Promise<void>;
+  delete(key: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class RedisTokenCache implements TokenCache {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix = 'wxopen:cache:',
+    private readonly ownsConnection = false,
+  ) {}
+
+  static fromUrl(url: string, prefix?: string): RedisTokenCache {
+    return new RedisTokenCache(new Redis(url, { maxRetriesPerRequest: 1 }), prefix, true);
+  }
+
+  async get(key: string): Promise<string | undefined> {
+    return (await this.redis.get(this.prefix + key)) ?? undefined;
+  }
+
+  async set(key: string, value: string, ttlMs: number): Promise<void> {
+    if (ttlMs > 0) await this.redis.set(this.prefix + key, value, 'PX', Math.ceil(ttlMs));
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.redis.del(this.prefix + key);
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsConnection) this.redis.disconnect();
+  }
+}
