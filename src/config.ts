@@ -24,10 +24,12 @@ const httpUrl = z
   .string()
   .refine((v) => /^https?:\/\/[^\s/]+/.test(v) && URL.canParse(v), 'must be an http(s) URL')
   .transform((v) => v.replace(/\/+$/, ''));
-const urlList = z
-  .string()
-  .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
-  .pipe(z.array(httpUrl));
+/** A comma-separated list whose items each pass `item`. */
+const csv = <T extends z.ZodType<unknown, string>>(item: T) =>
+  z
+    .string()
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .pipe(z.array(item));
 const aesKey = z.string().regex(/^[A-Za-z0-9]{43}$/, 'must be 43 characters of [A-Za-z0-9] (the EncodingAESKey from the platform page)');
 const secretKey = z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex characters (32 bytes), e.g. from `openssl rand -hex 32`');
 const int = (min: number, max: number) =>
@@ -41,11 +43,7 @@ const schema = z.object({
   WXOPEN_COMPONENT_SECRET: z.string().min(16, 'must be the component AppSecret (at least 16 characters)'),
   WXOPEN_TOKEN: z.string().regex(/^[A-Za-z0-9]{3,32}$/, 'must be 3–32 letters or digits (the platform Token)'),
   WXOPEN_ENCODING_AES_KEY: aesKey,
-  WXOPEN_PREVIOUS_ENCODING_AES_KEYS: z
-    .string()
-    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
-    .pipe(z.array(aesKey))
-    .default([]),
+  WXOPEN_PREVIOUS_ENCODING_AES_KEYS: csv(aesKey).default([]),
   WXOPEN_PUBLIC_URL: httpUrl,
   WXOPEN_DATABASE_URL: z
     .string()
@@ -53,15 +51,11 @@ const schema = z.object({
     .default('sqlite:./data/wxopen.db'),
   WXOPEN_REDIS_URL: z.string().regex(/^rediss?:\/\/.+/, 'must be redis://… or rediss://…').optional(),
   WXOPEN_API_BASE: httpUrl.default('https://api.weixin.qq.com'),
-  WXOPEN_API_BACKUP_BASES: urlList.default(['https://api2.weixin.qq.com']),
+  WXOPEN_API_BACKUP_BASES: csv(httpUrl).default(['https://api2.weixin.qq.com']),
   WXOPEN_MP_BASE: httpUrl.default('https://mp.weixin.qq.com'),
   WXOPEN_OPEN_BASE: httpUrl.default('https://open.weixin.qq.com'),
   WXOPEN_SECRET_KEY: secretKey,
-  WXOPEN_PREVIOUS_SECRET_KEYS: z
-    .string()
-    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
-    .pipe(z.array(secretKey))
-    .default([]),
+  WXOPEN_PREVIOUS_SECRET_KEYS: csv(secretKey).default([]),
   WXOPEN_SANDBOX_PORT: int(0, 65535).optional(),
   WXOPEN_PUSH_MAX_SKEW_SECONDS: int(1, 86400).default(300),
   WXOPEN_BODY_LIMIT_BYTES: int(1024, 10 * 1024 * 1024).default(64 * 1024),

@@ -67,6 +67,13 @@ describe('loadConfig', () => {
     expect(message).not.toContain('\n');
   });
 
+  it('reads comma-separated lists and names the variable of a bad item', () => {
+    const c = loadConfig({ ...REAL, WXOPEN_API_BACKUP_BASES: 'https://a.example, https://b.example/', WXOPEN_PREVIOUS_SECRET_KEYS: 'cd'.repeat(32) });
+    expect(c.apiBackupBases).toEqual(['https://a.example', 'https://b.example']);
+    expect(c.secretKeys).toEqual(['ab'.repeat(32), 'cd'.repeat(32)]);
+    expect(errorOf({ ...REAL, WXOPEN_PREVIOUS_ENCODING_AES_KEYS: 'nope' })).toMatch(/^\[wxopen\] WXOPEN_PREVIOUS_ENCODING_AES_KEYS: must be 43 characters/);
+  });
+
   it('requires the whole credential set once any of it is given', () => {
     const { WXOPEN_TOKEN: _t, ...partial } = REAL;
     expect(errorOf(partial)).toMatch(/^\[wxopen\] WXOPEN_TOKEN: is required when WXOPEN_COMPONENT_APPID is set/);
