@@ -33,15 +33,25 @@ export interface TickResult {
   deferred: number;
 }
 
-/** Fraction in [0, 1) fixed per appid, so each authorizer keeps its own slot in the spread window. */
-export function jitter(appid: string): number {
-  return createHash('sha1').update(appid).digest().readUInt32BE(0) / 2 ** 32;
+/**
+ * Fraction in [0, 1) fixed per key. The refresher keys it by appid and the token's expiry, so every
+ * instance computes the same slot for a token, and each new token of an authorizer gets a new slot.
+ */
+export function jitter(key: string): number {
+  return createHash('sha1').update(key).digest().readUInt32BE(0) / 2 ** 32;
 }
 
 /**
- * Renews tokens before they expire, for every authorizer, without bursts: each authorizer's refresh
- * point is shifted by its own jitter, a tick does at most `maxPerSecond × interval` refreshes with
- * bounded concurrency, and failures back off per authorizer. Flagged authorizers are never retried.
+ * Renews tokens before they expire, for every authorizer, without bursts: each token's refresh
+ * point is shifted by its own jitter, a tick does at most `maxPerSecond × interval` refreshes (the
+ * soonest-expiring first) with bounded concurrency, and failures back off per authorizer. Flagged
+ * authorizers are never retried.
+ *
+ * The jitter is drawn per token (appid + expiry), not once per appid: ticks quantize refresh points to
+ * `spreadMs / intervalMs` slots, and with a per-appid jitter the authorizers that shared a slot and an
+ * expiry (authorized together, or refreshed together after an outage) stayed in lockstep forever —
+ * about N/15 calls in one tick and none in the next, colliding into full-budget ticks
+ * (bench/tokens.ts: 10k authorizers used 220 of 1440 ticks). Redrawing each cycle mixes them again.
  */
 export class BackgroundRefresher {
   private timer: NodeJS.Timeout | undefined;
@@ -82,20 +92,22 @@ export class BackgroundRefresher {
     await this.component.info().catch((err: unknown) => ctx.logger.warn({ err }, 'component token refresh failed'));
     const budget = Math.max(1, Math.floor((o.maxPerSecond * o.intervalMs) / 1000));
     const horizon = now + ctx.options.refreshAheadMs + o.spreadMs;
-    const due: { appid: string; minValidMs: number }[] = [];
+    const due: { appid: string; minValidMs: number; expiresAt: number }[] = [];
     for (let after: string | undefined; ; ) {
       const page = await ctx.store.listAuthorizers(ctx.componentAppid, { status: 'authorized', accessExpiringBefore: horizon, after, limit: 500 });
       for (const a of page) {
-        const minValidMs = ctx.options.refreshAheadMs + Math.floor(jitter(a.authorizerAppid) * o.spreadMs);
         const expiresAt = a.accessExpiresAt ?? 0;
+        const minValidMs = ctx.options.refreshAheadMs + Math.floor(jitter(`${a.authorizerAppid}:${expiresAt}`) * o.spreadMs);
         if (expiresAt - minValidMs > now) continue;
         if ((this.backoff.get(a.authorizerAppid)?.until ?? 0) > now) continue;
-        due.push({ appid: a.authorizerAppid, minValidMs });
+        due.push({ appid: a.authorizerAppid, minValidMs, expiresAt });
       }
       if (page.length < 500) break;
       after = page[page.length - 1]!.authorizerAppid;
     }
     result.due = due.length;
+    // Over budget, the tokens closest to expiry go first; the rest wait for the next tick.
+    if (due.length > budget) due.sort((a, b) => a.expiresAt - b.expiresAt);
     const batch = due.slice(0, budget);
     result.deferred = due.length - batch.length;
     let next = 0;
