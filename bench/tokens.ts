@@ -45,10 +45,18 @@ const N = Math.round(num('TOKENS_AUTHORIZERS', 10_000));
 const HOURS = num('TOKENS_HOURS', 24);
 const BUDGET = num('TOKENS_BUDGET', 20);
 const DB = env.TOKENS_DB ?? 'file';
+/** Scheduled starts per simulated second, as the refresher's pacer decides them. */
+const startsPerSecond = new Map<number, number>();
 const REFRESHER: Partial<RefresherOptions> = {
   intervalMs: 60_000,
   maxPerSecond: BUDGET,
   concurrency: 16,
+  // Simulated time does not pass while the pacer waits; its schedule is what WeChat would see.
+  sleepUntil: async () => {},
+  onStart: (_appid, at) => {
+    const second = Math.floor(at / 1000);
+    startsPerSecond.set(second, (startsPerSecond.get(second) ?? 0) + 1);
+  },
   ...(env.TOKENS_SPREAD_MIN !== undefined && { spreadMs: num('TOKENS_SPREAD_MIN', 15) * MINUTE }),
 };
 const INTERVAL_MS = REFRESHER.intervalMs!;
@@ -249,7 +257,8 @@ async function main(): Promise<void> {
   // plus on average half a tick of lag; the harmonic mean over the jitter.
   const withSpread = (24 * HOUR) / (TOKEN_TTL_MS - ahead - refresher.spreadMs / 2 + INTERVAL_MS / 2);
   const catCalls = sandbox.counters.get(CAT);
-  const budgetOk = peakPerSec <= BUDGET;
+  const pacedPeak = Math.max(0, ...startsPerSecond.values());
+  const budgetOk = pacedPeak <= BUDGET && peakPerSec <= BUDGET;
   const sorted = [...perTick].sort((a, b) => a - b);
   const p99 = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))]!;
 
@@ -263,14 +272,15 @@ async function main(): Promise<void> {
   console.log(`  expected with spread    ≈${withSpread.toFixed(1)} (refresh at 2 h − ${ahead / MINUTE} min − jitter·${refresher.spreadMs / MINUTE} min, +½ tick lag)`);
   console.log(`api_component_token       ${catCalls} calls, ${(catCalls / days).toFixed(1)} per day`);
   console.log(`calls per tick            active ${activeTicks}/${steps} ticks, p99 ${p99}, max ${sorted[sorted.length - 1]} (at sim ${fmtSim(peakTickAt)})`);
-  console.log(`peak calls/s (per tick)   ${peakPerSec.toFixed(1)} vs budget ${BUDGET}: ${budgetOk ? 'PASS' : 'FAIL'}`);
-  console.log(`burst rate inside a tick  ${peakWallRate.toFixed(0)} calls/s wall clock (budget is per interval, not paced; concurrency ${refresher.concurrency} bounds it)`);
+  console.log(`peak calls in any second  ${pacedPeak} (paced schedule) vs budget ${BUDGET}: ${pacedPeak <= BUDGET ? 'PASS' : 'FAIL'}`);
+  console.log(`peak calls/s (per tick)   ${peakPerSec.toFixed(1)} averaged over a tick vs budget ${BUDGET}: ${peakPerSec <= BUDGET ? 'PASS' : 'FAIL'}`);
+  console.log(`bench wall rate           ${peakWallRate.toFixed(0)} calls/s (the simulation skips the pacer's waits; live, starts are spaced 1/${BUDGET} s)`);
   console.log(`deferred by budget        ${deferredTicks} ticks (max ${deferredMax} in one), refresh failures ${failed}`);
   console.log(`expired tokens            ${expiredMax} max at any tick (${expiredObservations} ticks with any): ${expiredMax === 0 ? 'PASS' : 'FAIL'}; min headroom at a tick ${Number.isFinite(minHeadroom) ? `${(minHeadroom / MINUTE).toFixed(1)} min` : `> ${ahead / MINUTE} min`}`);
   console.log(`wall                      ${fmtWall(performance.now() - wallStart)} total: setup ${fmtWall(setupWall)}, simulation ${fmtWall(simWall)} (refresher ticks ${fmtWall(tickWallMs)}, expiry checks ${fmtWall(checkWallMs)})`);
   console.log(
     `tokens: ${N} authorizers, ${HOURS} h simulated: ${perDay.toFixed(1)} api_authorizer_token calls per authorizer per day ` +
-      `(ideal ${idealLow.toFixed(1)}–${idealHigh.toFixed(1)}), peak ${peakPerSec.toFixed(1)} calls/s (budget ${BUDGET}) ${budgetOk ? 'PASS' : 'FAIL'}, ` +
+      `(ideal ${idealLow.toFixed(1)}–${idealHigh.toFixed(1)}), peak ${pacedPeak} calls/s (budget ${BUDGET}) ${budgetOk ? 'PASS' : 'FAIL'}, ` +
       `${expiredMax} expired tokens, ${(catCalls / days).toFixed(1)} api_component_token calls per day`,
   );
 

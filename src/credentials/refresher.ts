@@ -10,11 +10,21 @@ export interface RefresherOptions {
   /** Refreshes are spread over this window before the refresh-ahead point, by a hash of the appid. */
   spreadMs: number;
   concurrency: number;
-  /** Upstream budget: at most this many refreshes per second of interval. */
+  /**
+   * Upstream budget: refreshes start at most this often per second (paced on the clock), so a tick
+   * does at most `maxPerSecond × interval` of them.
+   */
   maxPerSecond: number;
   /** First backoff after a retryable failure (-1, 5xx, 45009); doubles up to maxBackoffMs. */
   backoffMs: number;
   maxBackoffMs: number;
+  /**
+   * Waits until the clock reads `atMs`; paces the refreshes. Default: a timer. Simulations pass one
+   * that moves their clock instead.
+   */
+  sleepUntil?: (atMs: number) => Promise<void>;
+  /** Called as each refresh is scheduled to start (metrics, simulations). */
+  onStart?: (authorizerAppid: string, atMs: number) => void;
 }
 
 export const DEFAULT_REFRESHER_OPTIONS: RefresherOptions = {
@@ -111,9 +121,17 @@ export class BackgroundRefresher {
     const batch = due.slice(0, budget);
     result.deferred = due.length - batch.length;
     let next = 0;
+    const spacingMs = 1000 / o.maxPerSecond;
+    let slot = ctx.clock.now();
+    const sleepUntil = o.sleepUntil ?? ((at: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, at - ctx.clock.now()))));
     const worker = async () => {
       while (next < batch.length) {
         const item = batch[next++]!;
+        // Each start takes the next free slot, so the calls WeChat sees never exceed the budget rate.
+        const at = Math.max(slot, ctx.clock.now());
+        slot = at + spacingMs;
+        o.onStart?.(item.appid, at);
+        if (at > ctx.clock.now()) await sleepUntil(at);
         try {
           await this.authorizers.info(item.appid, { minValidMs: item.minValidMs });
           this.backoff.delete(item.appid);

@@ -54,6 +54,8 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     http: { busyBackoffMs: 5, timeoutMs: 3000 },
     credentials: { lockPollMs: 5 },
     ...options.platform,
+    // Simulated time does not pass while the refresher paces itself; its schedule is checked instead.
+    refresher: { sleepUntil: async () => {}, ...options.platform?.refresher },
   });
   const { app, context } = await buildApp({ config, store, logger, clock: sandbox.clock, platform });
   await app.listen({ port: 0, host: '127.0.0.1' });

@@ -173,7 +173,12 @@ describe('authorizer_access_token', () => {
 
 describe('background refresher', () => {
   it('keeps every token valid over 6 hours, spread across ticks, within the budget, backing off on -1', async () => {
-    w = await startWorld({ platform: { refresher: { intervalMs: 60_000, spreadMs: 15 * 60_000, maxPerSecond: 1, concurrency: 4, backoffMs: 5 * 60_000 } } });
+    const scheduled: number[] = [];
+    w = await startWorld({
+      platform: {
+        refresher: { intervalMs: 60_000, spreadMs: 15 * 60_000, maxPerSecond: 1, concurrency: 4, backoffMs: 5 * 60_000, sleepUntil: async () => {}, onStart: (_a, at) => scheduled.push(at) },
+      },
+    });
     await withTicket(w);
     const appids: string[] = [];
     for (const a of w.sandbox.accounts.slice(0, 8)) {
@@ -201,12 +206,39 @@ describe('background refresher', () => {
     }
     // Spread: the eight authorizers did not all refresh in the same minute.
     expect(refreshMinutes.size).toBeGreaterThan(3);
+    // Paced: with a budget of 1 per second, no two refreshes are scheduled less than a second apart.
+    const gaps = scheduled.slice(1).map((t, i) => t - scheduled[i]!);
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(1000);
     for (const appid of appids) {
       // ~6 h / (2 h − 10..25 min) ≈ 3–4 refreshes each, not one per tick.
       expect(w.sandbox.counters.get(AAT, appid)).toBeGreaterThanOrEqual(3);
       expect(w.sandbox.counters.get(AAT, appid)).toBeLessThanOrEqual(appid === busy ? 9 : 5);
     }
     expect((await w.store.getAuthorizer(w.config.componentAppid, busy))?.status).toBe('authorized');
+  });
+});
+
+describe('refresher pacing in real time', () => {
+  it('starts refreshes no faster than maxPerSecond', async () => {
+    w = await startWorld({ platform: { refresher: { maxPerSecond: 20, concurrency: 8, spreadMs: 0, sleepUntil: undefined } } });
+    await withTicket(w);
+    const appids = w.sandbox.accounts.slice(0, 6).map((a) => a.appid);
+    for (const a of appids) await w.sandbox.authorize(a);
+    await w.settle();
+    await w.sandbox.advance(2 * HOUR);
+    await w.sandbox.pushTicket();
+    await w.settle();
+    const sent: number[] = [];
+    const request = w.platform.http.request.bind(w.platform.http);
+    w.platform.http.request = ((req: Parameters<typeof request>[0]) => {
+      if (req.path === AAT) sent.push(performance.now());
+      return request(req);
+    }) as typeof request;
+    const r = await w.platform.refresher.tick();
+    expect(r.refreshed).toBe(6);
+    const gaps = sent.slice(1).map((t, i) => t - sent[i]!);
+    // 20 per second: one every 50 ms (timer granularity allows a little less).
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(45);
   });
 });
 
