@@ -23,9 +23,7 @@ export async function authorizerPushRoutes(app: FastifyInstance, ctx: AppContext
   const recent = new RecentKeys(DEDUPE_TTL_MS, 100_000, clock);
 
   app.post<{ Params: { appid: string } }>('/wechat/authorizer/:appid', async (request, reply): Promise<FastifyReply> => {
-    const ABL = process.env.ABL ?? '';
-    if (ABL === 'empty') return reply.type('text/plain').send('success');
-    const stop = ABL.includes('nometrics') ? () => {} : metrics.pushDuration.startTimer({ url });
+    const stop = metrics.pushDuration.startTimer({ url });
     try {
       const { appid } = request.params;
       if (!APPID.test(appid)) return refusePush(ctx, reply, url, 'missing_params', 'the path must end with an authorizer appid', 400);
@@ -39,18 +37,17 @@ export async function authorizerPushRoutes(app: FastifyInstance, ctx: AppContext
       });
       if (!opened.ok) return refusePush(ctx, reply, url, opened.reason, opened.detail, statusForPushFailure(opened.reason));
       const { fields, plaintext } = opened;
-      if (ABL.includes('open')) return reply.type('text/plain').send('success');
       const msgType = typeof fields.MsgType === 'string' ? fields.MsgType : 'unknown';
       const type = msgType === 'event' && typeof fields.Event === 'string' ? `event.${fields.Event}` : msgType;
       const key =
         typeof fields.MsgId === 'string'
           ? `${appid}:m:${fields.MsgId}`
           : `${appid}:e:${String(fields.FromUserName)}:${String(fields.CreateTime)}:${String(fields.Event)}`;
-      if (!ABL.includes('norecent') && !recent.add(key)) {
+      if (!recent.add(key)) {
         metrics.pushes.inc({ url, type, outcome: 'duplicate' });
         return reply.type('text/plain').send('success');
       }
-      if (!ABL.includes('nometrics')) metrics.pushes.inc({ url, type, outcome: 'stored' });
+      metrics.pushes.inc({ url, type, outcome: 'stored' });
       let answer: string | undefined;
       for (const handler of ctx.onMessage) {
         try {
