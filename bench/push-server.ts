@@ -88,7 +88,7 @@ async function main(): Promise<void> {
   let close: () => Promise<void>;
   if (kind === 'wxopen') {
     if (databaseUrl === undefined) throw new Error('usage: push-server.ts wxopen <databaseUrl>');
-    const running = await startServer(benchConfig(databaseUrl));
+    const running = await startServer(benchConfig(databaseUrl), { ensureTicket: false, refresher: false });
     port = Number(new URL(running.url).port);
     close = () => running.close();
   } else if (kind === 'minimal') {
