@@ -1,3 +1,4 @@
+import { createServer } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import { PushEmitter } from '../push/emitter.js';
@@ -7,10 +8,10 @@ import { systemClock, type Clock } from '../util/clock.js';
 import { createLogger, type Logger } from '../util/logger.js';
 import type { AppContext, MessageHandler } from './context.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { refusePush } from './refusal.js';
-import { authorizerPushRoutes } from './routes/authorizer-push.js';
+import { createFastPush } from './fast-push.js';
+import { createPushHandlers } from './push-handlers.js';
+import { pushRoutes } from './routes/push.js';
 import { authorizeRoutes } from './routes/authorize.js';
-import { componentPushRoutes } from './routes/component-push.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { healthRoutes } from './routes/health.js';
 
@@ -43,7 +44,11 @@ export async function buildApp(options: BuildAppOptions): Promise<WxOpenApp> {
     onMessage: options.onMessage ?? [],
     platform: options.platform,
   };
+  const handlers = createPushHandlers(context);
+  const fastPush = createFastPush(handlers, { bodyLimit: options.config.bodyLimitBytes, logger });
   const app = Fastify({
+    // Pushes are answered by the fast path before Fastify's pipeline; everything else goes on to Fastify.
+    serverFactory: (handler) => createServer((req, res) => fastPush(req, res) || handler(req, res)),
     loggerInstance: logger as FastifyBaseLogger,
     // Each push logs one structured line of its own; per-request access lines would double them.
     logController: new LogController({ disableRequestLogging: true }),
@@ -63,8 +68,8 @@ export async function buildApp(options: BuildAppOptions): Promise<WxOpenApp> {
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
     const status = error.statusCode ?? 500;
     if (request.url.startsWith('/wechat/') && status === 413) {
-      const url = request.url.startsWith('/wechat/component') ? 'component' : 'authorizer';
-      return refusePush(context, reply, url, 'xml_too_large', `body exceeds ${options.config.bodyLimitBytes} bytes`, 413);
+      const a = handlers.tooLarge(request.url.startsWith('/wechat/component') ? 'component' : 'authorizer', request.ip);
+      return reply.code(a.status).type(a.contentType).send(a.body);
     }
     if (status >= 500) {
       logger.error({ err: error, url: request.url }, 'request failed');
@@ -76,8 +81,7 @@ export async function buildApp(options: BuildAppOptions): Promise<WxOpenApp> {
 
   await app.register(async (scope) => healthRoutes(scope, context));
   await app.register(async (scope) => dashboardRoutes(scope, context));
-  await app.register(async (scope) => componentPushRoutes(scope, context));
-  await app.register(async (scope) => authorizerPushRoutes(scope, context));
+  await app.register(async (scope) => pushRoutes(scope, handlers));
   const { platform } = context;
   if (platform) {
     platform.attachPushHandlers(context.pushes);

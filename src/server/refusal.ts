@@ -1,8 +1,17 @@
-import type { FastifyReply } from 'fastify';
 import type { PushFailure } from '../push/verify-push.js';
 import type { AppContext } from './context.js';
 
 export type RefusalReason = PushFailure | 'bad_event' | 'unsupported_media_type';
+export type PushUrl = 'component' | 'authorizer';
+
+/** What a push handler answers, independent of the HTTP layer that writes it. */
+export interface PushAnswer {
+  status: number;
+  contentType: string;
+  body: string;
+}
+
+export const SUCCESS: PushAnswer = { status: 200, contentType: 'text/plain; charset=utf-8', body: 'success' };
 
 export function statusForPushFailure(reason: PushFailure): number {
   switch (reason) {
@@ -18,15 +27,12 @@ export function statusForPushFailure(reason: PushFailure): number {
 }
 
 /** One place that turns a refused push into its status, JSON body, log line and metric. */
-export function refusePush(
-  ctx: AppContext,
-  reply: FastifyReply,
-  url: string,
-  reason: RefusalReason,
-  detail: string,
-  status: number,
-): FastifyReply {
+export function refusePush(ctx: AppContext, url: PushUrl, reason: RefusalReason, detail: string, status: number, ip: string | undefined): PushAnswer {
   ctx.metrics.pushes.inc({ url, type: 'unknown', outcome: reason });
-  ctx.logger.warn({ push: url, reason, status, detail, ip: reply.request.ip }, 'push refused');
-  return reply.code(status).send({ error: `WXO_ERR_PUSH_${reason.toUpperCase()}`, reason, message: detail });
+  ctx.logger.warn({ push: url, reason, status, detail, ip }, 'push refused');
+  return {
+    status,
+    contentType: 'application/json; charset=utf-8',
+    body: JSON.stringify({ error: `WXO_ERR_PUSH_${reason.toUpperCase()}`, reason, message: detail }),
+  };
 }

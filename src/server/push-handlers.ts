@@ -1,0 +1,132 @@
+import { createHash } from 'node:crypto';
+import { decodeAesKey } from '../crypto/aes-key.js';
+import { buildEncryptedReply } from '../crypto/reply.js';
+import { PushSchemaError, toPushEvent } from '../push/events.js';
+import { openPush, type OpenedPush, type RefusedPush } from '../push/verify-push.js';
+import { nowSeconds } from '../util/clock.js';
+import { RecentKeys } from '../util/lru-ttl.js';
+import type { AppContext } from './context.js';
+import { refusePush, statusForPushFailure, SUCCESS, type PushAnswer, type PushUrl } from './refusal.js';
+
+const APPID = /^wx[0-9a-zA-Z]{16}$/;
+const DEDUPE_TTL_MS = 10 * 60 * 1000;
+
+export interface PushHandlers {
+  /** The authorization-event URL (授权事件接收URL). */
+  component(query: Record<string, unknown>, body: string, ip: string | undefined): Promise<PushAnswer>;
+  /** The message & event URL (`…/wechat/authorizer/$APPID$`). */
+  authorizer(appid: string, query: Record<string, unknown>, body: string, ip: string | undefined): Promise<PushAnswer>;
+  /** A body over the limit, refused before it is read whole. */
+  tooLarge(url: PushUrl, ip: string | undefined): PushAnswer;
+}
+
+/**
+ * Both push URLs, independent of the HTTP layer (the Fastify routes and the raw fast path share them).
+ * Nothing is persisted unless every check passed; `success` is answered only after the push is durable.
+ */
+export function createPushHandlers(ctx: AppContext): PushHandlers {
+  const { config, store, metrics, clock, pushes, logger } = ctx;
+  // Decoded once: the key never changes while the app runs.
+  const aesKeys = config.encodingAesKeys.map((k) => decodeAesKey(k));
+  const recent = new RecentKeys(DEDUPE_TTL_MS, 100_000, clock);
+  const open = (query: Record<string, unknown>, body: string): OpenedPush | RefusedPush =>
+    openPush(query, body, {
+      token: config.token,
+      aesKeys,
+      appid: config.componentAppid,
+      nowSeconds: nowSeconds(clock),
+      maxSkewSeconds: config.pushMaxSkewSeconds,
+      maxBodyLength: config.bodyLimitBytes,
+    });
+
+  async function component(query: Record<string, unknown>, body: string, ip: string | undefined): Promise<PushAnswer> {
+    const url = 'component';
+    const opened = open(query, body);
+    if (!opened.ok) return refusePush(ctx, url, opened.reason, opened.detail, statusForPushFailure(opened.reason), ip);
+    const { fields, plaintext } = opened;
+    if (fields.AppId !== config.componentAppid) return refusePush(ctx, url, 'appid_mismatch', 'the decrypted AppId is not this component', 401, ip);
+    let event;
+    try {
+      event = toPushEvent(fields, plaintext);
+    } catch (err) {
+      if (err instanceof PushSchemaError) return refusePush(ctx, url, 'bad_event', err.message, 400, ip);
+      throw err;
+    }
+    const infoType = event.type === 'other' ? event.infoType : event.type;
+    const authorizerAppid = 'authorizerAppid' in event ? (event.authorizerAppid ?? null) : null;
+    const receivedAt = clock.now();
+    const outcome = await store.recordPush(
+      {
+        componentAppid: config.componentAppid,
+        dedupeKey: createHash('sha1').update(plaintext).digest('hex'),
+        infoType,
+        authorizerAppid,
+        createTime: event.createTime,
+        receivedAt,
+        payload: plaintext,
+      },
+      event.type === 'component_verify_ticket'
+        ? { componentAppid: config.componentAppid, ticket: event.ticket, createTime: event.createTime, receivedAt }
+        : undefined,
+    );
+    metrics.pushes.inc({ url, type: infoType, outcome });
+    logger.info({ push: url, infoType, outcome, authorizerAppid: authorizerAppid ?? undefined }, 'push accepted');
+    if (outcome === 'stored') pushes.emit(event);
+    return SUCCESS;
+  }
+
+  async function authorizer(appid: string, query: Record<string, unknown>, body: string, ip: string | undefined): Promise<PushAnswer> {
+    const url = 'authorizer';
+    if (!APPID.test(appid)) return refusePush(ctx, url, 'missing_params', 'the path must end with an authorizer appid', 400, ip);
+    const opened = open(query, body);
+    if (!opened.ok) return refusePush(ctx, url, opened.reason, opened.detail, statusForPushFailure(opened.reason), ip);
+    const { fields, plaintext } = opened;
+    const msgType = typeof fields.MsgType === 'string' ? fields.MsgType : 'unknown';
+    const type = msgType === 'event' && typeof fields.Event === 'string' ? `event.${fields.Event}` : msgType;
+    // WeChat retries an unanswered message: MsgId, or FromUserName+CreateTime for events (spec 9.3).
+    const key =
+      typeof fields.MsgId === 'string'
+        ? `${appid}:m:${fields.MsgId}`
+        : `${appid}:e:${String(fields.FromUserName)}:${String(fields.CreateTime)}:${String(fields.Event)}`;
+    if (!recent.add(key)) {
+      metrics.pushes.inc({ url, type, outcome: 'duplicate' });
+      return SUCCESS;
+    }
+    metrics.pushes.inc({ url, type, outcome: 'stored' });
+    let answer: string | undefined;
+    for (const handler of ctx.onMessage) {
+      try {
+        answer = await handler({ authorizerAppid: appid, fields, raw: plaintext });
+      } catch (err) {
+        logger.error({ err, push: url, authorizerAppid: appid, type }, 'message handler failed');
+      }
+      if (answer !== undefined) break;
+    }
+    logger.debug({ push: url, authorizerAppid: appid, type, replied: answer !== undefined }, 'message accepted');
+    if (answer === undefined || answer === '' || answer === 'success') return SUCCESS;
+    const sealed = buildEncryptedReply(answer, {
+      token: config.token,
+      encodingAesKey: aesKeys[0]!,
+      appid: config.componentAppid,
+      timestamp: String(nowSeconds(clock)),
+    });
+    return { status: 200, contentType: 'application/xml; charset=utf-8', body: sealed };
+  }
+
+  const timed =
+    <A extends unknown[]>(url: PushUrl, fn: (...args: A) => Promise<PushAnswer>) =>
+    async (...args: A): Promise<PushAnswer> => {
+      const stop = metrics.pushDuration.startTimer({ url });
+      try {
+        return await fn(...args);
+      } finally {
+        stop();
+      }
+    };
+
+  return {
+    component: timed('component', component),
+    authorizer: timed('authorizer', authorizer),
+    tooLarge: (url, ip) => refusePush(ctx, url, 'xml_too_large', `body exceeds ${config.bodyLimitBytes} bytes`, 413, ip),
+  };
+}
