@@ -242,3 +242,29 @@ describe('GET /healthz', () => {
     }
   });
 });
+
+describe('the Fastify routes behind the fast path (app.inject)', () => {
+  it('answer pushes the same way: success, refusals, oversized bodies', async () => {
+    const p = await startTestPlatform({ env: { WXOPEN_BODY_LIMIT_BYTES: '2048' } });
+    try {
+      const { buildApp } = await import('../../src/server/app.js');
+      const { app: injected } = await buildApp({ config: p.config, store: p.store, clock: p.clock, logger: p.context.logger });
+      const signed = signPush(
+        buildXml({ AppId: p.config.componentAppid, CreateTime: Math.floor(p.clock.now() / 1000), InfoType: 'component_verify_ticket', ComponentVerifyTicket: 'via-inject' }),
+        { token: p.config.token, encodingAesKey: p.config.encodingAesKeys[0]!, appid: p.config.componentAppid, timestamp: String(Math.floor(p.clock.now() / 1000)) },
+      );
+      let res = await injected.inject({ method: 'POST', url: `/wechat/component?${new URLSearchParams(signed.query)}`, payload: signed.body, headers: { 'content-type': 'text/xml' } });
+      expect([res.statusCode, res.body]).toEqual([200, 'success']);
+      expect((await p.store.getTicket(p.config.componentAppid))?.ticket).toBe('via-inject');
+      res = await injected.inject({ method: 'POST', url: `/wechat/component?${new URLSearchParams({ ...signed.query, msg_signature: 'f'.repeat(40) })}`, payload: signed.body });
+      expect(res.statusCode).toBe(401);
+      expect(res.json()).toMatchObject({ reason: 'bad_signature' });
+      res = await injected.inject({ method: 'POST', url: '/wechat/authorizer/wx570bc396a51b8ff8?timestamp=1&nonce=1&msg_signature=x', payload: 'x'.repeat(5000) });
+      expect(res.statusCode).toBe(413);
+      expect(res.json()).toMatchObject({ reason: 'xml_too_large' });
+      await injected.close();
+    } finally {
+      await p.close();
+    }
+  });
+});
