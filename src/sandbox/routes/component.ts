@@ -15,13 +15,17 @@ const OPTION_VALUES: Readonly<Record<string, readonly string[]>> = {
 /** Token and authorization APIs under /cgi-bin/component (spec 2.1, 3.1–3.7). */
 export async function componentRoutes(app: FastifyInstance, ctx: SandboxContext): Promise<void> {
   const { state } = ctx;
+  /** 41004 when the secret is missing, 40125 when it is wrong. */
+  const checkSecret = (body: Record<string, unknown>, field: string): void => {
+    const secret = stringField(body, field);
+    if (secret === undefined) reject(41004);
+    if (secret !== state.component.secret) reject(40125);
+  };
 
   app.post('/cgi-bin/component/api_component_token', async (request) => {
     const body = jsonBody(request);
     checkComponentAppid(ctx, body.component_appid);
-    const secret = stringField(body, 'component_appsecret');
-    if (secret === undefined) reject(41004);
-    if (secret !== state.component.secret) reject(40125);
+    checkSecret(body, 'component_appsecret');
     const ticket = stringField(body, 'component_verify_ticket');
     const pushedAt = ticket === undefined ? undefined : state.tickets.get(ticket);
     if (pushedAt === undefined) reject(61006);
@@ -35,9 +39,7 @@ export async function componentRoutes(app: FastifyInstance, ctx: SandboxContext)
     const body = jsonBody(request);
     checkComponentAppid(ctx, body.component_appid);
     // The field is component_secret here, not component_appsecret (spec 2.1).
-    const secret = stringField(body, 'component_secret');
-    if (secret === undefined) reject(41004);
-    if (secret !== state.component.secret) reject(40125);
+    checkSecret(body, 'component_secret');
     void ctx.scheduler.pushTicket();
     return { errcode: 0, errmsg: 'ok' };
   });
