@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { WeChatHttp, type WeChatHttpOptions, type WeChatRequest } from './api/http.js';
 import { mobileAuthUrl, pcAuthUrl, type AuthUrlInput } from './authorize/auth-url.js';
 import type { Config } from './config.js';
@@ -82,6 +83,7 @@ export class Platform {
       http: this.http,
       lock: o.lock ?? createLockBackend({ redisUrl: o.config.redisUrl, databaseUrl: o.config.databaseUrl, clock }),
       cache: o.cache ?? (o.config.redisUrl ? RedisTokenCache.fromUrl(o.config.redisUrl) : undefined),
+      apiNamespace: createHash('sha1').update(o.config.apiBase).digest('hex').slice(0, 8),
       box: new SecretBox(o.config.secretKeys),
       clock,
       logger,

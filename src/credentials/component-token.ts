@@ -57,8 +57,12 @@ export class ComponentTokenManager {
     await this.ctx.store.invalidateComponentToken(this.ctx.componentAppid, obtainedAt);
   }
 
+  /**
+   * Namespaced by the API host as well: a token is only valid at the WeChat (or sandbox) that issued
+   * it, so a dev or sandbox deployment sharing a Redis can never hand production a foreign token.
+   */
   private get cacheKey(): string {
-    return `cat:${this.ctx.componentAppid}`;
+    return `cat:${this.ctx.componentAppid}:${this.ctx.apiNamespace}`;
   }
 
   /** Cache failures only cost a store read: the store is the truth. */

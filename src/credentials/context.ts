@@ -36,6 +36,8 @@ export interface CredentialContext {
   store: Store;
   http: WeChatHttp;
   lock: LockBackend;
+  /** Short hash of the API base URL: cache keys carry it so environments never share tokens. */
+  apiNamespace: string;
   /** Optional shared cache (Redis) in front of the store. */
   cache?: TokenCache;
   box: SecretBox;

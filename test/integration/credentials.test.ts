@@ -253,10 +253,11 @@ describe('Redis token cache', () => {
     try {
       await withTicket(w);
       const token = await w.platform.componentToken();
-      const cached = await redis.get(`${prefix}cat:${w.config.componentAppid}`);
+      const key = `${prefix}cat:${w.config.componentAppid}:${w.platform.ctx.apiNamespace}`;
+      const cached = await redis.get(key);
       expect(cached).toBeTruthy();
       expect(cached).not.toContain(token);
-      expect(await redis.pttl(`${prefix}cat:${w.config.componentAppid}`)).toBeGreaterThan(7_000_000);
+      expect(await redis.pttl(key)).toBeGreaterThan(7_000_000);
       // Another instance starting cold reads Redis, not WeChat and not even the store.
       const getComponentToken = w.store.getComponentToken.bind(w.store);
       let storeReads = 0;
@@ -269,8 +270,12 @@ describe('Redis token cache', () => {
       expect(await other.componentToken()).toBe(token);
       expect(storeReads).toBe(0);
       await other.component.invalidate((await other.component.info()).obtainedAt);
-      expect(await redis.get(`${prefix}cat:${w.config.componentAppid}`)).toBeNull();
+      expect(await redis.get(key)).toBeNull();
       await other.close();
+      // Another environment (a different API host) with the same component appid never reads it.
+      const foreign = new Platform({ config: { ...w.config, apiBase: 'http://127.0.0.1:9' }, store: w.store, clock: w.sandbox.clock, cache: new RedisTokenCache(redis, prefix) });
+      expect(foreign.ctx.apiNamespace).not.toBe(w.platform.ctx.apiNamespace);
+      await foreign.close();
     } finally {
       redis.disconnect();
     }

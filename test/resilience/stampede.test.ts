@@ -40,6 +40,13 @@ function stampede(name: string, pgUrl: string, redisUrl: string | undefined): vo
         expect(r.accessTokenEnc).not.toBeNull();
         await w.store.invalidateAuthorizerAccessToken(c, a, r.version);
       }
+      if (redisUrl) {
+        // A token another run left under this sandbox URL must not be read as this run's.
+        const { Redis } = await import('ioredis');
+        const redis = new Redis(redisUrl);
+        await redis.del(`wxopen:cache:cat:${c}:${w.platform.ctx.apiNamespace}`);
+        redis.disconnect();
+      }
       w.sandbox.counters.reset();
 
       const workers = Array.from({ length: PROCESSES }, () =>
