@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { WxOpenError } from '../errors.js';
 import type { XmlObject } from '../xml/parse.js';
 
 const text = z.string();
@@ -64,7 +65,11 @@ export type PushEventType = PushEvent['type'];
 type EventOf<T extends PushEventType, E = PushEvent> = E extends { type: infer U } ? (T extends U ? E : never) : never;
 export type PushEventMap = { [T in PushEventType]: EventOf<T> };
 
-export class PushSchemaError extends Error {}
+/** An authentic push that lacks its InfoType's required fields. */
+export class PushSchemaError extends WxOpenError {
+  readonly code = 'WXO_ERR_PUSH_BAD_EVENT';
+  override readonly statusCode = 400;
+}
 
 /** Maps decrypted fields to a typed event; an InfoType we do not model becomes `other`. */
 export function toPushEvent(fields: XmlObject, raw: string): PushEvent {

@@ -1,4 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
+import { SANDBOX_DEFAULTS } from '../../config.js';
 import { startSandbox } from '../../sandbox/index.js';
 import { createLogger } from '../../util/logger.js';
 
@@ -70,6 +71,7 @@ Time can be moved with POST /sandbox/admin/clock/advance {"seconds":N}; see GET 
         `  WXOPEN_TOKEN=${c.token}`,
         `  WXOPEN_ENCODING_AES_KEY=${c.encodingAesKey}`,
         `  WXOPEN_PUBLIC_URL=${platform}`,
+        `  WXOPEN_SECRET_KEY=${SANDBOX_DEFAULTS.WXOPEN_SECRET_KEY}   (demo key: generate your own with openssl rand -hex 32)`,
         '',
         `Pushes go to ${platform}/wechat/component and ${platform}/wechat/authorizer/$APPID$`,
         `Accounts: ${sandbox.accounts.length} (${sandbox.accounts.filter((a) => a.testGroup === undefined).map((a) => `${a.appid} ${a.nickName || '(no name)'}`).join(', ')}, plus the release test groups)`,
