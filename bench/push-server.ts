@@ -94,7 +94,7 @@ async function main(): Promise<void> {
   } else if (kind === 'minimal') {
     ({ port, close } = await startMinimal(benchConfig('sqlite::memory:')));
   } else if (kind === 'idle') {
-    // No server: only measures what node + the tsx loader cost, which every RSS figure includes.
+    // No server: only measures what node itself costs, which every RSS figure includes.
     port = 0;
     close = async () => {};
   } else {

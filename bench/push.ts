@@ -34,7 +34,17 @@ const POOL_RATE = num('BENCH_POOL_RATE', 16_000);
 const PROFILE_DIR = env.BENCH_CPU_PROF ? resolve(env.BENCH_CPU_PROF) : undefined;
 const ONLY = (env.BENCH_ONLY ?? 'ticket,message').split(',').map((s) => s.trim());
 const TARGET = 0.85;
-const SERVER_ENTRY = fileURLToPath(new URL('./push-server.ts', import.meta.url));
+const SERVER_SOURCE = fileURLToPath(new URL('./push-server.ts', import.meta.url));
+const SERVER_ENTRY = fileURLToPath(new URL('../node_modules/.cache/wxopen-bench/push-server.mjs', import.meta.url));
+
+/**
+ * Both servers run as plain JavaScript, as `npm start` runs wxopen (compiled), not under the tsx loader,
+ * whose loader thread and per-closure helpers would tax every request of both.
+ */
+async function bundleServer(): Promise<void> {
+  const { build } = await import('esbuild');
+  await build({ entryPoints: [SERVER_SOURCE], bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', outfile: SERVER_ENTRY, logLevel: 'warning' });
+}
 
 interface ServerSpec {
   label: string;
@@ -65,8 +75,8 @@ class Child {
   readonly exited: Promise<void>;
 
   constructor(args: string[], profileName: string) {
-    const execArgv = ['--import', 'tsx'];
-    // One directory per server: the main thread and tsx's loader thread each write a profile there.
+    const execArgv: string[] = [];
+    // One directory per server for its CPU profile.
     if (PROFILE_DIR) execArgv.push('--cpu-prof', `--cpu-prof-dir=${join(PROFILE_DIR, profileName)}`);
     this.proc = fork(SERVER_ENTRY, args, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.exited = new Promise((res) => this.proc.once('exit', () => res()));
@@ -219,6 +229,7 @@ function summary(label: string, wx: Row | undefined, min: Row | undefined): stri
 async function main(): Promise<void> {
   const tmp = mkdtempSync(join(tmpdir(), 'wxopen-bench-'));
   if (PROFILE_DIR) mkdirSync(PROFILE_DIR, { recursive: true });
+  await bundleServer();
   console.log(
     `bench:push — node ${process.version}, ${cpus().length} CPUs, ${CONNECTIONS} keep-alive connections, ` +
       `${WARMUP_S}s warm-up + ${MEASURE_S}s measured per server, sqlite under ${tmp}` +
@@ -263,7 +274,7 @@ async function main(): Promise<void> {
   console.log(`\n${line(header)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}`);
   for (const row of table) console.log(line(row));
   console.log(
-    `(RSS includes ~${fmt(baselineMb)} MB that an idle node + tsx child already uses; CPU = the server process's ` +
+    `(RSS includes ~${fmt(baselineMb)} MB that an idle node child already uses; CPU = the server process's ` +
       'user+system time in the measured window, per answered request; non-200 counts warm-up too)\n',
   );
 
