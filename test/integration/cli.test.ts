@@ -21,7 +21,7 @@ describe('wxopen CLI', () => {
   });
 
   it('prints help for every command', () => {
-    for (const args of [['--help'], ['serve', '--help'], ['dev', '--help'], ['dev', 'push-ticket', '--help'], ['config', '--help']]) {
+    for (const args of [['--help'], ['serve', '--help'], ['dev', '--help'], ['dev', 'push-ticket', '--help'], ['config', '--help'], ['token', '--help'], ['token', 'component', '--help'], ['token', 'authorizer', '--help'], ['sandbox', '--help']]) {
       const r = cli(args);
       expect(r.status, args.join(' ')).toBe(0);
       expect(r.stdout).toMatch(/Usage: wxopen/);
@@ -65,6 +65,54 @@ describe('wxopen CLI', () => {
     expect((await store.getTicket('wx0c0ffee0c0ffee00'))?.ticket).toBe('ticket@@@from-cli');
     await store.close();
   });
+
+  it('npm start mode: serve embeds the sandbox; token commands print tokens, the refresh token only on request', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wxopen-cli-'));
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const env = { WXOPEN_DATABASE_URL: `sqlite:${join(dir, 'wx.db')}`, PORT: String(port), WXOPEN_SANDBOX_PORT: String(port + 1), LOG_LEVEL: 'warn' };
+    const child = spawn(TSX, [BIN, 'serve', '--host', '127.0.0.1'], { cwd: ROOT, env: { PATH: process.env.PATH, ...env } });
+    children.push(child);
+    let out = '';
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no banner: ${out}`)), 15_000);
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('WeChat sandbox')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    expect(out).toContain(`dashboard             http://127.0.0.1:${port}/`);
+    expect(out).toContain(`authorize a merchant  http://localhost:${port}/authorize`);
+    expect(out).toMatch(new RegExp(`WeChat sandbox +http://127\\.0\\.0\\.1:${port + 1} \\(\\d+ simulated accounts`));
+    // The sandbox pushed a ticket on start.
+    for (let i = 0; i < 50 && !(await (await fetch(`http://127.0.0.1:${port}/healthz`)).text()).includes('"fresh"'); i++) await new Promise((r) => setTimeout(r, 100));
+    const component = cli(['token', 'component', '--json'], env);
+    expect(component.status, component.stderr).toBe(0);
+    expect(JSON.parse(component.stdout)).toMatchObject({ componentAppid: 'wx0c0ffee0c0ffee00', accessToken: expect.any(String), expiresAt: expect.stringMatching(/in 120 min/) });
+    // A merchant authorizes (the sandbox admin stands in for the page), then its token is one command away.
+    const accounts = (await (await fetch(`http://127.0.0.1:${port + 1}/sandbox/admin/accounts`)).json()) as { appid: string; type: string }[] | { accounts: { appid: string; type: string }[] };
+    const list = Array.isArray(accounts) ? accounts : accounts.accounts;
+    const appid = list.find((a) => a.type === 'miniprogram')!.appid;
+    const auth = await fetch(`http://127.0.0.1:${port + 1}/sandbox/admin/authorize`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ appid }) });
+    expect(auth.status).toBe(200);
+    let shown = cli(['token', 'authorizer', appid, '--json'], env);
+    for (let i = 0; i < 20 && shown.status !== 0; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      shown = cli(['token', 'authorizer', appid, '--json'], env);
+    }
+    expect(shown.status, shown.stderr).toBe(0);
+    const data = JSON.parse(shown.stdout) as Record<string, string>;
+    expect(data).toMatchObject({ authorizerAppid: appid, status: 'authorized', accessToken: expect.any(String) });
+    expect(data.refreshToken).toBeUndefined();
+    const secret = cli(['token', 'authorizer', appid, '--json', '--show-secret'], env);
+    expect(JSON.parse(secret.stdout).refreshToken).toEqual(expect.any(String));
+    const missing = cli(['token', 'authorizer', 'wx0000000000000000'], env);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/^wxopen: authorizer wx0000000000000000 has not authorized this platform.* \(WXO_ERR_AUTHORIZER_NOT_FOUND\)\n$/);
+    child.kill('SIGTERM');
+  }, 60_000);
 
   it('dev push-ticket --print shows a curl command', () => {
     const r = cli(['dev', 'push-ticket', '--print', '--url', 'http://127.0.0.1:3000']);
