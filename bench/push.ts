@@ -5,7 +5,7 @@
  *
  * Env: BENCH_SECONDS (measured window, default 10), BENCH_WARMUP (default 5), BENCH_CONNECTIONS
  * (keep-alive connections, default 32), BENCH_POOL_RATE (req/s the pre-generated pool is sized for,
- * default 16000), BENCH_CPU_PROF=<dir> (run the servers with --cpu-prof into <dir>), BENCH_ONLY
+ * default 40000), BENCH_CPU_PROF=<dir> (run the servers with --cpu-prof into <dir>), BENCH_ONLY
  * (comma list of scenarios: ticket,message), BENCH_LOG_LEVEL (wxopen's, default warn).
  *
  * Exit code: 0 whatever the ratio (it is a report); 1 only if the measurement itself is invalid (a
@@ -30,7 +30,7 @@ const num = (name: string, fallback: number): number => {
 const MEASURE_S = num('BENCH_SECONDS', 10);
 const WARMUP_S = num('BENCH_WARMUP', 5);
 const CONNECTIONS = Math.round(num('BENCH_CONNECTIONS', 32));
-const POOL_RATE = num('BENCH_POOL_RATE', 16_000);
+const POOL_RATE = num('BENCH_POOL_RATE', 40_000);
 const PROFILE_DIR = env.BENCH_CPU_PROF ? resolve(env.BENCH_CPU_PROF) : undefined;
 const ONLY = (env.BENCH_ONLY ?? 'ticket,message').split(',').map((s) => s.trim());
 const TARGET = 0.85;

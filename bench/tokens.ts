@@ -136,15 +136,11 @@ async function main(): Promise<void> {
   // No platform push URL is set on the sandbox, so its pushes (authorized…) fail and are only logged;
   // the ticket is stored here the way the push route would.
   let ticketAt = -Infinity;
-  let ticketSeq = 0;
   const pushTicket = async (): Promise<void> => {
     const ticket = await sandbox.pushTicket();
     const now = clock.now();
     const createTime = Math.floor(now / 1000);
-    await store.recordPush(
-      { componentAppid, dedupeKey: `bench-ticket-${++ticketSeq}`, infoType: 'component_verify_ticket', authorizerAppid: null, createTime, receivedAt: now, payload: '<xml/>' },
-      { componentAppid, ticket, createTime, receivedAt: now },
-    );
+    await store.recordTicket({ componentAppid, ticket, createTime, receivedAt: now });
     ticketAt = now;
   };
 

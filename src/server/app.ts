@@ -68,7 +68,7 @@ export async function buildApp(options: BuildAppOptions): Promise<WxOpenApp> {
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
     const status = error.statusCode ?? 500;
     if (request.url.startsWith('/wechat/') && status === 413) {
-      const a = handlers.tooLarge(request.url.startsWith('/wechat/component') ? 'component' : 'authorizer', request.ip);
+      const a = handlers.tooLarge(request.url.startsWith('/wechat/component') ? 'component' : 'authorizer', () => request.ip);
       return reply.code(a.status).type(a.contentType).send(a.body);
     }
     if (status >= 500) {

@@ -1,9 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../util/logger.js';
 import type { PushHandlers } from './push-handlers.js';
-import type { PushAnswer } from './refusal.js';
+import type { ClientIp, PushAnswer } from './refusal.js';
 
 const AUTHORIZER_PREFIX = '/wechat/authorizer/';
+const UNAVAILABLE: PushAnswer = { status: 503, contentType: 'application/json; charset=utf-8', body: '{"error":"WXO_ERR_INTERNAL","message":"temporarily unavailable"}' };
 
 /**
  * Answers the two push URLs straight from node:http, ahead of Fastify's request pipeline. Hand-written
@@ -20,7 +21,7 @@ export function createFastPush(
     if (req.method !== 'POST' || req.url === undefined || !req.url.startsWith('/wechat/')) return false;
     const q = req.url.indexOf('?');
     const path = q < 0 ? req.url : req.url.slice(0, q);
-    let run: (query: Record<string, unknown>, body: string, ip: string | undefined) => Promise<PushAnswer>;
+    let run: (query: Record<string, unknown>, body: string, ip: ClientIp) => PushAnswer | Promise<PushAnswer>;
     let url: 'component' | 'authorizer';
     if (path === '/wechat/component') {
       url = 'component';
@@ -32,8 +33,10 @@ export function createFastPush(
     } else {
       return false;
     }
-    const forwarded = req.headers['x-forwarded-for'];
-    const ip = (typeof forwarded === 'string' ? forwarded.split(',')[0]!.trim() : undefined) ?? req.socket.remoteAddress;
+    const ip: ClientIp = () => {
+      const forwarded = req.headers['x-forwarded-for'];
+      return (typeof forwarded === 'string' ? forwarded.split(',')[0]!.trim() : undefined) ?? req.socket.remoteAddress;
+    };
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > options.bodyLimit) {
       write(res, handlers.tooLarge(url, ip), true);
@@ -58,13 +61,18 @@ export function createFastPush(
       if (refused) return;
       const body = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
       const query = q < 0 ? {} : Object.fromEntries(new URLSearchParams(req.url!.slice(q + 1)));
-      run(query, body, ip).then(
-        (answer) => write(res, answer, false),
-        (err: unknown) => {
-          options.logger.error({ err, url: path }, 'request failed');
-          write(res, { status: 503, contentType: 'application/json; charset=utf-8', body: '{"error":"WXO_ERR_INTERNAL","message":"temporarily unavailable"}' }, false);
-        },
-      );
+      const failed = (err: unknown): void => {
+        options.logger.error({ err, url: path }, 'request failed');
+        write(res, UNAVAILABLE, false);
+      };
+      let answer: PushAnswer | Promise<PushAnswer>;
+      try {
+        answer = run(query, body, ip);
+      } catch (err) {
+        return failed(err);
+      }
+      if (answer instanceof Promise) answer.then((a) => write(res, a, false), failed);
+      else write(res, answer, false);
     });
     return true;
   };
@@ -77,3 +85,4 @@ function write(res: ServerResponse, a: PushAnswer, close: boolean): void {
   res.writeHead(a.status, headers);
   res.end(a.body);
 }
+

@@ -5,19 +5,23 @@ import { PushSchemaError, toPushEvent } from '../push/events.js';
 import { openPush, type OpenedPush, type RefusedPush } from '../push/verify-push.js';
 import { nowSeconds } from '../util/clock.js';
 import { RecentKeys } from '../util/lru-ttl.js';
+import type { XmlObject } from '../xml/parse.js';
 import type { AppContext } from './context.js';
-import { refusePush, statusForPushFailure, SUCCESS, type PushAnswer, type PushUrl } from './refusal.js';
+import { refusePush, statusForPushFailure, SUCCESS, type ClientIp, type PushAnswer, type PushUrl } from './refusal.js';
 
 const APPID = /^wx[0-9a-zA-Z]{16}$/;
 const DEDUPE_TTL_MS = 10 * 60 * 1000;
 
 export interface PushHandlers {
   /** The authorization-event URL (授权事件接收URL). */
-  component(query: Record<string, unknown>, body: string, ip: string | undefined): Promise<PushAnswer>;
-  /** The message & event URL (`…/wechat/authorizer/$APPID$`). */
-  authorizer(appid: string, query: Record<string, unknown>, body: string, ip: string | undefined): Promise<PushAnswer>;
+  component(query: Record<string, unknown>, body: string, ip: ClientIp): Promise<PushAnswer>;
+  /**
+   * The message & event URL (`…/wechat/authorizer/$APPID$`). Answers synchronously when no message
+   * handler is registered, so the common case costs no promise turn.
+   */
+  authorizer(appid: string, query: Record<string, unknown>, body: string, ip: ClientIp): PushAnswer | Promise<PushAnswer>;
   /** A body over the limit, refused before it is read whole. */
-  tooLarge(url: PushUrl, ip: string | undefined): PushAnswer;
+  tooLarge(url: PushUrl, ip: ClientIp): PushAnswer;
 }
 
 /**
@@ -48,7 +52,7 @@ export function createPushHandlers(ctx: AppContext): PushHandlers {
       maxBodyLength: config.bodyLimitBytes,
     });
 
-  async function component(query: Record<string, unknown>, body: string, ip: string | undefined): Promise<PushAnswer> {
+  async function component(query: Record<string, unknown>, body: string, ip: ClientIp): Promise<PushAnswer> {
     const url = 'component';
     const opened = open(query, body);
     if (!opened.ok) return refusePush(ctx, url, opened.reason, opened.detail, statusForPushFailure(opened.reason), ip);
@@ -64,27 +68,25 @@ export function createPushHandlers(ctx: AppContext): PushHandlers {
     const infoType = event.type === 'other' ? event.infoType : event.type;
     const authorizerAppid = 'authorizerAppid' in event ? (event.authorizerAppid ?? null) : null;
     const receivedAt = clock.now();
-    const outcome = await store.recordPush(
-      {
-        componentAppid: config.componentAppid,
-        dedupeKey: createHash('sha1').update(plaintext).digest('hex'),
-        infoType,
-        authorizerAppid,
-        createTime: event.createTime,
-        receivedAt,
-        payload: plaintext,
-      },
+    const outcome =
       event.type === 'component_verify_ticket'
-        ? { componentAppid: config.componentAppid, ticket: event.ticket, createTime: event.createTime, receivedAt }
-        : undefined,
-    );
+        ? await store.recordTicket({ componentAppid: config.componentAppid, ticket: event.ticket, createTime: event.createTime, receivedAt })
+        : await store.recordPush({
+            componentAppid: config.componentAppid,
+            dedupeKey: createHash('sha1').update(plaintext).digest('hex'),
+            infoType,
+            authorizerAppid,
+            createTime: event.createTime,
+            receivedAt,
+            payload: plaintext,
+          });
     count(url, infoType, outcome);
     logger.info({ push: url, infoType, outcome, authorizerAppid: authorizerAppid ?? undefined }, 'push accepted');
     if (outcome === 'stored') pushes.emit(event);
     return SUCCESS;
   }
 
-  async function authorizer(appid: string, query: Record<string, unknown>, body: string, ip: string | undefined): Promise<PushAnswer> {
+  function authorizer(appid: string, query: Record<string, unknown>, body: string, ip: ClientIp): PushAnswer | Promise<PushAnswer> {
     const url = 'authorizer';
     if (!APPID.test(appid)) return refusePush(ctx, url, 'missing_params', 'the path must end with an authorizer appid', 400, ip);
     const opened = open(query, body);
@@ -102,16 +104,24 @@ export function createPushHandlers(ctx: AppContext): PushHandlers {
       return SUCCESS;
     }
     count(url, type, 'stored');
+    if (ctx.onMessage.length === 0) {
+      logger.debug({ push: url, authorizerAppid: appid, type, replied: false }, 'message accepted');
+      return SUCCESS;
+    }
+    return reply(appid, type, fields, plaintext);
+  }
+
+  async function reply(appid: string, type: string, fields: XmlObject, plaintext: string): Promise<PushAnswer> {
     let answer: string | undefined;
     for (const handler of ctx.onMessage) {
       try {
         answer = await handler({ authorizerAppid: appid, fields, raw: plaintext });
       } catch (err) {
-        logger.error({ err, push: url, authorizerAppid: appid, type }, 'message handler failed');
+        logger.error({ err, push: 'authorizer', authorizerAppid: appid, type }, 'message handler failed');
       }
       if (answer !== undefined) break;
     }
-    logger.debug({ push: url, authorizerAppid: appid, type, replied: answer !== undefined }, 'message accepted');
+    logger.debug({ push: 'authorizer', authorizerAppid: appid, type, replied: answer !== undefined }, 'message accepted');
     if (answer === undefined || answer === '' || answer === 'success') return SUCCESS;
     const sealed = buildEncryptedReply(answer, {
       token: config.token,
@@ -123,14 +133,14 @@ export function createPushHandlers(ctx: AppContext): PushHandlers {
   }
 
   const timed =
-    <A extends unknown[]>(url: PushUrl, fn: (...args: A) => Promise<PushAnswer>) =>
-    async (...args: A): Promise<PushAnswer> => {
+    <A extends unknown[], R extends PushAnswer | Promise<PushAnswer>>(url: PushUrl, fn: (...args: A) => R) =>
+    (...args: A): R => {
       const started = performance.now();
-      try {
-        return await fn(...args);
-      } finally {
-        durations[url].observe((performance.now() - started) / 1000);
-      }
+      const observe = (): void => durations[url].observe((performance.now() - started) / 1000);
+      const result = fn(...args);
+      if (result instanceof Promise) return result.finally(observe) as R;
+      observe();
+      return result;
     };
 
   return {

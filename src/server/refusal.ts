@@ -11,6 +11,9 @@ export interface PushAnswer {
   body: string;
 }
 
+/** The client's address, resolved only when a refusal is logged (reading headers costs on the hot path). */
+export type ClientIp = () => string | undefined;
+
 export const SUCCESS: PushAnswer = { status: 200, contentType: 'text/plain; charset=utf-8', body: 'success' };
 
 export function statusForPushFailure(reason: PushFailure): number {
@@ -27,9 +30,9 @@ export function statusForPushFailure(reason: PushFailure): number {
 }
 
 /** One place that turns a refused push into its status, JSON body, log line and metric. */
-export function refusePush(ctx: AppContext, url: PushUrl, reason: RefusalReason, detail: string, status: number, ip: string | undefined): PushAnswer {
+export function refusePush(ctx: AppContext, url: PushUrl, reason: RefusalReason, detail: string, status: number, ip: ClientIp): PushAnswer {
   ctx.metrics.pushes.inc({ url, type: 'unknown', outcome: reason });
-  ctx.logger.warn({ push: url, reason, status, detail, ip }, 'push refused');
+  ctx.logger.warn({ push: url, reason, status, detail, ip: ip() }, 'push refused');
   return {
     status,
     contentType: 'application/json; charset=utf-8',

@@ -25,17 +25,26 @@ export interface StoredPush extends PushRecord {
   id: number;
 }
 
+/** What became of a ticket push: `superseded` when a newer ticket (by CreateTime) is already stored. */
+export type TicketOutcome = 'stored' | 'duplicate' | 'superseded';
+
 export interface TicketStore {
   getTicket(componentAppid: string): Promise<StoredTicket | undefined>;
+  /**
+   * Keeps the newest ticket per component (latest CreateTime wins; at an equal CreateTime a different
+   * ticket replaces the stored one). The stored row is the dedupe record: a replay of the stored push
+   * changes nothing and is `duplicate`. Ticket pushes are not kept as push history: only the newest
+   * one is ever used, and at one every 10 minutes they would bury the events worth reading.
+   */
+  recordTicket(ticket: StoredTicket): Promise<TicketOutcome>;
 }
 
 export interface PushStore {
   /**
-   * Records a push once, in one transaction; a ticket push also replaces the stored ticket unless a
-   * newer one (by CreateTime) is already there. Returns `duplicate` (and writes nothing) when a push
-   * with the same dedupe key was recorded before.
+   * Records an authorization-event push once. Returns `duplicate` (and writes nothing) when a push with
+   * the same dedupe key was recorded before.
    */
-  recordPush(push: PushRecord, ticket?: StoredTicket): Promise<'stored' | 'duplicate'>;
+  recordPush(push: PushRecord): Promise<'stored' | 'duplicate'>;
   listPushes(componentAppid: string, options?: { limit?: number; infoType?: string }): Promise<StoredPush[]>;
   /** Deletes pushes received before `receivedBefore` (epoch ms); returns how many. */
   prunePushes(componentAppid: string, receivedBefore: number): Promise<number>;

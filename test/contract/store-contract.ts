@@ -13,8 +13,8 @@ export function storeContract(name: string, open: () => Promise<Store>, teardown
     const push = (componentAppid: string, over: Partial<PushRecord> = {}): PushRecord => ({
       componentAppid,
       dedupeKey: `k${++n}`,
-      infoType: 'component_verify_ticket',
-      authorizerAppid: null,
+      infoType: 'authorized',
+      authorizerAppid: 'wxf8b4f85f3a794e77',
       createTime: 1_700_000_000 + n,
       receivedAt: 1_700_000_000_000 + n,
       payload: `<xml><A><![CDATA[中文 😀 '"\\ ${n}]]></A></xml>`,
@@ -39,44 +39,50 @@ export function storeContract(name: string, open: () => Promise<Store>, teardown
       expect(await store.getTicket(component())).toBeUndefined();
     });
 
-    it('stores a ticket push and its ticket in one step', async () => {
+    it('stores a ticket and keeps no push history for it', async () => {
       const c = component();
-      const p = push(c);
-      const ticket = { componentAppid: c, ticket: `ticket@@@'; --${n}`, createTime: p.createTime, receivedAt: p.receivedAt };
-      expect(await store.recordPush(p, ticket)).toBe('stored');
+      const ticket = { componentAppid: c, ticket: `ticket@@@'; --${n}`, createTime: 1_700_000_000, receivedAt: 1_700_000_000_123 };
+      expect(await store.recordTicket(ticket)).toBe('stored');
       expect(await store.getTicket(c)).toEqual(ticket);
-      const [listed] = await store.listPushes(c);
-      expect(listed).toMatchObject({ ...p, id: expect.any(Number) });
+      expect(await store.listPushes(c)).toEqual([]);
     });
 
-    it('records a duplicate once and leaves the ticket alone', async () => {
+    it('records a replayed ticket push once and leaves the stored one alone', async () => {
       const c = component();
-      const p = push(c);
-      const first = { componentAppid: c, ticket: 'first', createTime: p.createTime, receivedAt: p.receivedAt };
-      expect(await store.recordPush(p, first)).toBe('stored');
-      expect(await store.recordPush({ ...p, receivedAt: p.receivedAt + 5 }, { ...first, ticket: 'replayed', createTime: p.createTime + 9 })).toBe(
-        'duplicate',
-      );
-      expect((await store.getTicket(c))?.ticket).toBe('first');
-      expect(await store.listPushes(c)).toHaveLength(1);
+      const first = { componentAppid: c, ticket: 'first', createTime: 1000, receivedAt: 1 };
+      expect(await store.recordTicket(first)).toBe('stored');
+      expect(await store.recordTicket({ ...first, receivedAt: 5 })).toBe('duplicate');
+      expect(await store.getTicket(c)).toEqual(first);
+      // The same ticket value in a later push is news: its receipt time is what keeps it valid.
+      expect(await store.recordTicket({ ...first, createTime: 1600, receivedAt: 600 })).toBe('stored');
+      expect(await store.getTicket(c)).toMatchObject({ ticket: 'first', createTime: 1600, receivedAt: 600 });
+      // A different ticket at the same CreateTime is the newer delivery.
+      expect(await store.recordTicket({ ...first, ticket: 'second', createTime: 1600, receivedAt: 601 })).toBe('stored');
+      expect((await store.getTicket(c))?.ticket).toBe('second');
     });
 
     it('keeps the newest ticket by CreateTime even when an older push arrives later', async () => {
       const c = component();
-      const newer = push(c, { createTime: 2000 });
-      const older = push(c, { createTime: 1000 });
-      await store.recordPush(newer, { componentAppid: c, ticket: 'newer', createTime: 2000, receivedAt: 1 });
-      expect(await store.recordPush(older, { componentAppid: c, ticket: 'older', createTime: 1000, receivedAt: 2 })).toBe('stored');
+      await store.recordTicket({ componentAppid: c, ticket: 'newer', createTime: 2000, receivedAt: 1 });
+      expect(await store.recordTicket({ componentAppid: c, ticket: 'older', createTime: 1000, receivedAt: 2 })).toBe('superseded');
       expect(await store.getTicket(c)).toMatchObject({ ticket: 'newer', createTime: 2000, receivedAt: 1 });
-      await store.recordPush(push(c, { createTime: 3000 }), { componentAppid: c, ticket: 'newest', createTime: 3000, receivedAt: 3 });
+      expect(await store.recordTicket({ componentAppid: c, ticket: 'newest', createTime: 3000, receivedAt: 3 })).toBe('stored');
       expect(await store.getTicket(c)).toMatchObject({ ticket: 'newest', createTime: 3000 });
+    });
+
+    it('stores a ticket once under concurrent deliveries of one push', async () => {
+      const c = component();
+      const outcomes = await Promise.all(Array.from({ length: 20 }, () => store.recordTicket({ componentAppid: c, ticket: 't', createTime: 7, receivedAt: 7 })));
+      expect(outcomes.filter((o) => o === 'stored')).toHaveLength(1);
+      expect(outcomes.filter((o) => o === 'duplicate')).toHaveLength(19);
     });
 
     it('keeps components apart', async () => {
       const a = component();
       const b = component();
       const p = push(a);
-      await store.recordPush(p, { componentAppid: a, ticket: 'a', createTime: 1, receivedAt: 1 });
+      await store.recordPush(p);
+      await store.recordTicket({ componentAppid: a, ticket: 'a', createTime: 1, receivedAt: 1 });
       // The same dedupe key under another component is a different push.
       expect(await store.recordPush({ ...p, componentAppid: b })).toBe('stored');
       expect(await store.getTicket(b)).toBeUndefined();
@@ -100,7 +106,7 @@ export function storeContract(name: string, open: () => Promise<Store>, teardown
       const c = component();
       const p = push(c);
       const outcomes = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => store.recordPush(p, { componentAppid: c, ticket: `t${i}`, createTime: p.createTime, receivedAt: i })),
+        Array.from({ length: 20 }, () => store.recordPush(p)),
       );
       expect(outcomes.filter((o) => o === 'stored')).toHaveLength(1);
       expect(await store.listPushes(c)).toHaveLength(1);

@@ -64,8 +64,19 @@ describe('POST /wechat/component', () => {
     expect(await p.post('/wechat/component', signed.query, signed.body)).toEqual({ status: 200, text: 'success' });
     await p.context.pushes.drain();
     expect(events).toHaveLength(1);
-    expect(await p.store.listPushes(p.config.componentAppid)).toHaveLength(1);
     expect(p.logs.filter((l) => l.outcome === 'duplicate')).toHaveLength(1);
+    expect((await p.store.getTicket(p.config.componentAppid))?.receivedAt).toBe(p.clock.now() - 60_000);
+    // A ticket is state, not history: the push log keeps authorization events only.
+    expect(await p.store.listPushes(p.config.componentAppid)).toEqual([]);
+  });
+
+  it('answers a late, older ticket push with success but keeps the newer ticket', async () => {
+    expect((await p.push({ ...ticketFields('newer'), CreateTime: now() })).text).toBe('success');
+    expect((await p.push({ ...ticketFields('older'), CreateTime: now() - 600 })).text).toBe('success');
+    await p.context.pushes.drain();
+    expect(events.map((e) => (e.type === 'component_verify_ticket' ? e.ticket : e.type))).toEqual(['newer']);
+    expect((await p.store.getTicket(p.config.componentAppid))?.ticket).toBe('newer');
+    expect(p.logs.filter((l) => l.outcome === 'superseded')).toHaveLength(1);
   });
 
   it('refuses a push outside the replay window', async () => {

@@ -65,10 +65,7 @@ describe('component_access_token', () => {
     w = await startWorld();
     await withTicket(w);
     const real = await w.store.getTicket(w.config.componentAppid);
-    await w.store.recordPush(
-      { componentAppid: w.config.componentAppid, dedupeKey: 'forged', infoType: 'component_verify_ticket', authorizerAppid: null, createTime: real!.createTime + 1, receivedAt: w.sandbox.clock.now(), payload: '<xml/>' },
-      { componentAppid: w.config.componentAppid, ticket: 'ticket@@@not-issued-by-wechat', createTime: real!.createTime + 1, receivedAt: w.sandbox.clock.now() },
-    );
+    await w.store.recordTicket({ componentAppid: w.config.componentAppid, ticket: 'ticket@@@not-issued-by-wechat', createTime: real!.createTime + 1, receivedAt: w.sandbox.clock.now() });
     await w.sandbox.advance(5_000);
     const err = await w.platform.componentToken().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WeChatApiError);

@@ -7,11 +7,11 @@ import type { PushHandlers } from '../push-handlers.js';
  */
 export async function pushRoutes(app: FastifyInstance, handlers: PushHandlers): Promise<void> {
   app.post('/wechat/component', async (request, reply) => {
-    const a = await handlers.component(request.query as Record<string, unknown>, request.body as string, request.ip);
+    const a = await handlers.component(request.query as Record<string, unknown>, request.body as string, () => request.ip);
     return reply.code(a.status).type(a.contentType).send(a.body);
   });
   app.post<{ Params: { appid: string } }>('/wechat/authorizer/:appid', async (request, reply) => {
-    const a = await handlers.authorizer(request.params.appid, request.query as Record<string, unknown>, request.body as string, request.ip);
+    const a = await handlers.authorizer(request.params.appid, request.query as Record<string, unknown>, request.body as string, () => request.ip);
     return reply.code(a.status).type(a.contentType).send(a.body);
   });
 }

@@ -12,6 +12,7 @@ import type {
   StoreDialect,
   StoredPush,
   StoredTicket,
+  TicketOutcome,
 } from '../types.js';
 import * as q from './credential-queries.js';
 import { migrationProvider } from './migrations.js';
@@ -60,47 +61,57 @@ export class KyselyStore implements Store {
     };
   }
 
-  async recordPush(push: PushRecord, ticket?: StoredTicket): Promise<'stored' | 'duplicate'> {
-    return this.db.transaction().execute(async (trx) => {
-      const inserted = await trx
-        .insertInto('push_events')
-        .values({
-          component_appid: push.componentAppid,
-          dedupe_key: push.dedupeKey,
-          info_type: push.infoType,
-          authorizer_appid: push.authorizerAppid,
-          create_time: push.createTime,
-          received_at: push.receivedAt,
-          payload: push.payload,
-        })
-        .onConflict((oc) => oc.columns(['component_appid', 'dedupe_key']).doNothing())
-        .returning('id')
-        .executeTakeFirst();
-      if (!inserted) return 'duplicate';
-      if (ticket) {
-        await trx
-          .insertInto('component_tickets')
-          .values({
-            component_appid: ticket.componentAppid,
-            ticket: ticket.ticket,
-            create_time: ticket.createTime,
-            received_at: ticket.receivedAt,
-          })
-          .onConflict((oc) =>
-            oc
-              .column('component_appid')
-              .doUpdateSet((eb) => ({
-                ticket: eb.ref('excluded.ticket'),
-                create_time: eb.ref('excluded.create_time'),
-                received_at: eb.ref('excluded.received_at'),
-              }))
-              // A delayed retry of an older push must not replace a newer ticket.
-              .where('excluded.create_time', '>=', (eb) => eb.ref('component_tickets.create_time')),
-          )
-          .execute();
-      }
-      return 'stored';
-    });
+  async recordTicket(ticket: StoredTicket): Promise<TicketOutcome> {
+    const written = await this.db
+      .insertInto('component_tickets')
+      .values({
+        component_appid: ticket.componentAppid,
+        ticket: ticket.ticket,
+        create_time: ticket.createTime,
+        received_at: ticket.receivedAt,
+      })
+      .onConflict((oc) =>
+        oc
+          .column('component_appid')
+          .doUpdateSet((eb) => ({
+            ticket: eb.ref('excluded.ticket'),
+            create_time: eb.ref('excluded.create_time'),
+            received_at: eb.ref('excluded.received_at'),
+          }))
+          // One statement, so concurrent deliveries of one push serialize on the row and one wins.
+          .where((eb) =>
+            eb.or([
+              eb('excluded.create_time', '>', eb.ref('component_tickets.create_time')),
+              eb.and([
+                eb('excluded.create_time', '=', eb.ref('component_tickets.create_time')),
+                eb('excluded.ticket', '<>', eb.ref('component_tickets.ticket')),
+              ]),
+            ]),
+          ),
+      )
+      .returning('component_appid')
+      .executeTakeFirst();
+    if (written) return 'stored';
+    const current = await this.getTicket(ticket.componentAppid);
+    return current && current.createTime > ticket.createTime ? 'superseded' : 'duplicate';
+  }
+
+  async recordPush(push: PushRecord): Promise<'stored' | 'duplicate'> {
+    const inserted = await this.db
+      .insertInto('push_events')
+      .values({
+        component_appid: push.componentAppid,
+        dedupe_key: push.dedupeKey,
+        info_type: push.infoType,
+        authorizer_appid: push.authorizerAppid,
+        create_time: push.createTime,
+        received_at: push.receivedAt,
+        payload: push.payload,
+      })
+      .onConflict((oc) => oc.columns(['component_appid', 'dedupe_key']).doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    return inserted ? 'stored' : 'duplicate';
   }
 
   async listPushes(

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
-import type { PushRecord, StoredTicket } from '../types.js';
+import type { PushRecord, StoredTicket, TicketOutcome } from '../types.js';
 import { KyselyStore } from './kysely-store.js';
 import type { Database } from './schema.js';
 
@@ -16,10 +16,11 @@ export interface SqliteStoreOptions {
   synchronous?: 'full' | 'normal';
 }
 
+type Write = { kind: 'push'; push: PushRecord } | { kind: 'ticket'; ticket: StoredTicket };
+
 interface Pending {
-  push: PushRecord;
-  ticket: StoredTicket | undefined;
-  resolve(outcome: 'stored' | 'duplicate'): void;
+  write: Write;
+  resolve(outcome: string): void;
   reject(err: unknown): void;
 }
 
@@ -28,12 +29,14 @@ interface Pending {
  * in one transaction (one fsync) with cached prepared statements, and each caller still gets its
  * answer only after its row is durable. Measured: Kysely re-prepares statements on every call, and
  * with synchronous=full each commit waits ~0.3 ms for the disk, so one commit per push capped the
- * receiver far below the network path. The SQL is the same as KyselyStore.recordPush.
+ * receiver far below the network path. The SQL is the same as KyselyStore's.
  */
 export class SqliteStore extends KyselyStore {
   private queue: Pending[] = [];
   private flushing: Promise<void> | undefined;
-  private statements: { insertPush: BetterSqlite3.Statement; upsertTicket: BetterSqlite3.Statement } | undefined;
+  private statements:
+    | { insertPush: BetterSqlite3.Statement; upsertTicket: BetterSqlite3.Statement; ticketTime: BetterSqlite3.Statement<[string], { create_time: number }> }
+    | undefined;
 
   constructor(
     db: Kysely<Database>,
@@ -42,16 +45,24 @@ export class SqliteStore extends KyselyStore {
     super(db, 'sqlite');
   }
 
-  override recordPush(push: PushRecord, ticket?: StoredTicket): Promise<'stored' | 'duplicate'> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ push, ticket, resolve, reject });
-      if (this.queue.length === 1) setImmediate(() => void this.flush());
-    });
+  override recordPush(push: PushRecord): Promise<'stored' | 'duplicate'> {
+    return this.enqueue({ kind: 'push', push }) as Promise<'stored' | 'duplicate'>;
+  }
+
+  override recordTicket(ticket: StoredTicket): Promise<TicketOutcome> {
+    return this.enqueue({ kind: 'ticket', ticket }) as Promise<TicketOutcome>;
   }
 
   override async close(): Promise<void> {
     await this.flushing;
     await super.close();
+  }
+
+  private enqueue(write: Write): Promise<string> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ write, resolve, reject });
+      if (this.queue.length === 1) setImmediate(() => void this.flush());
+    });
   }
 
   private prepared() {
@@ -63,8 +74,11 @@ export class SqliteStore extends KyselyStore {
       upsertTicket: this.raw.prepare(
         `insert into component_tickets (component_appid, ticket, create_time, received_at) values (?, ?, ?, ?)
          on conflict (component_appid) do update set ticket = excluded.ticket, create_time = excluded.create_time,
-         received_at = excluded.received_at where excluded.create_time >= component_tickets.create_time`,
+         received_at = excluded.received_at
+         where excluded.create_time > component_tickets.create_time
+            or (excluded.create_time = component_tickets.create_time and excluded.ticket <> component_tickets.ticket)`,
       ),
+      ticketTime: this.raw.prepare<[string], { create_time: number }>(`select create_time from component_tickets where component_appid = ?`),
     };
     return this.statements;
   }
@@ -74,13 +88,16 @@ export class SqliteStore extends KyselyStore {
     this.queue = [];
     const run = this.db.connection().execute(async () => {
       // Holding Kysely's connection keeps its own transactions from interleaving with this one.
-      const { insertPush, upsertTicket } = this.prepared();
+      const { insertPush, upsertTicket, ticketTime } = this.prepared();
       const write = this.raw.transaction((items: Pending[]) =>
-        items.map(({ push: p, ticket: t }) => {
-          const r = insertPush.run(p.componentAppid, p.dedupeKey, p.infoType, p.authorizerAppid, p.createTime, p.receivedAt, p.payload);
-          if (r.changes === 0) return 'duplicate' as const;
-          if (t) upsertTicket.run(t.componentAppid, t.ticket, t.createTime, t.receivedAt);
-          return 'stored' as const;
+        items.map(({ write: w }) => {
+          if (w.kind === 'push') {
+            const p = w.push;
+            return insertPush.run(p.componentAppid, p.dedupeKey, p.infoType, p.authorizerAppid, p.createTime, p.receivedAt, p.payload).changes === 0 ? 'duplicate' : 'stored';
+          }
+          const t = w.ticket;
+          if (upsertTicket.run(t.componentAppid, t.ticket, t.createTime, t.receivedAt).changes > 0) return 'stored';
+          return Number(ticketTime.get(t.componentAppid)?.create_time) > t.createTime ? 'superseded' : 'duplicate';
         }),
       );
       return write(batch);
@@ -94,7 +111,9 @@ export class SqliteStore extends KyselyStore {
       batch.forEach((item, i) => item.resolve(outcomes[i]!));
     } catch {
       // The batch rolled back as a whole: write each alone, so one failure cannot fail the others.
-      for (const item of batch) super.recordPush(item.push, item.ticket).then(item.resolve, item.reject);
+      for (const { write: w, resolve, reject } of batch) {
+        (w.kind === 'push' ? super.recordPush(w.push) : super.recordTicket(w.ticket)).then(resolve, reject);
+      }
     }
   }
 }
