@@ -17,7 +17,7 @@ export function createFastPush(
   handlers: PushHandlers,
   options: { bodyLimit: number; logger: Logger },
 ): (req: IncomingMessage, res: ServerResponse) => boolean {
-  return (req, res) => {
+  return function fastPush(req, res) {
     if (req.method !== 'POST' || req.url === undefined || !req.url.startsWith('/wechat/')) return false;
     const q = req.url.indexOf('?');
     const path = q < 0 ? req.url : req.url.slice(0, q);
@@ -61,21 +61,22 @@ export function createFastPush(
       if (refused) return;
       const body = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
       const query = q < 0 ? {} : Object.fromEntries(new URLSearchParams(req.url!.slice(q + 1)));
-      const failed = (err: unknown): void => {
-        options.logger.error({ err, url: path }, 'request failed');
-        write(res, UNAVAILABLE, false);
-      };
       let answer: PushAnswer | Promise<PushAnswer>;
       try {
         answer = run(query, body, ip);
       } catch (err) {
-        return failed(err);
+        return fail(res, path, err);
       }
-      if (answer instanceof Promise) answer.then((a) => write(res, a, false), failed);
+      if (answer instanceof Promise) answer.then((a) => write(res, a, false), (err: unknown) => fail(res, path, err));
       else write(res, answer, false);
     });
     return true;
   };
+
+  function fail(res: ServerResponse, path: string, err: unknown): void {
+    options.logger.error({ err, url: path }, 'request failed');
+    write(res, UNAVAILABLE, false);
+  }
 }
 
 function write(res: ServerResponse, a: PushAnswer, close: boolean): void {

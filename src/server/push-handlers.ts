@@ -4,7 +4,7 @@ import { buildEncryptedReply } from '../crypto/reply.js';
 import { PushSchemaError, toPushEvent } from '../push/events.js';
 import { openPush, type OpenedPush, type RefusedPush } from '../push/verify-push.js';
 import { nowSeconds } from '../util/clock.js';
-import { RecentKeys } from '../util/lru-ttl.js';
+import { RecentKeys } from '../util/recent-keys.js';
 import type { XmlObject } from '../xml/parse.js';
 import type { AppContext } from './context.js';
 import { refusePush, statusForPushFailure, SUCCESS, type ClientIp, type PushAnswer, type PushUrl } from './refusal.js';
@@ -35,11 +35,13 @@ export function createPushHandlers(ctx: AppContext): PushHandlers {
   const recent = new RecentKeys(DEDUPE_TTL_MS, 100_000, clock);
   // Labelled children resolved once per label set: prom-client otherwise hashes the labels per call.
   const durations = { component: metrics.pushDuration.labels({ url: 'component' }), authorizer: metrics.pushDuration.labels({ url: 'authorizer' }) };
-  const counters = new Map<string, { inc(): void }>();
+  // Nested by label instead of one joined key: no string is built per push.
+  const counters: Record<PushUrl, Map<string, Map<string, { inc(): void }>>> = { component: new Map(), authorizer: new Map() };
   const count = (url: PushUrl, type: string, outcome: string): void => {
-    const key = `${url}|${type}|${outcome}`;
-    let child = counters.get(key);
-    if (!child) counters.set(key, (child = metrics.pushes.labels({ url, type, outcome })));
+    let byOutcome = counters[url].get(type);
+    if (!byOutcome) counters[url].set(type, (byOutcome = new Map()));
+    let child = byOutcome.get(outcome);
+    if (!child) byOutcome.set(outcome, (child = metrics.pushes.labels({ url, type, outcome })));
     child.inc();
   };
   const open = (query: Record<string, unknown>, body: string): OpenedPush | RefusedPush =>
@@ -105,7 +107,7 @@ export function createPushHandlers(ctx: AppContext): PushHandlers {
     }
     count(url, type, 'stored');
     if (ctx.onMessage.length === 0) {
-      logger.debug({ push: url, authorizerAppid: appid, type, replied: false }, 'message accepted');
+      if (logger.isLevelEnabled('debug')) logger.debug({ push: url, authorizerAppid: appid, type, replied: false }, 'message accepted');
       return SUCCESS;
     }
     return reply(appid, type, fields, plaintext);
