@@ -65,7 +65,7 @@ ${flagged.length ? `<p class="alert">${flagged.length} merchant(s) must authoriz
 </div>
 <h2>Authorizers</h2>
 ${rows ? `<table><tr><th>appid</th><th>status</th><th>permission sets</th><th>access token</th><th>updated</th></tr>${rows}</table>` : '<p class="muted">No merchant has authorized the platform yet.</p>'}
-<h2>Recent pushes</h2>
+<h2>Recent authorization events</h2>
 ${pushRows ? `<table><tr><th>type</th><th>authorizer</th><th>received</th></tr>${pushRows}</table>` : '<p class="muted">None yet.</p>'}`;
     return reply
       .type('text/html')
