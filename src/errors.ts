@@ -6,10 +6,13 @@
 export abstract class WxOpenError extends Error {
   abstract readonly code: string;
   readonly statusCode: number = 500;
+  /** The message without the `[wxopen]` prefix, for output that already says it is wxopen's. */
+  readonly detail: string;
 
   constructor(message: string, options?: { cause?: unknown }) {
     super(`[wxopen] ${message}`, options);
     this.name = new.target.name;
+    this.detail = message;
   }
 }
 

@@ -32,7 +32,7 @@ export async function runCli(argv: string[]): Promise<number> {
       return 78;
     }
     if (err instanceof WxOpenError) {
-      process.stderr.write(`wxopen: ${err.message.replace(/^\[wxopen\] /, '')} (${err.code})\n`);
+      process.stderr.write(`wxopen: ${err.detail} (${err.code})\n`);
       return 1;
     }
     throw err;

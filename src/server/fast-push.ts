@@ -86,4 +86,3 @@ function write(res: ServerResponse, a: PushAnswer, close: boolean): void {
   res.writeHead(a.status, headers);
   res.end(a.body);
 }
-

@@ -139,7 +139,13 @@ export function createPushHandlers(ctx: AppContext): PushHandlers {
     (...args: A): R => {
       const started = performance.now();
       const observe = (): void => durations[url].observe((performance.now() - started) / 1000);
-      const result = fn(...args);
+      let result: R;
+      try {
+        result = fn(...args);
+      } catch (err) {
+        observe();
+        throw err;
+      }
       if (result instanceof Promise) return result.finally(observe) as R;
       observe();
       return result;

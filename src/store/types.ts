@@ -28,6 +28,11 @@ export interface StoredPush extends PushRecord {
 /** What became of a ticket push: `superseded` when a newer ticket (by CreateTime) is already stored. */
 export type TicketOutcome = 'stored' | 'duplicate' | 'superseded';
 
+/** Why a ticket the upsert left unwritten was not news, from the CreateTime now stored. */
+export function unwrittenTicketOutcome(storedCreateTime: number | undefined, createTime: number): TicketOutcome {
+  return storedCreateTime !== undefined && storedCreateTime > createTime ? 'superseded' : 'duplicate';
+}
+
 export interface TicketStore {
   getTicket(componentAppid: string): Promise<StoredTicket | undefined>;
   /**

@@ -1,5 +1,6 @@
 import { Migrator, type Kysely } from 'kysely';
 import { sql } from 'kysely';
+import { unwrittenTicketOutcome } from '../types.js';
 import type {
   AuthorizationInput,
   AuthorizerRecord,
@@ -92,8 +93,7 @@ export class KyselyStore implements Store {
       .returning('component_appid')
       .executeTakeFirst();
     if (written) return 'stored';
-    const current = await this.getTicket(ticket.componentAppid);
-    return current && current.createTime > ticket.createTime ? 'superseded' : 'duplicate';
+    return unwrittenTicketOutcome((await this.getTicket(ticket.componentAppid))?.createTime, ticket.createTime);
   }
 
   async recordPush(push: PushRecord): Promise<'stored' | 'duplicate'> {

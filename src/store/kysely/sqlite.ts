@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
-import type { PushRecord, StoredTicket, TicketOutcome } from '../types.js';
+import { unwrittenTicketOutcome, type PushRecord, type StoredTicket, type TicketOutcome } from '../types.js';
 import { KyselyStore } from './kysely-store.js';
 import type { Database } from './schema.js';
 
@@ -97,7 +97,8 @@ export class SqliteStore extends KyselyStore {
           }
           const t = w.ticket;
           if (upsertTicket.run(t.componentAppid, t.ticket, t.createTime, t.receivedAt).changes > 0) return 'stored';
-          return Number(ticketTime.get(t.componentAppid)?.create_time) > t.createTime ? 'superseded' : 'duplicate';
+          const stored = ticketTime.get(t.componentAppid);
+          return unwrittenTicketOutcome(stored && Number(stored.create_time), t.createTime);
         }),
       );
       return write(batch);
