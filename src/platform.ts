@@ -13,7 +13,7 @@ import { createLockBackend } from './lock/create-lock.js';
 import { RedisTokenCache, type TokenCache } from './lock/token-cache.js';
 import type { LockBackend } from './lock/types.js';
 import type { PushEmitter } from './push/emitter.js';
-import { createMetrics, type Metrics } from './server/metrics.js';
+import { createMetrics, type Metrics } from './observability/metrics.js';
 import type { AuthorizerRecord, Store } from './store/types.js';
 import { systemClock, type Clock } from './util/clock.js';
 import { parseXml } from './xml/parse.js';

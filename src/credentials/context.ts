@@ -2,7 +2,7 @@ import type { WeChatHttp } from '../api/http.js';
 import type { SecretBox } from '../crypto/secret-box.js';
 import type { TokenCache } from '../lock/token-cache.js';
 import type { LockBackend } from '../lock/types.js';
-import type { Metrics } from '../server/metrics.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { Store } from '../store/types.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';

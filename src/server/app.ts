@@ -7,7 +7,7 @@ import type { Store } from '../store/types.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { createLogger, type Logger } from '../util/logger.js';
 import type { AppContext, MessageHandler } from './context.js';
-import { createMetrics, type Metrics } from './metrics.js';
+import { createMetrics, type Metrics } from '../observability/metrics.js';
 import { createFastPush } from './fast-push.js';
 import { createPushHandlers } from './push-handlers.js';
 import { pushRoutes } from './routes/push.js';
@@ -39,7 +39,8 @@ export async function buildApp(options: BuildAppOptions): Promise<WxOpenApp> {
     store: options.store,
     logger,
     clock: options.clock ?? systemClock,
-    metrics: options.metrics ?? createMetrics(),
+    // One registry: the platform's credential and upstream metrics are served by this app's /metrics.
+    metrics: options.metrics ?? options.platform?.ctx.metrics ?? createMetrics(),
     pushes: options.pushes ?? new PushEmitter(),
     onMessage: options.onMessage ?? [],
     platform: options.platform,

@@ -5,7 +5,7 @@ import type { Store } from '../store/types.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { XmlObject } from '../xml/parse.js';
-import type { Metrics } from './metrics.js';
+import type { Metrics } from '../observability/metrics.js';
 
 /** A user message or event delivered to `/wechat/authorizer/:appid`, already verified and decrypted. */
 export interface AuthorizerMessage {

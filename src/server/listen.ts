@@ -3,6 +3,7 @@ import { Platform } from '../platform.js';
 import { createStore } from '../store/create-store.js';
 import type { Store } from '../store/types.js';
 import { createLogger, type Logger } from '../util/logger.js';
+import { createMetrics } from '../observability/metrics.js';
 import { buildApp, type WxOpenApp } from './app.js';
 
 export interface RunningServer extends WxOpenApp {
@@ -24,8 +25,9 @@ export interface StartServerOptions {
 export async function startServer(config: Config, options: StartServerOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const store = await createStore(config.databaseUrl);
-  const platform = new Platform({ config, store, logger });
-  const built = await buildApp({ config, store, logger, platform });
+  const metrics = createMetrics();
+  const platform = new Platform({ config, store, logger, metrics });
+  const built = await buildApp({ config, store, logger, platform, metrics });
   try {
     await built.app.listen({ port: config.port, host: config.host });
   } catch (err) {
