@@ -139,3 +139,19 @@ export class ReauthorizationRequiredError extends WxOpenError {
     super(`authorizer ${authorizerAppid} is ${status}${reason ? ` (${reason})` : ''}: the merchant must authorize the platform again`);
   }
 }
+
+/**
+ * WeChat answered errcode 0 (or none) but the body lacks or mistypes a field we rely on. Typed so a
+ * caller never meets a TypeError or loops on garbage; `field` names the first bad one.
+ */
+export class UpstreamInvalidError extends WxOpenError {
+  readonly code = 'WXO_ERR_UPSTREAM_INVALID';
+  override readonly statusCode = 502;
+  constructor(
+    readonly path: string,
+    readonly field: string,
+    problem: string,
+  ) {
+    super(`${path} answered an invalid body: ${field || '(root)'}: ${problem}`);
+  }
+}

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { authorizerInfoAnswer, parseAnswer, preAuthCodeAnswer, queryAuthAnswer } from './api/answers.js';
 import { WeChatHttp, type WeChatHttpOptions, type WeChatRequest } from './api/http.js';
 import { mobileAuthUrl, pcAuthUrl, type AuthUrlInput } from './authorize/auth-url.js';
 import type { Config } from './config.js';
@@ -7,7 +8,9 @@ import { AuthorizerTokenManager, type TokenOptions } from './credentials/authori
 import { ComponentTokenManager } from './credentials/component-token.js';
 import { DEFAULT_CREDENTIAL_OPTIONS, type CredentialContext, type CredentialOptions } from './credentials/context.js';
 import { PlatformEvents } from './credentials/events.js';
+import { ExchangeQueue, type ExchangeQueueOptions } from './credentials/exchanges.js';
 import { BackgroundRefresher, DEFAULT_REFRESHER_OPTIONS, type RefresherOptions } from './credentials/refresher.js';
+import { orderingTime } from './push/event-time.js';
 import { WeChatApiError } from './errors.js';
 import { createLockBackend } from './lock/create-lock.js';
 import { RedisTokenCache, type TokenCache } from './lock/token-cache.js';
@@ -32,22 +35,15 @@ export interface PlatformOptions {
   credentials?: Partial<CredentialOptions>;
   refresher?: Partial<RefresherOptions>;
   http?: Partial<Omit<WeChatHttpOptions, 'bases'>>;
+  exchanges?: Partial<Omit<ExchangeQueueOptions, 'orderingTime'>>;
 }
 
-/** Authorization codes live 10 minutes (spec 3.9); remember exchanges that long. */
+/** Authorization codes live 10 minutes (spec 3.9). */
 const CODE_MEMORY_MS = 10 * 60_000;
+const PREAUTH_PATH = '/cgi-bin/component/api_create_preauthcode';
+const QUERY_AUTH_PATH = '/cgi-bin/component/api_query_auth';
 
 type CallRequest = Omit<WeChatRequest, 'query'> & { query?: WeChatRequest['query'] };
-
-interface QueryAuthAnswer {
-  authorization_info: {
-    authorizer_appid: string;
-    authorizer_access_token?: string;
-    expires_in?: number;
-    authorizer_refresh_token: string;
-    func_info?: { funcscope_category?: { id?: number } }[];
-  };
-}
 
 /**
  * The SDK: one third-party platform's credentials and calls. Tokens come from the shared store and are
@@ -60,8 +56,11 @@ export class Platform {
   readonly component: ComponentTokenManager;
   readonly authorizers: AuthorizerTokenManager;
   readonly refresher: BackgroundRefresher;
+  /** Durable exchanges of pushed authorization codes, retried within the code's life. */
+  readonly exchanges: ExchangeQueue;
   readonly ctx: CredentialContext;
   private readonly ownsLock: boolean;
+  /** Exchanges in flight only (deleted when settled): nothing is kept for a code, and no failure is cached. */
   private readonly codeExchanges = new Map<string, Promise<AuthorizerRecord>>();
 
   constructor(readonly o: PlatformOptions) {
@@ -94,6 +93,29 @@ export class Platform {
     this.component = new ComponentTokenManager(this.ctx);
     this.authorizers = new AuthorizerTokenManager(this.ctx, this.component);
     this.refresher = new BackgroundRefresher(this.ctx, this.component, this.authorizers, { ...DEFAULT_REFRESHER_OPTIONS, ...o.refresher });
+    this.exchanges = new ExchangeQueue(this.ctx, (code, eventTime) => this.exchangeOrdered(code, eventTime), {
+      sweepMs: 15_000,
+      firstRetryMs: 1_000,
+      maxRetryMs: 60_000,
+      ...o.exchanges,
+      orderingTime: (createTime, receivedAt) => this.orderingTime(createTime, receivedAt),
+    });
+    // A dropped database connection is one line and a metric, never the end of the process.
+    o.store.onConnectionError?.((err) => {
+      metrics.connectionErrors.inc({ source: 'store' });
+      logger.warn({ source: 'store', error: err.message }, 'database connection lost; the pool reconnects');
+    });
+    if (this.ownsLock) {
+      this.ctx.lock.onConnectionError?.((err) => {
+        metrics.connectionErrors.inc({ source: 'lock' });
+        logger.warn({ source: 'lock', error: err.message }, 'lock connection lost; a lease on it is treated as lost');
+      });
+    }
+  }
+
+  /** CreateTime when within the push skew of receipt, else the receive time (Unix s). */
+  orderingTime(createTime: number, receivedAt: number): number {
+    return orderingTime(createTime, receivedAt, this.o.config.pushMaxSkewSeconds);
   }
 
   get componentAppid(): string {
@@ -138,11 +160,11 @@ export class Platform {
 
   /** A fresh pre_auth_code (single use: one per authorization link). */
   async createPreAuthCode(): Promise<{ preAuthCode: string; expiresIn: number }> {
-    const r = await this.callComponent<{ pre_auth_code: string; expires_in: number }>({
-      method: 'POST',
-      path: '/cgi-bin/component/api_create_preauthcode',
-      body: { component_appid: this.componentAppid },
-    });
+    const r = parseAnswer(
+      preAuthCodeAnswer,
+      await this.callComponent({ method: 'POST', path: PREAUTH_PATH, body: { component_appid: this.componentAppid } }),
+      PREAUTH_PATH,
+    );
     return { preAuthCode: r.pre_auth_code, expiresIn: r.expires_in };
   }
 
@@ -155,22 +177,36 @@ export class Platform {
    * Exchanges an authorization code (callback `auth_code` or push `AuthorizationCode`) and stores the
    * authorizer: refresh token, access token and granted func_info in one transaction.
    */
-  queryAuth(authorizationCode: string, source: 'callback' | 'push'): Promise<AuthorizerRecord> {
+  queryAuth(authorizationCode: string, source: 'callback' | 'push', eventTime?: number): Promise<AuthorizerRecord> {
     // The callback's auth_code and the authorized push's AuthorizationCode are the same single-use
-    // code, arriving in parallel (spec 4.3): both callers share one exchange.
+    // code, arriving in parallel (spec 4.3): both callers share one exchange while it is in flight.
+    // Only in flight: a failure is not remembered (the next caller tries again), and no code is kept.
     const existing = this.codeExchanges.get(authorizationCode);
     if (existing) return existing;
-    const run = this.exchangeCode(authorizationCode, source).catch(async (err: unknown) => {
-      if (err instanceof WeChatApiError && (err.errcode === 61009 || err.errcode === 61010)) {
-        const done = await this.findExchanged(authorizationCode);
-        if (done) return done;
-      }
-      throw err;
-    });
+    const run = this.exchangeCode(authorizationCode, source, eventTime)
+      .catch(async (err: unknown) => {
+        if (err instanceof WeChatApiError && (err.errcode === 61009 || err.errcode === 61010)) {
+          const done = await this.findExchanged(authorizationCode);
+          if (done) return done;
+        }
+        throw err;
+      })
+      .finally(() => this.codeExchanges.delete(authorizationCode));
     this.codeExchanges.set(authorizationCode, run);
-    const forget = setTimeout(() => this.codeExchanges.delete(authorizationCode), CODE_MEMORY_MS);
-    forget.unref();
     return run;
+  }
+
+  /** How many code exchanges are in flight (memory is bounded by them). */
+  get exchangesInFlight(): number {
+    return this.codeExchanges.size;
+  }
+
+  /**
+   * A pushed code, in event order: skipped when a newer event already set the authorizer's state
+   * (the stored row says so), else exchanged and applied only if still not superseded.
+   */
+  private async exchangeOrdered(code: string, eventTime: number): Promise<AuthorizerRecord | undefined> {
+    return this.queryAuth(code, 'push', eventTime);
   }
 
   /**
@@ -190,18 +226,23 @@ export class Platform {
     return undefined;
   }
 
-  private async exchangeCode(authorizationCode: string, source: 'callback' | 'push'): Promise<AuthorizerRecord> {
-    const r = await this.callComponent<QueryAuthAnswer>({
-      method: 'POST',
-      path: '/cgi-bin/component/api_query_auth',
-      body: { component_appid: this.componentAppid, authorization_code: authorizationCode },
-    });
+  private async exchangeCode(authorizationCode: string, source: 'callback' | 'push', eventTime?: number): Promise<AuthorizerRecord> {
+    const r = parseAnswer(
+      queryAuthAnswer,
+      await this.callComponent({
+        method: 'POST',
+        path: QUERY_AUTH_PATH,
+        body: { component_appid: this.componentAppid, authorization_code: authorizationCode },
+      }),
+      QUERY_AUTH_PATH,
+    );
     const info = r.authorization_info;
     const appid = info.authorizer_appid;
     const aad = `${this.componentAppid}:${appid}`;
     const at = this.ctx.clock.now();
-    const funcInfo = (info.func_info ?? []).map((f) => Number(f.funcscope_category?.id)).filter((n) => Number.isInteger(n));
-    const record = await this.ctx.store.saveAuthorization({
+    const funcInfo = (info.func_info ?? []).map((f) => f.funcscope_category.id);
+    // A callback is the merchant acting now; a push is ordered by its (trusted) CreateTime.
+    const { outcome, record } = await this.ctx.store.applyAuthorization({
       componentAppid: this.componentAppid,
       authorizerAppid: appid,
       funcInfo,
@@ -209,7 +250,13 @@ export class Platform {
       accessTokenEnc: info.authorizer_access_token ? this.ctx.box.seal(info.authorizer_access_token, aad) : null,
       accessExpiresAt: info.authorizer_access_token && info.expires_in ? at + info.expires_in * 1000 : null,
       at,
+      eventTime: eventTime ?? Math.floor(at / 1000),
     });
+    if (outcome === 'stale') {
+      this.ctx.metrics.codeExchanges.inc({ outcome: 'stale' });
+      this.ctx.logger.warn({ authorizerAppid: appid, eventTime, storedEventTime: record.eventTime, source }, 'stale authorization event: a newer event already set this authorizer; kept the newer state');
+      return record;
+    }
     this.authorizers.forget(appid);
     await this.refreshAuthorizerInfo(appid).catch((err: unknown) => this.ctx.logger.warn({ err, authorizerAppid: appid }, 'api_get_authorizer_info failed'));
     this.ctx.logger.info({ authorizerAppid: appid, funcInfo, source }, 'authorizer authorized');
@@ -219,29 +266,45 @@ export class Platform {
 
   /** Stores the account's profile (nick_name, user_name, type…) from api_get_authorizer_info. */
   async refreshAuthorizerInfo(appid: string): Promise<Record<string, unknown>> {
-    const r = await this.callComponent<{ authorizer_info?: Record<string, unknown> }>({
-      method: 'POST',
-      path: '/cgi-bin/component/api_get_authorizer_info',
-      body: { component_appid: this.componentAppid, authorizer_appid: appid },
-    });
-    const info = r.authorizer_info ?? {};
+    const path = '/cgi-bin/component/api_get_authorizer_info';
+    const r = parseAnswer(authorizerInfoAnswer, await this.callComponent({ method: 'POST', path, body: { component_appid: this.componentAppid, authorizer_appid: appid } }), path);
+    const info = r.authorizer_info;
     await this.ctx.store.updateAuthorizerInfo(this.componentAppid, appid, info, this.ctx.clock.now());
     return info;
   }
 
   /** Keeps the authorizer list in sync with authorization pushes. */
   attachPushHandlers(pushes: PushEmitter): void {
-    pushes.on('authorized', async (e) => void (await this.queryAuth(e.authorizationCode, 'push')));
-    pushes.on('updateauthorized', async (e) => void (await this.queryAuth(e.authorizationCode, 'push')));
+    const exchange = async (e: { authorizationCode: string; authorizerAppid: string; createTime: number }) => {
+      const receivedAt = this.ctx.clock.now();
+      const eventTime = this.orderingTime(e.createTime, receivedAt);
+      const stored = await this.ctx.store.getAuthorizer(this.componentAppid, e.authorizerAppid).catch(() => undefined);
+      if (stored?.eventTime != null && stored.eventTime > eventTime) {
+        // Older than what set the row: exchanging would spend the code only to be discarded.
+        this.ctx.metrics.codeExchanges.inc({ outcome: 'stale' });
+        this.ctx.logger.warn({ authorizerAppid: e.authorizerAppid, eventTime, storedEventTime: stored.eventTime }, 'stale authorization push ignored: a newer event already set this authorizer');
+        return;
+      }
+      await this.exchanges.submit(e.authorizationCode, { authorizerAppid: e.authorizerAppid, eventTime, receivedAt });
+    };
+    pushes.on('authorized', exchange);
+    pushes.on('updateauthorized', exchange);
     pushes.on('unauthorized', async (e) => {
-      await this.ctx.store.setAuthorizerStatus(this.componentAppid, e.authorizerAppid, 'unauthorized', 'unauthorized push', this.ctx.clock.now());
+      const at = this.ctx.clock.now();
+      const eventTime = this.orderingTime(e.createTime, at);
+      const outcome = await this.ctx.store.revokeAuthorization(this.componentAppid, e.authorizerAppid, eventTime, 'unauthorized push', at);
+      if (outcome === 'stale') {
+        this.ctx.logger.warn({ authorizerAppid: e.authorizerAppid, eventTime }, 'stale unauthorized push ignored: the authorizer authorized again after it');
+        return;
+      }
       this.authorizers.forget(e.authorizerAppid);
-      this.events.emit('authorizer.unauthorized', { authorizerAppid: e.authorizerAppid });
+      if (outcome === 'revoked') this.events.emit('authorizer.unauthorized', { authorizerAppid: e.authorizerAppid });
     });
   }
 
   async close(): Promise<void> {
     await this.refresher.stop();
+    await this.exchanges.stop();
     if (this.ownsLock) await this.ctx.lock.close();
     if (this.o.cache === undefined) await this.ctx.cache?.close();
   }

@@ -1,4 +1,6 @@
-import { UpstreamError, WeChatApiError } from '../errors.js';
+import type { z } from 'zod';
+import { UpstreamError, UpstreamInvalidError, WeChatApiError } from '../errors.js';
+import { parseAnswer } from './answers.js';
 import type { Logger } from '../util/logger.js';
 
 export type QueryValue = string | number | boolean | undefined;
@@ -13,6 +15,8 @@ export interface WeChatRequest {
   idempotent?: boolean;
   /** Accept a non-JSON (image) answer, as get_qrcode returns. */
   binary?: boolean;
+  /** Schema of a successful answer (api/answers.ts): garbage becomes UpstreamInvalidError. */
+  answer?: z.ZodType;
 }
 
 export interface WeChatHttpOptions {
@@ -47,15 +51,18 @@ export class WeChatHttp {
     this.fetch = o.fetch ?? globalThis.fetch;
   }
 
-  async request<T = Record<string, unknown>>(req: WeChatRequest): Promise<T> {
+  request<S extends z.ZodType>(req: WeChatRequest & { answer: S }): Promise<z.output<S>>;
+  request<T = Record<string, unknown>>(req: WeChatRequest): Promise<T>;
+  async request<T>(req: WeChatRequest): Promise<T> {
     const idempotent = req.idempotent ?? req.method === 'GET';
     const retries = idempotent ? (this.o.busyRetries ?? 3) : 0;
     let backoff = this.o.busyBackoffMs ?? 1000;
     for (let attempt = 0; ; attempt++) {
       const data = await this.send(req, idempotent);
+      if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new UpstreamInvalidError(req.path, '', 'not a JSON object');
       if (Buffer.isBuffer((data as BinaryAnswer).data)) return data as T;
       const errcode = Number((data as { errcode?: unknown }).errcode ?? 0);
-      if (errcode === 0 || Number.isNaN(errcode)) return data as T;
+      if (errcode === 0 || Number.isNaN(errcode)) return (req.answer ? parseAnswer(req.answer, data, req.path) : data) as T;
       const errmsg = String((data as { errmsg?: unknown }).errmsg ?? '');
       if (errcode === -1 && attempt < retries) {
         this.o.logger?.warn({ path: req.path, attempt, backoffMs: backoff }, 'WeChat busy (-1), retrying');

@@ -1,6 +1,8 @@
+import type { z } from 'zod';
+import { authorizerListAnswer, authorizerTokenAnswer } from '../api/answers.js';
 import { AuthorizerNotFoundError, ReauthorizationRequiredError, WeChatApiError } from '../errors.js';
 import { coordinate } from '../lock/coordinate.js';
-import type { AuthorizerRecord } from '../store/types.js';
+import type { AuthorizerRecord, RefreshedTokensInput } from '../store/types.js';
 import type { ComponentTokenManager } from './component-token.js';
 import type { CredentialContext } from './context.js';
 
@@ -9,11 +11,9 @@ const DEAD_REFRESH_TOKEN = new Set([61023]);
 /** Codes that mean the account no longer authorizes the platform. */
 const NOT_AUTHORIZED = new Set([61003]);
 
-interface AuthorizerTokenAnswer {
-  authorizer_access_token: string;
-  expires_in: number;
-  authorizer_refresh_token?: string;
-}
+type AuthorizerTokenAnswer = z.output<typeof authorizerTokenAnswer>;
+/** 200 pages of 500: more authorizers than any platform may have (WeChat caps a component's list). */
+const MAX_LIST_PAGES = 200;
 
 export interface TokenOptions {
   /** Refresh even if the stored token looks valid (after WeChat said it is not). */
@@ -37,6 +37,8 @@ export interface AuthorizerTokenInfo {
  */
 export class AuthorizerTokenManager {
   private readonly cache = new Map<string, AuthorizerTokenInfo & { readAt: number }>();
+  /** Refresh results the store refused: WeChat may have rotated the refresh token, so they must not be dropped. */
+  private readonly unsaved = new Map<string, { input: RefreshedTokensInput; info: AuthorizerTokenInfo; triedAt: number }>();
   constructor(
     private readonly ctx: CredentialContext,
     private readonly component: ComponentTokenManager,
@@ -59,6 +61,11 @@ export class AuthorizerTokenManager {
     const margin = Math.max(this.ctx.options.refreshAheadMs, options.minValidMs ?? 0);
     const c = this.cache.get(appid);
     if (!options.force && c && c.expiresAt - margin > now && now - c.readAt < this.ctx.options.memoryCacheMs) return c;
+    const held = this.unsaved.get(appid);
+    if (held) {
+      const served = await this.retryUnsaved(appid, held, now);
+      if (served && !options.force && served.expiresAt - margin > now) return served;
+    }
     if (options.force) {
       const r = await this.ctx.store.getAuthorizer(this.ctx.componentAppid, appid);
       if (r) await this.invalidate(appid, options.failedVersion ?? r.version);
@@ -71,6 +78,10 @@ export class AuthorizerTokenManager {
       leaseMs: this.ctx.options.lockLeaseMs,
       maxWaitMs: this.ctx.options.lockMaxWaitMs,
       pollMs: this.ctx.options.lockPollMs,
+      onLeaseLost: (key) => {
+        this.ctx.metrics.leasesLost.inc({ kind: 'authorizer' });
+        this.ctx.logger.warn({ key }, 'refresh lease lost while refreshing; another instance may refresh too');
+      },
     });
     this.cache.set(appid, { ...info, readAt: this.ctx.clock.now() });
     return info;
@@ -89,6 +100,28 @@ export class AuthorizerTokenManager {
 
   forget(appid: string): void {
     this.cache.delete(appid);
+    this.unsaved.delete(appid);
+  }
+
+  /** Writes held tokens when the store accepts again (at most every 5 s); returns them while still usable. */
+  private async retryUnsaved(
+    appid: string,
+    held: { input: RefreshedTokensInput; info: AuthorizerTokenInfo; triedAt: number },
+    now: number,
+  ): Promise<AuthorizerTokenInfo | undefined> {
+    if (now - held.triedAt >= 5_000) {
+      held.triedAt = now;
+      try {
+        const outcome = await this.ctx.store.saveRefreshedTokens(held.input);
+        this.unsaved.delete(appid);
+        this.cache.delete(appid);
+        this.ctx.logger.info({ authorizerAppid: appid, outcome }, 'stored the authorizer tokens kept in memory while the store was refusing writes');
+        return undefined;
+      } catch {
+        this.ctx.metrics.storeWriteFailures.inc({ what: 'authorizer_tokens' });
+      }
+    }
+    return held.info.expiresAt > now ? held.info : undefined;
   }
 
   private async record(appid: string): Promise<AuthorizerRecord> {
@@ -125,7 +158,7 @@ export class AuthorizerTokenManager {
     // Persist whatever refresh token comes back (spec 3.4), and an unchanged one if none does.
     const newRefresh = answer.authorizer_refresh_token || refreshToken;
     const accessTokenEnc = ctx.box.seal(answer.authorizer_access_token, this.aad(appid));
-    const outcome = await ctx.store.saveRefreshedTokens({
+    const input: RefreshedTokensInput = {
       componentAppid: ctx.componentAppid,
       authorizerAppid: appid,
       expectedVersion: r.version,
@@ -133,7 +166,19 @@ export class AuthorizerTokenManager {
       accessTokenEnc,
       accessExpiresAt: expiresAt,
       at,
-    });
+    };
+    let outcome: 'saved' | 'conflict';
+    try {
+      outcome = await ctx.store.saveRefreshedTokens(input);
+    } catch (err) {
+      // WeChat has issued (and maybe rotated) tokens: keep them in memory, serve them, write them later.
+      const info = { token: answer.authorizer_access_token, expiresAt, version: r.version };
+      this.unsaved.set(appid, { input, info, triedAt: at });
+      this.cache.set(appid, { ...info, readAt: at });
+      ctx.metrics.storeWriteFailures.inc({ what: 'authorizer_tokens' });
+      ctx.logger.error({ authorizerAppid: appid, error: (err as Error).message }, 'store refused the refreshed authorizer tokens; serving them from memory until the store recovers');
+      return info;
+    }
     ctx.metrics.tokenRefreshes.inc({ kind: 'authorizer', outcome: outcome === 'saved' ? 'ok' : 'conflict' });
     if (outcome === 'conflict') {
       // The row changed under us (a re-authorization). The new refresh token is in the log; hand out
@@ -149,9 +194,10 @@ export class AuthorizerTokenManager {
   private async callRefresh(appid: string, refreshToken: string): Promise<AuthorizerTokenAnswer> {
     const body = { component_appid: this.ctx.componentAppid, authorizer_appid: appid, authorizer_refresh_token: refreshToken };
     const call = async (cat: string) =>
-      this.ctx.http.request<AuthorizerTokenAnswer>({
+      this.ctx.http.request({
         method: 'POST',
         path: '/cgi-bin/component/api_authorizer_token',
+        answer: authorizerTokenAnswer,
         query: { component_access_token: cat },
         body,
         idempotent: true,
@@ -200,19 +246,22 @@ export class AuthorizerTokenManager {
 
   private async fromAuthorizerList(appid: string): Promise<string | undefined> {
     const count = 500;
-    for (let offset = 0; ; offset += count) {
+    // A validated total_count ends the paging; the page cap also bounds an answer that lies about it.
+    for (let offset = 0, pages = 0; pages < MAX_LIST_PAGES; offset += count, pages++) {
       const cat = await this.component.get();
-      const page = await this.ctx.http.request<{ total_count: number; list?: { authorizer_appid: string; refresh_token?: string }[] }>({
+      const page = await this.ctx.http.request({
         method: 'POST',
         path: '/cgi-bin/component/api_get_authorizer_list',
         query: { component_access_token: cat },
         body: { component_appid: this.ctx.componentAppid, offset, count },
         idempotent: true,
+        answer: authorizerListAnswer,
       });
-      const hit = page.list?.find((a) => a.authorizer_appid === appid);
+      const hit = page.list.find((a) => a.authorizer_appid === appid);
       if (hit) return hit.refresh_token || undefined;
-      if (!page.list?.length || offset + count >= page.total_count) return undefined;
+      if (page.list.length === 0 || offset + count >= page.total_count) return undefined;
     }
+    return undefined;
   }
 
   private async flag(appid: string, cause: WeChatApiError): Promise<ReauthorizationRequiredError> {

@@ -1,3 +1,4 @@
+import { componentTokenAnswer, okAnswer } from '../api/answers.js';
 import { TicketMissingError, WeChatApiError } from '../errors.js';
 import { coordinate } from '../lock/coordinate.js';
 import type { CredentialContext } from './context.js';
@@ -21,6 +22,12 @@ export interface TokenInfo {
  */
 export class ComponentTokenManager {
   private cached: CachedToken | undefined;
+  /**
+   * A token WeChat issued that the store refused to write (read-only, down). Each one costs quota that
+   * cannot be reset, so it is served from memory until it expires and written when the store recovers.
+   */
+  private unsaved: TokenInfo | undefined;
+  private lastPersistTry = 0;
   constructor(private readonly ctx: CredentialContext) {}
 
   private usable(expiresAt: number): boolean {
@@ -39,11 +46,15 @@ export class ComponentTokenManager {
     const info = await coordinate<TokenInfo>({
       lock: this.ctx.lock,
       key: `cat:${this.ctx.componentAppid}`,
-      current: () => this.readStore(),
+      current: () => this.current(),
       refresh: () => this.refresh(),
       leaseMs: this.ctx.options.lockLeaseMs,
       maxWaitMs: this.ctx.options.lockMaxWaitMs,
       pollMs: this.ctx.options.lockPollMs,
+      onLeaseLost: (key) => {
+        this.ctx.metrics.leasesLost.inc({ kind: 'component' });
+        this.ctx.logger.warn({ key }, 'refresh lease lost while refreshing; another instance may refresh too');
+      },
     });
     this.cached = { ...info, readAt: this.ctx.clock.now() };
     return info;
@@ -52,6 +63,7 @@ export class ComponentTokenManager {
   /** After 40001/42001/40014: drop the token that failed, unless someone already replaced it. */
   async invalidate(obtainedAt: number): Promise<void> {
     if (this.cached?.obtainedAt === obtainedAt) this.cached = undefined;
+    if (this.unsaved?.obtainedAt === obtainedAt) this.unsaved = undefined;
     const cached = await this.fromCache();
     if (cached?.obtainedAt === obtainedAt) await this.cacheOp((c) => c.delete(this.cacheKey));
     await this.ctx.store.invalidateComponentToken(this.ctx.componentAppid, obtainedAt);
@@ -84,6 +96,46 @@ export class ComponentTokenManager {
   /** The obtainedAt of a token string this process handed out, to invalidate exactly that one. */
   obtainedAtOf(token: string): number | undefined {
     return this.cached?.token === token ? this.cached.obtainedAt : undefined;
+  }
+
+  /** True while a token WeChat issued is held only in memory because the store refused it. */
+  get holdsUnsaved(): boolean {
+    return this.unsaved !== undefined && this.usable(this.unsaved.expiresAt);
+  }
+
+  private async current(): Promise<TokenInfo | undefined> {
+    if (this.unsaved && !this.usable(this.unsaved.expiresAt)) this.unsaved = undefined;
+    if (!this.unsaved) return this.readStore();
+    const now = this.ctx.clock.now();
+    // At most one write attempt per 5 s: a down store is not hammered by every caller.
+    if (now - this.lastPersistTry >= 5_000) {
+      this.lastPersistTry = now;
+      await this.persist(this.unsaved);
+    }
+    return this.unsaved ?? this.readStore();
+  }
+
+  /** Writes an unsaved token unless the store already holds a newer one; false while the store refuses. */
+  private async persist(info: TokenInfo): Promise<boolean> {
+    const { ctx } = this;
+    const tokenEnc = ctx.box.seal(info.token, ctx.componentAppid);
+    try {
+      const stored = await ctx.store.getComponentToken(ctx.componentAppid);
+      if (!stored || stored.obtainedAt < info.obtainedAt) {
+        await ctx.store.saveComponentToken({ componentAppid: ctx.componentAppid, tokenEnc, expiresAt: info.expiresAt, obtainedAt: info.obtainedAt });
+      }
+    } catch (err) {
+      ctx.metrics.storeWriteFailures.inc({ what: 'component_token' });
+      ctx.logger.error({ error: (err as Error).message }, 'store refused the component_access_token; serving it from memory until the store recovers');
+      this.unsaved = info;
+      return false;
+    }
+    if (this.unsaved?.obtainedAt === info.obtainedAt) {
+      this.unsaved = undefined;
+      ctx.logger.info('stored the component_access_token kept in memory while the store was refusing writes');
+    }
+    await this.cacheOp((c) => c.set(this.cacheKey, JSON.stringify({ tokenEnc, expiresAt: info.expiresAt, obtainedAt: info.obtainedAt }), info.expiresAt - ctx.clock.now()));
+    return true;
   }
 
   private async readStore(): Promise<TokenInfo | undefined> {
@@ -127,9 +179,8 @@ export class ComponentTokenManager {
     }
     const obtainedAt = ctx.clock.now();
     const info = { token: answer.component_access_token, expiresAt: obtainedAt + answer.expires_in * 1000, obtainedAt };
-    const tokenEnc = ctx.box.seal(info.token, ctx.componentAppid);
-    await ctx.store.saveComponentToken({ componentAppid: ctx.componentAppid, tokenEnc, expiresAt: info.expiresAt, obtainedAt });
-    await this.cacheOp((c) => c.set(this.cacheKey, JSON.stringify({ tokenEnc, expiresAt: info.expiresAt, obtainedAt }), info.expiresAt - ctx.clock.now()));
+    this.lastPersistTry = obtainedAt;
+    await this.persist(info);
     ctx.metrics.tokenRefreshes.inc({ kind: 'component', outcome: 'ok' });
     ctx.events.emit('token.refreshed', { kind: 'component', appid: ctx.componentAppid, expiresAt: info.expiresAt });
     ctx.logger.info({ kind: 'component', expiresAt: new Date(info.expiresAt).toISOString() }, 'token refreshed');
@@ -145,6 +196,7 @@ export class ComponentTokenManager {
     return this.ctx.http.request({
       method: 'POST',
       path: '/cgi-bin/component/api_component_token',
+      answer: componentTokenAnswer,
       body: { component_appid: this.ctx.componentAppid, component_appsecret: this.ctx.componentSecret, component_verify_ticket: ticket },
       idempotent: true,
     });
@@ -155,6 +207,7 @@ export class ComponentTokenManager {
     await this.ctx.http.request({
       method: 'POST',
       path: '/cgi-bin/component/api_start_push_ticket',
+      answer: okAnswer,
       body: { component_appid: this.ctx.componentAppid, component_secret: this.ctx.componentSecret },
       idempotent: true,
     });

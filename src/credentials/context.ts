@@ -23,8 +23,10 @@ export interface CredentialOptions {
 export const DEFAULT_CREDENTIAL_OPTIONS: CredentialOptions = {
   refreshAheadMs: 10 * 60_000,
   memoryCacheMs: 30_000,
-  lockLeaseMs: 30_000,
-  lockMaxWaitMs: 20_000,
+  // Short and renewed by the holder: a holder killed mid-refresh frees the lease within 10 s, and
+  // waiters (who wait at least two leases) outlast it instead of failing.
+  lockLeaseMs: 10_000,
+  lockMaxWaitMs: 60_000,
   lockPollMs: 50,
   ticketTtlMs: 12 * 3600_000,
 };

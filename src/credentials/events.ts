@@ -5,6 +5,8 @@ export interface PlatformEventMap {
   'authorizer.unauthorized': [{ authorizerAppid: string }];
   'authorizer.needs_reauthorization': [{ authorizerAppid: string; errcode: number; errmsg: string }];
   'authorizer.refresh_token_recovered': [{ authorizerAppid: string; source: 'list' | 'log' }];
+  /** An authorization code could not be exchanged within its life: the merchant is authorized at WeChat but not stored. */
+  'authorizer.exchange_failed': [{ authorizerAppid: string | null; attempts: number; error: string }];
   'token.refreshed': [{ kind: 'component' | 'authorizer'; appid: string; expiresAt: number }];
 }
 

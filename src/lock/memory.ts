@@ -15,11 +15,22 @@ export class MemoryLockBackend implements LockBackend {
     if (current && current.expires > now) return undefined;
     const id = ++this.seq;
     this.held.set(key, { expires: now + ttlMs, id });
-    return {
+    const lease: Lease & { lost: boolean } = {
+      lost: false,
+      renew: async (ttl: number) => {
+        const h = this.held.get(key);
+        if (h?.id !== id || h.expires <= this.clock.now()) {
+          lease.lost = true;
+          return false;
+        }
+        h.expires = this.clock.now() + ttl;
+        return true;
+      },
       release: async () => {
         if (this.held.get(key)?.id === id) this.held.delete(key);
       },
     };
+    return lease;
   }
 
   async close(): Promise<void> {

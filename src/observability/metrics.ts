@@ -8,6 +8,10 @@ export interface Metrics {
   tokenRefreshes: Counter<'kind' | 'outcome'>;
   upstream: Counter<'path' | 'outcome'>;
   reauthorizationRequired: Counter<'errcode'>;
+  connectionErrors: Counter<'source'>;
+  leasesLost: Counter<'kind'>;
+  codeExchanges: Counter<'outcome'>;
+  storeWriteFailures: Counter<'what'>;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -44,6 +48,30 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       name: 'wxopen_reauthorization_required_total',
       help: 'Authorizers flagged needs_reauthorization, by the errcode that showed it',
       labelNames: ['errcode'],
+      registers: [registry],
+    }),
+    connectionErrors: new Counter({
+      name: 'wxopen_connection_errors_total',
+      help: 'Database connections that failed outside a query (dropped, terminated), by source (store, lock); the process stays up',
+      labelNames: ['source'],
+      registers: [registry],
+    }),
+    leasesLost: new Counter({
+      name: 'wxopen_lock_leases_lost_total',
+      help: 'Refresh leases lost while the holder worked (session died or renewal failed), by token kind',
+      labelNames: ['kind'],
+      registers: [registry],
+    }),
+    codeExchanges: new Counter({
+      name: 'wxopen_code_exchanges_total',
+      help: 'Authorization-code exchange attempts (api_query_auth), by outcome (done, retry, failed, stale)',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    storeWriteFailures: new Counter({
+      name: 'wxopen_store_write_failures_total',
+      help: 'Credential writes the store refused; the credential is kept in memory and written later',
+      labelNames: ['what'],
       registers: [registry],
     }),
   };

@@ -46,6 +46,8 @@ export async function startServer(config: Config, options: StartServerOptions = 
     );
   }
   if (options.refresher !== false) platform.refresher.start();
+  // Pushed authorization codes not yet exchanged (a crash, a transient failure) are retried from the store.
+  platform.exchanges.start();
   return {
     ...built,
     url: `http://${host}:${port}`,

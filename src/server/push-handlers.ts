@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { decodeAesKey } from '../crypto/aes-key.js';
 import { buildEncryptedReply } from '../crypto/reply.js';
+import { orderingTime } from '../push/event-time.js';
 import { PushSchemaError, toPushEvent } from '../push/events.js';
 import { openPush, type OpenedPush, type RefusedPush } from '../push/verify-push.js';
 import { nowSeconds } from '../util/clock.js';
@@ -72,7 +73,8 @@ export function createPushHandlers(ctx: AppContext): PushHandlers {
     const receivedAt = clock.now();
     const outcome =
       event.type === 'component_verify_ticket'
-        ? await store.recordTicket({ componentAppid: config.componentAppid, ticket: event.ticket, createTime: event.createTime, receivedAt })
+        ? // A CreateTime outside the skew is not trusted for ordering: one far-future ticket would supersede all later ones.
+          await store.recordTicket({ componentAppid: config.componentAppid, ticket: event.ticket, createTime: orderingTime(event.createTime, receivedAt, config.pushMaxSkewSeconds), receivedAt })
         : await store.recordPush({
             componentAppid: config.componentAppid,
             dedupeKey: createHash('sha1').update(plaintext).digest('hex'),

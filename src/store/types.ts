@@ -58,13 +58,53 @@ export interface PushStore {
 export type StoreDialect = 'sqlite' | 'postgres';
 
 /** The one persistence interface; adapters pass `storeContract` in `store/testing`. */
-export interface Store extends TicketStore, PushStore, CredentialStore {
+export interface Store extends TicketStore, PushStore, CredentialStore, ExchangeStore {
   readonly dialect: StoreDialect;
   /** Applies pending migrations; idempotent and safe to run from several processes at once. */
   migrate(): Promise<void>;
   /** Cheap reachability check for /healthz. */
   ping(): Promise<boolean>;
+  /** Writes one tiny row: false when the store is reachable but cannot write (read-only, disk full). */
+  probeWrite(at: number): Promise<boolean>;
+  /**
+   * Errors on connections nobody is waiting on (a dropped idle PostgreSQL connection, a dead session):
+   * reported here instead of crashing the process. Without a listener they are written to stderr.
+   */
+  onConnectionError?(listener: (err: Error) => void): void;
   close(): Promise<void>;
+}
+
+/** An authorization code to exchange (api_query_auth), kept until done, failed or expired. */
+export interface ExchangeRecord {
+  componentAppid: string;
+  /** sha256 of the code: the key, so the code itself is only stored sealed. */
+  codeKey: string;
+  codeEnc: string;
+  authorizerAppid: string | null;
+  /** Ordering time (Unix s) of the push that carried the code. */
+  eventTime: number;
+  receivedAt: number;
+  /** The code's end of life (10 min after issue), epoch ms: no attempt after it. */
+  expiresAt: number;
+  attempts: number;
+  nextAttemptAt: number;
+  state: 'pending' | 'done' | 'failed';
+  lastError: string | null;
+}
+
+export interface ExchangeStore {
+  /** Records a code to exchange (state pending); a code already recorded keeps its row. True when new. */
+  recordExchange(e: Omit<ExchangeRecord, 'attempts' | 'state' | 'lastError'>): Promise<boolean>;
+  getExchange(componentAppid: string, codeKey: string): Promise<ExchangeRecord | undefined>;
+  /** Pending exchanges whose next attempt is due at `now` (oldest first). */
+  dueExchanges(componentAppid: string, now: number, limit: number): Promise<ExchangeRecord[]>;
+  updateExchange(
+    componentAppid: string,
+    codeKey: string,
+    update: { state: ExchangeRecord['state']; attempts: number; nextAttemptAt: number; lastError: string | null; at: number },
+  ): Promise<void>;
+  /** Deletes exchanges that expired before `expiredBefore`; returns how many. */
+  pruneExchanges(componentAppid: string, expiredBefore: number): Promise<number>;
 }
 
 /** A component_access_token as stored: the token itself sealed by the SecretBox. */
@@ -92,6 +132,8 @@ export interface AuthorizerRecord {
   authorizedAt: number;
   updatedAt: number;
   info: Record<string, unknown> | null;
+  /** CreateTime (Unix s) of the event or exchange that last set the authorization state; events older than it are stale. */
+  eventTime: number | null;
 }
 
 export interface AuthorizationInput {
@@ -102,6 +144,11 @@ export interface AuthorizationInput {
   accessTokenEnc: string | null;
   accessExpiresAt: number | null;
   at: number;
+  /**
+   * Ordering time (Unix s) of the event that carried this authorization. With it the write applies only
+   * if no newer event set the authorizer's state; without it the write is unconditional (time `at`).
+   */
+  eventTime?: number;
 }
 
 export interface RefreshedTokensInput {
@@ -135,6 +182,16 @@ export interface CredentialStore {
   countAuthorizers(componentAppid: string): Promise<Record<AuthorizerStatus, number>>;
   /** (Re-)authorization: replaces tokens and func_info, status `authorized`, logs the refresh token. */
   saveAuthorization(input: AuthorizationInput): Promise<AuthorizerRecord>;
+  /**
+   * `saveAuthorization` in event order: `stale` (nothing but the refresh-token log written) when the row
+   * was set by an event newer than `input.eventTime`. One conditional statement, so racing events agree.
+   */
+  applyAuthorization(input: AuthorizationInput): Promise<{ outcome: 'applied' | 'stale'; record: AuthorizerRecord }>;
+  /**
+   * An `unauthorized` event: status `unauthorized`, tokens deleted, only if no newer event (by
+   * `eventTime`, Unix s) set the state. `unknown` when there is no row.
+   */
+  revokeAuthorization(componentAppid: string, authorizerAppid: string, eventTime: number, reason: string, at: number): Promise<'revoked' | 'stale' | 'unknown'>;
   /**
    * Writes a refresh's result if the row is still at `expectedVersion`. The refresh token is appended to
    * the log in the same transaction whether or not the row is updated, so it is never dropped.

@@ -28,6 +28,7 @@ export function toAuthorizer(row: Selectable<AuthorizersTable>): AuthorizerRecor
     authorizedAt: Number(row.authorized_at),
     updatedAt: Number(row.updated_at),
     info: row.info === null ? null : (JSON.parse(row.info) as Record<string, unknown>),
+    eventTime: row.event_time === null || row.event_time === undefined ? null : Number(row.event_time),
   };
 }
 
@@ -121,8 +122,10 @@ export async function logRefreshToken(db: Db, c: string, a: string, refreshToken
   }
 }
 
-export async function saveAuthorization(db: Db, i: AuthorizationInput): Promise<void> {
-  await db
+/** Upserts the authorization; with `eventTime`, only over a row no newer event set. True when written. */
+export async function saveAuthorization(db: Db, i: AuthorizationInput): Promise<boolean> {
+  const eventTime = i.eventTime ?? Math.floor(i.at / 1000);
+  const written = await db
     .insertInto('authorizers')
     .values({
       component_appid: i.componentAppid,
@@ -137,9 +140,10 @@ export async function saveAuthorization(db: Db, i: AuthorizationInput): Promise<
       authorized_at: i.at,
       updated_at: i.at,
       info: null,
+      event_time: eventTime,
     })
-    .onConflict((oc) =>
-      oc.columns(['component_appid', 'authorizer_appid']).doUpdateSet((eb) => ({
+    .onConflict((oc) => {
+      const update = oc.columns(['component_appid', 'authorizer_appid']).doUpdateSet((eb) => ({
         status: 'authorized',
         status_reason: null,
         func_info: eb.ref('excluded.func_info'),
@@ -149,10 +153,38 @@ export async function saveAuthorization(db: Db, i: AuthorizationInput): Promise<
         version: eb('authorizers.version', '+', 1),
         authorized_at: eb.ref('excluded.authorized_at'),
         updated_at: eb.ref('excluded.updated_at'),
-      })),
-    )
-    .execute();
+        event_time: eb.ref('excluded.event_time'),
+      }));
+      if (i.eventTime === undefined) return update;
+      // Equal times apply: of two events in one second, the one delivered later wins.
+      return update.where((eb) => eb.or([eb('authorizers.event_time', 'is', null), eb('authorizers.event_time', '<=', eb.ref('excluded.event_time'))]));
+    })
+    .returning('version')
+    .executeTakeFirst();
+  // Logged even when stale: a refresh token WeChat issued is never dropped.
   await logRefreshToken(db, i.componentAppid, i.authorizerAppid, i.refreshTokenEnc, 'query_auth', i.at);
+  return written !== undefined;
+}
+
+export async function revokeAuthorization(db: Db, c: string, a: string, eventTime: number, reason: string, at: number): Promise<'revoked' | 'stale' | 'unknown'> {
+  const r = await db
+    .updateTable('authorizers')
+    .set((eb) => ({
+      status: 'unauthorized',
+      status_reason: reason,
+      updated_at: at,
+      version: eb('version', '+', 1),
+      refresh_token_enc: null,
+      access_token_enc: null,
+      access_expires_at: null,
+      event_time: eventTime,
+    }))
+    .where('component_appid', '=', c)
+    .where('authorizer_appid', '=', a)
+    .where((eb) => eb.or([eb('event_time', 'is', null), eb('event_time', '<=', eventTime)]))
+    .executeTakeFirst();
+  if (Number(r.numUpdatedRows) > 0) return 'revoked';
+  return (await getAuthorizer(db, c, a)) ? 'stale' : 'unknown';
 }
 
 export async function saveRefreshedTokens(db: Db, i: RefreshedTokensInput): Promise<'saved' | 'conflict'> {

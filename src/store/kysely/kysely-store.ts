@@ -6,6 +6,7 @@ import type {
   AuthorizerRecord,
   AuthorizerStatus,
   ComponentTokenRecord,
+  ExchangeRecord,
   LoggedRefreshToken,
   PushRecord,
   RefreshedTokensInput,
@@ -16,15 +17,49 @@ import type {
   TicketOutcome,
 } from '../types.js';
 import * as q from './credential-queries.js';
+import * as x from './exchange-queries.js';
 import { migrationProvider } from './migrations.js';
 import type { Database } from './schema.js';
 
 /** One implementation for both dialects; only connection setup differs (sqlite.ts, postgres.ts). */
 export class KyselyStore implements Store {
+  private readonly errorListeners: ((err: Error) => void)[] = [];
   constructor(
     readonly db: Kysely<Database>,
     readonly dialect: StoreDialect,
   ) {}
+
+  onConnectionError(listener: (err: Error) => void): void {
+    this.errorListeners.push(listener);
+  }
+
+  /** Called by the adapter for errors no query is waiting on; never throws. */
+  reportConnectionError(err: Error): void {
+    if (this.errorListeners.length === 0) {
+      process.stderr.write(`[wxopen] ${this.dialect} connection error (the pool replaces the connection): ${err.message}\n`);
+      return;
+    }
+    for (const l of this.errorListeners) {
+      try {
+        l(err);
+      } catch {
+        // A listener's own failure must not turn a handled connection error into a crash.
+      }
+    }
+  }
+
+  async probeWrite(at: number): Promise<boolean> {
+    try {
+      await this.db
+        .insertInto('creds_health')
+        .values({ id: 'probe', at })
+        .onConflict((oc) => oc.column('id').doUpdateSet({ at }))
+        .execute();
+      return true;
+    } catch {
+      return false;
+    }
+  }
 
   async migrate(): Promise<void> {
     const migrator = new Migrator({ db: this.db, provider: migrationProvider(this.dialect) });
@@ -170,9 +205,37 @@ export class KyselyStore implements Store {
   }
   saveAuthorization(input: AuthorizationInput): Promise<AuthorizerRecord> {
     return this.db.transaction().execute(async (trx) => {
-      await q.saveAuthorization(trx, input);
+      await q.saveAuthorization(trx, { ...input, eventTime: undefined });
       return (await q.getAuthorizer(trx, input.componentAppid, input.authorizerAppid))!;
     });
+  }
+  applyAuthorization(input: AuthorizationInput): Promise<{ outcome: 'applied' | 'stale'; record: AuthorizerRecord }> {
+    return this.db.transaction().execute(async (trx) => {
+      const written = await q.saveAuthorization(trx, input);
+      return { outcome: written ? 'applied' : 'stale', record: (await q.getAuthorizer(trx, input.componentAppid, input.authorizerAppid))! };
+    });
+  }
+  revokeAuthorization(c: string, a: string, eventTime: number, reason: string, at: number): Promise<'revoked' | 'stale' | 'unknown'> {
+    return q.revokeAuthorization(this.db, c, a, eventTime, reason, at);
+  }
+  recordExchange(e: Omit<ExchangeRecord, 'attempts' | 'state' | 'lastError'>): Promise<boolean> {
+    return x.recordExchange(this.db, e);
+  }
+  getExchange(c: string, codeKey: string): Promise<ExchangeRecord | undefined> {
+    return x.getExchange(this.db, c, codeKey);
+  }
+  dueExchanges(c: string, now: number, limit: number): Promise<ExchangeRecord[]> {
+    return x.dueExchanges(this.db, c, now, limit);
+  }
+  updateExchange(
+    c: string,
+    codeKey: string,
+    update: { state: ExchangeRecord['state']; attempts: number; nextAttemptAt: number; lastError: string | null; at: number },
+  ): Promise<void> {
+    return x.updateExchange(this.db, c, codeKey, update);
+  }
+  pruneExchanges(c: string, expiredBefore: number): Promise<number> {
+    return x.pruneExchanges(this.db, c, expiredBefore);
   }
   saveRefreshedTokens(input: RefreshedTokensInput): Promise<'saved' | 'conflict'> {
     return this.db.transaction().execute((trx) => q.saveRefreshedTokens(trx, input));

@@ -91,6 +91,41 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
         await db.schema.dropTable('component_tokens').execute();
       },
     },
+    // Named by area (creds_) so helpers' migrations merge without renumbering.
+    creds_0001_exchanges_and_event_order: {
+      async up(db) {
+        await db.schema.alterTable('authorizers').addColumn('event_time', 'bigint').execute();
+        // Authorization codes to exchange, durable so a crash or a transient failure loses none (10-min life).
+        await db.schema
+          .createTable('creds_exchanges')
+          .addColumn('component_appid', 'text', (c) => c.notNull())
+          .addColumn('code_key', 'text', (c) => c.notNull())
+          .addColumn('code_enc', 'text', (c) => c.notNull())
+          .addColumn('authorizer_appid', 'text')
+          .addColumn('event_time', 'bigint', (c) => c.notNull())
+          .addColumn('received_at', 'bigint', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .addColumn('attempts', 'integer', (c) => c.notNull())
+          .addColumn('next_attempt_at', 'bigint', (c) => c.notNull())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('last_error', 'text')
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('creds_exchanges_pk', ['component_appid', 'code_key'])
+          .execute();
+        await db.schema.createIndex('creds_exchanges_due').on('creds_exchanges').columns(['component_appid', 'state', 'next_attempt_at']).execute();
+        // One row per store: /healthz's write probe.
+        await db.schema
+          .createTable('creds_health')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('at', 'bigint', (c) => c.notNull())
+          .execute();
+      },
+      async down(db) {
+        await db.schema.dropTable('creds_health').execute();
+        await db.schema.dropTable('creds_exchanges').execute();
+        await db.schema.alterTable('authorizers').dropColumn('event_time').execute();
+      },
+    },
   };
 }
 

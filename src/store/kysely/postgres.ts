@@ -29,6 +29,8 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
   const pool = new pg.Pool({
     connectionString: options.connectionString,
     max: options.maxConnections ?? 10,
+    // Names our backends in pg_stat_activity (a URL's application_name wins).
+    application_name: 'wxopen',
     ...(schema === undefined ? {} : { options: `-c search_path=${schema}` }),
     // Epoch-ms columns are bigint; they fit a JS number exactly, so read them as numbers.
     types: {
@@ -36,5 +38,13 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
         oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
     },
   });
-  return new KyselyStore(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), 'postgres');
+  const store = new KyselyStore(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), 'postgres');
+  // An idle connection dropped by a failover or a proxy is emitted on the pool, and a checked-out
+  // client's on the client (pg-pool removes its own listener at checkout): without listeners either
+  // one ends the process with "Unhandled 'error' event". The query that was running already failed.
+  // Every client gets a permanent listener that reports; the pool's own 'error' (idle clients) is the
+  // same error again, so it only needs a listener to exist.
+  pool.on('connect', (client) => client.on('error', (err) => store.reportConnectionError(err)));
+  pool.on('error', () => {});
+  return store;
 }

@@ -38,6 +38,8 @@ export interface AuthorizersTable {
   authorized_at: number;
   updated_at: number;
   info: string | null;
+  /** CreateTime (Unix s) of the event or exchange that last set the authorization state; null before creds_0001. */
+  event_time: number | null;
 }
 
 export interface RefreshTokenLogTable {
@@ -49,10 +51,32 @@ export interface RefreshTokenLogTable {
   created_at: number;
 }
 
+export interface CredsExchangesTable {
+  component_appid: string;
+  code_key: string;
+  code_enc: string;
+  authorizer_appid: string | null;
+  event_time: number;
+  received_at: number;
+  expires_at: number;
+  attempts: number;
+  next_attempt_at: number;
+  state: string;
+  last_error: string | null;
+  updated_at: number;
+}
+
+export interface CredsHealthTable {
+  id: string;
+  at: number;
+}
+
 export interface Database {
   component_tickets: ComponentTicketsTable;
   push_events: PushEventsTable;
   component_tokens: ComponentTokensTable;
   authorizers: AuthorizersTable;
   refresh_token_log: RefreshTokenLogTable;
+  creds_exchanges: CredsExchangesTable;
+  creds_health: CredsHealthTable;
 }

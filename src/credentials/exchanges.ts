@@ -1,0 +1,198 @@
+import { createHash } from 'node:crypto';
+import { WeChatApiError } from '../errors.js';
+import type { AuthorizerRecord, ExchangeRecord } from '../store/types.js';
+import type { CredentialContext } from './context.js';
+
+/** Authorization codes live 10 minutes (spec 3.9): retrying after that only burns calls. */
+export const CODE_LIFE_MS = 10 * 60_000;
+
+export interface ExchangeQueueOptions {
+  /** How often the sweep re-reads durable state (pending exchanges, pushes with no exchange row). */
+  sweepMs: number;
+  firstRetryMs: number;
+  maxRetryMs: number;
+  /** Ordering time (Unix s) of a stored push, from its CreateTime and receive time. */
+  orderingTime(createTime: number, receivedAt: number): number;
+}
+
+export type Exchange = (code: string, eventTime: number) => Promise<AuthorizerRecord | undefined>;
+
+/**
+ * Durable authorization-code exchanges. A code from an `authorized`/`updateauthorized` push is written
+ * to the store before it is exchanged; a transient failure (-1, 5xx, network, store) is retried with
+ * backoff from that row, by this process's timer and by every instance's sweep, within the code's
+ * life; a final failure is logged as an error with a metric and an event. The sweep also turns stored
+ * pushes that have no exchange row yet (a crash between answering WeChat and recording it) into rows,
+ * so a crash at any point loses no authorization.
+ */
+export class ExchangeQueue {
+  private timer: NodeJS.Timeout | undefined;
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
+  private readonly inflight = new Map<string, Promise<AuthorizerRecord | undefined>>();
+  private sweeping: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly ctx: CredentialContext,
+    private readonly exchange: Exchange,
+    private readonly o: ExchangeQueueOptions,
+  ) {}
+
+  key(code: string): string {
+    return createHash('sha256').update(`${this.ctx.componentAppid}:${code}`).digest('hex');
+  }
+
+  start(): void {
+    if (this.timer) return;
+    this.stopped = false;
+    void this.sweep();
+    this.timer = setInterval(() => void this.sweep(), this.o.sweepMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    this.timer = undefined;
+    for (const t of this.retryTimers) clearTimeout(t);
+    this.retryTimers.clear();
+    await this.sweeping;
+    await Promise.allSettled([...this.inflight.values()]);
+  }
+
+  /** A code from an authentic push: record it durably, then exchange it (retried on transient failure). */
+  async submit(code: string, p: { authorizerAppid: string | null; eventTime: number; receivedAt: number }): Promise<AuthorizerRecord | undefined> {
+    const record: ExchangeRecord = {
+      componentAppid: this.ctx.componentAppid,
+      codeKey: this.key(code),
+      codeEnc: this.ctx.box.seal(code, `${this.ctx.componentAppid}:code`),
+      authorizerAppid: p.authorizerAppid,
+      eventTime: p.eventTime,
+      receivedAt: p.receivedAt,
+      expiresAt: p.receivedAt + CODE_LIFE_MS,
+      nextAttemptAt: p.receivedAt,
+      attempts: 0,
+      state: 'pending',
+      lastError: null,
+    };
+    try {
+      if (!(await this.ctx.store.recordExchange(record))) {
+        const existing = await this.ctx.store.getExchange(this.ctx.componentAppid, record.codeKey);
+        if (existing && existing.state !== 'pending') return undefined;
+      }
+    } catch (err) {
+      // Still exchanged now; the stored push lets the sweep find it again if this attempt fails.
+      this.ctx.logger.error({ err, authorizerAppid: p.authorizerAppid ?? undefined }, 'could not record the authorization code to exchange; exchanging it now');
+    }
+    return this.attempt(record, code);
+  }
+
+  /** One pass over durable state: pushes without an exchange row, then due retries. */
+  sweep(): Promise<void> {
+    this.sweeping ??= this.pass()
+      .catch((err: unknown) => this.ctx.logger.warn({ err }, 'exchange sweep failed; retrying at the next one'))
+      .finally(() => (this.sweeping = undefined));
+    return this.sweeping;
+  }
+
+  private async pass(): Promise<void> {
+    const { ctx } = this;
+    const now = ctx.clock.now();
+    for (const infoType of ['authorized', 'updateauthorized']) {
+      for (const push of await ctx.store.listPushes(ctx.componentAppid, { infoType, limit: 200 })) {
+        if (push.receivedAt + CODE_LIFE_MS <= now) continue;
+        const code = /<AuthorizationCode>(?:<!\[CDATA\[)?([^<\]]+)/.exec(push.payload)?.[1];
+        if (!code) continue;
+        await ctx.store.recordExchange({
+          componentAppid: ctx.componentAppid,
+          codeKey: this.key(code),
+          codeEnc: ctx.box.seal(code, `${ctx.componentAppid}:code`),
+          authorizerAppid: push.authorizerAppid,
+          eventTime: this.o.orderingTime(push.createTime, push.receivedAt),
+          receivedAt: push.receivedAt,
+          expiresAt: push.receivedAt + CODE_LIFE_MS,
+          nextAttemptAt: now,
+        });
+      }
+    }
+    for (const due of await ctx.store.dueExchanges(ctx.componentAppid, now, 50)) {
+      if (this.stopped) return;
+      const code = ctx.box.open(due.codeEnc, `${ctx.componentAppid}:code`);
+      await this.attempt(due, code);
+    }
+    await ctx.store.pruneExchanges(ctx.componentAppid, now - 24 * 3600_000);
+  }
+
+  private attempt(r: ExchangeRecord, code: string): Promise<AuthorizerRecord | undefined> {
+    const running = this.inflight.get(r.codeKey);
+    if (running) return running;
+    const run = this.run(r, code).finally(() => this.inflight.delete(r.codeKey));
+    this.inflight.set(r.codeKey, run);
+    return run;
+  }
+
+  private async run(r: ExchangeRecord, code: string): Promise<AuthorizerRecord | undefined> {
+    const { ctx } = this;
+    const attempts = r.attempts + 1;
+    const log = { authorizerAppid: r.authorizerAppid ?? undefined, attempt: attempts };
+    if (ctx.clock.now() >= r.expiresAt) return this.fail(r, attempts, 'the code expired before it could be exchanged');
+    try {
+      const record = await this.exchange(code, r.eventTime);
+      await this.save(r, { state: 'done', attempts, nextAttemptAt: r.expiresAt, lastError: null });
+      ctx.metrics.codeExchanges.inc({ outcome: record ? 'done' : 'stale' });
+      return record;
+    } catch (err) {
+      const why = describe(err);
+      if (!isTransient(err)) return this.fail(r, attempts, why, err);
+      const delay = Math.min(this.o.maxRetryMs, this.o.firstRetryMs * 2 ** (attempts - 1));
+      const at = ctx.clock.now() + delay;
+      if (at >= r.expiresAt) return this.fail(r, attempts, `${why}; no retry fits in the code's life`, err);
+      await this.save(r, { state: 'pending', attempts, nextAttemptAt: at, lastError: why });
+      ctx.metrics.codeExchanges.inc({ outcome: 'retry' });
+      ctx.logger.warn({ ...log, retryInMs: delay, error: why }, 'authorization code exchange failed; will retry');
+      if (!this.stopped) {
+        const t = setTimeout(() => {
+          this.retryTimers.delete(t);
+          void this.attempt({ ...r, attempts, nextAttemptAt: at, lastError: why }, code).catch(() => undefined);
+        }, delay);
+        t.unref();
+        this.retryTimers.add(t);
+      }
+      return undefined;
+    }
+  }
+
+  private async fail(r: ExchangeRecord, attempts: number, why: string, err?: unknown): Promise<undefined> {
+    const { ctx } = this;
+    await this.save(r, { state: 'failed', attempts, nextAttemptAt: r.expiresAt, lastError: why });
+    ctx.metrics.codeExchanges.inc({ outcome: 'failed' });
+    // Loud: WeChat considers the merchant authorized and we hold no token. The merchant must authorize again.
+    ctx.logger.error(
+      { authorizerAppid: r.authorizerAppid ?? undefined, attempts, error: why, errcode: err instanceof WeChatApiError ? err.errcode : undefined },
+      'authorization lost: the code could not be exchanged',
+    );
+    ctx.events.emit('authorizer.exchange_failed', { authorizerAppid: r.authorizerAppid, attempts, error: why });
+    return undefined;
+  }
+
+  private async save(r: ExchangeRecord, u: { state: ExchangeRecord['state']; attempts: number; nextAttemptAt: number; lastError: string | null }): Promise<void> {
+    try {
+      await this.ctx.store.updateExchange(this.ctx.componentAppid, r.codeKey, { ...u, at: this.ctx.clock.now() });
+    } catch (err) {
+      // The row stays pending: the sweep retries it, and a done code answers 61010, which finds the record.
+      this.ctx.logger.warn({ err }, 'could not update the exchange record');
+    }
+  }
+}
+
+/** -1, quota, HTTP 5xx, network, lock, store: worth another try. Other errcodes (40029, 61010…) are final. */
+export function isTransient(err: unknown): boolean {
+  if (err instanceof WeChatApiError) return err.kind === 'busy' || err.kind === 'quota' || err.kind === 'token';
+  return true;
+}
+
+function describe(err: unknown): string {
+  if (err instanceof WeChatApiError) return `errcode ${err.errcode}`;
+  if (err instanceof Error) return `${(err as { code?: string }).code ?? err.name}: ${err.message}`.slice(0, 300);
+  return String(err).slice(0, 300);
+}
