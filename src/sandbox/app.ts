@@ -109,6 +109,8 @@ export async function buildSandboxApp(options: SandboxOptions = {}): Promise<San
           return reply.send(wxError(-1));
         case 'rate_limited':
           return reply.send(wxError(45011));
+        case 'body':
+          return reply.type('application/json').send(JSON.stringify(action.body));
       }
     }
   });

@@ -12,6 +12,8 @@ export type Fault = FaultCommon &
     | { type: 'http_error'; status?: number }
     | { type: 'drop' }
     | { type: 'rate_limit'; perMinute: number }
+    /** Answers HTTP 200 with this JSON instead of the real answer (garbage, missing fields). */
+    | { type: 'body'; body: unknown }
   );
 
 interface FaultCommon {
@@ -24,7 +26,8 @@ export type FaultAction =
   | { type: 'system_busy' }
   | { type: 'http_error'; status: number }
   | { type: 'drop' }
-  | { type: 'rate_limited' };
+  | { type: 'rate_limited' }
+  | { type: 'body'; body: unknown };
 
 const MINUTE_MS = 60_000;
 
@@ -85,6 +88,8 @@ export class FaultTable {
         return { type: 'http_error', status: f.status ?? 502 };
       case 'drop':
         return { type: 'drop' };
+      case 'body':
+        return { type: 'body', body: f.body };
       case 'rate_limit': {
         // Counted per endpoint and account, in sandbox-clock minutes, like WeChat's minute quota.
         const wk = `${k}|${path}|${appid ?? ''}`;
@@ -111,5 +116,6 @@ function validateFault(fault: Fault): void {
   if (fault.type === 'latency' && !(fault.ms >= 0)) bad('latency needs ms >= 0');
   if (fault.type === 'http_error' && fault.status !== undefined && (fault.status < 500 || fault.status > 599)) bad('status must be 5xx');
   if (fault.type === 'rate_limit' && !(Number.isInteger(fault.perMinute) && fault.perMinute >= 0)) bad('perMinute must be an integer >= 0');
-  if (!['latency', 'system_busy', 'http_error', 'drop', 'rate_limit'].includes(fault.type)) bad(`unknown type ${String(fault.type)}`);
+  if (fault.type === 'body' && fault.body === undefined) bad('body needs a JSON body');
+  if (!['latency', 'system_busy', 'http_error', 'drop', 'rate_limit', 'body'].includes(fault.type)) bad(`unknown type ${String(fault.type)}`);
 }

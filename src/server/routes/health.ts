@@ -13,7 +13,7 @@ export async function healthRoutes(app: FastifyInstance, ctx: AppContext): Promi
   // One probe in flight at a time and its answer cached: a flood of /healthz costs one tiny write per 5 s.
   let probe: { at: number; result: Promise<boolean> } | undefined;
   const writable = (): Promise<boolean> => {
-    const now = Date.now();
+    const now = ctx.clock.now();
     if (!probe || now - probe.at >= STORE_PROBE_CACHE_MS) probe = { at: now, result: ctx.store.probeWrite(ctx.clock.now()).catch(() => false) };
     return probe.result;
   };
