@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 
@@ -35,6 +36,29 @@ const secretKey = z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex characte
 const int = (min: number, max: number) =>
   z.string().regex(/^\d+$/, 'must be a whole number').transform(Number).pipe(z.number().min(min).max(max));
 
+/** Fastify's `trustProxy`: true/false, a hop count, or a comma list of proxy IPs/CIDRs. */
+const trustProxy = z.string().transform((v, ctx): boolean | number | string[] => {
+  const t = v.trim().toLowerCase();
+  if (t === 'true') return true;
+  if (t === 'false') return false;
+  if (/^\d{1,3}$/.test(t)) return Number(t);
+  const items = t.split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = items.find((item) => !isIpOrCidr(item));
+  if (items.length === 0 || bad !== undefined) {
+    ctx.addIssue({ code: 'custom', message: `must be true, false, a hop count or a comma list of proxy IPs/CIDRs${bad ? ` (not an IP or CIDR: ${bad})` : ''}` });
+    return z.NEVER;
+  }
+  return items;
+});
+
+function isIpOrCidr(item: string): boolean {
+  const [ip, prefix, extra] = item.split('/');
+  const family = isIP(ip ?? '');
+  if (family === 0 || extra !== undefined) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
 const schema = z.object({
   PORT: int(0, 65535).default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -59,6 +83,14 @@ const schema = z.object({
   WXOPEN_SANDBOX_PORT: int(0, 65535).optional(),
   WXOPEN_PUSH_MAX_SKEW_SECONDS: int(1, 86400).default(300),
   WXOPEN_BODY_LIMIT_BYTES: int(1024, 10 * 1024 * 1024).default(64 * 1024),
+  WXOPEN_TRUST_PROXY: trustProxy.default(false),
+  WXOPEN_REQUEST_TIMEOUT_MS: int(100, 600_000).default(10_000),
+  WXOPEN_HEADERS_TIMEOUT_MS: int(100, 600_000).optional(),
+  WXOPEN_PUSH_TIMEOUT_MS: int(100, 600_000).default(5_000),
+  WXOPEN_KEEP_ALIVE_TIMEOUT_MS: int(100, 600_000).default(5_000),
+  WXOPEN_SHUTDOWN_GRACE_MS: int(0, 600_000).default(3_000),
+  WXOPEN_AUTHORIZE_LINKS_PER_MINUTE: int(1, 100_000).default(10),
+  WXOPEN_AUTHORIZE_LINKS_PER_MINUTE_TOTAL: int(1, 1_000_000).default(120),
 });
 
 export type ConfigMode = 'sandbox' | 'real';
@@ -86,6 +118,19 @@ export interface Config {
   bodyLimitBytes: number;
   /** Sandbox mode: the port of the embedded WeChat simulator (default PORT + 1). */
   sandboxPort: number | undefined;
+  /** Which proxies may set X-Forwarded-For (Fastify's `trustProxy`); none by default. */
+  trustProxy: boolean | number | string[];
+  /** Whole-request bound (headers and body) on the listener; headers alone within `headersTimeoutMs`. */
+  requestTimeoutMs: number;
+  headersTimeoutMs: number;
+  /** Push URLs: the body must arrive within this (WeChat itself gives up after 5 s). */
+  pushTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  /** `close()` waits this long for in-flight requests, then cuts every connection. */
+  shutdownGraceMs: number;
+  /** `/authorize/go` links per client and in total, per minute (each spends an api_create_preauthcode). */
+  authorizeLinksPerMinute: number;
+  authorizeLinksPerMinuteTotal: number;
 }
 
 export type Env = Record<string, string | undefined>;
@@ -145,6 +190,14 @@ export function loadConfig(env: Env = process.env): Config {
     pushMaxSkewSeconds: c.WXOPEN_PUSH_MAX_SKEW_SECONDS,
     bodyLimitBytes: c.WXOPEN_BODY_LIMIT_BYTES,
     sandboxPort: mode === 'sandbox' ? (c.WXOPEN_SANDBOX_PORT ?? (c.PORT === 0 ? 0 : c.PORT + 1)) : undefined,
+    trustProxy: c.WXOPEN_TRUST_PROXY,
+    requestTimeoutMs: c.WXOPEN_REQUEST_TIMEOUT_MS,
+    headersTimeoutMs: Math.min(c.WXOPEN_HEADERS_TIMEOUT_MS ?? c.WXOPEN_REQUEST_TIMEOUT_MS, c.WXOPEN_REQUEST_TIMEOUT_MS),
+    pushTimeoutMs: Math.min(c.WXOPEN_PUSH_TIMEOUT_MS, c.WXOPEN_REQUEST_TIMEOUT_MS),
+    keepAliveTimeoutMs: c.WXOPEN_KEEP_ALIVE_TIMEOUT_MS,
+    shutdownGraceMs: c.WXOPEN_SHUTDOWN_GRACE_MS,
+    authorizeLinksPerMinute: c.WXOPEN_AUTHORIZE_LINKS_PER_MINUTE,
+    authorizeLinksPerMinuteTotal: c.WXOPEN_AUTHORIZE_LINKS_PER_MINUTE_TOTAL,
   };
 }
 

@@ -1,4 +1,4 @@
-import { createServer } from 'node:http';
+import { createServer, type ServerOptions } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import { PushEmitter } from '../push/emitter.js';
@@ -6,6 +6,8 @@ import type { Platform } from '../platform.js';
 import type { Store } from '../store/types.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { createLogger, type Logger } from '../util/logger.js';
+import { LogLimiter } from '../util/log-limiter.js';
+import { trustFunction } from './client-ip.js';
 import type { AppContext, MessageHandler } from './context.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
 import { createFastPush } from './fast-push.js';
@@ -24,6 +26,8 @@ export interface BuildAppOptions {
   pushes?: PushEmitter;
   onMessage?: MessageHandler[];
   platform?: Platform;
+  /** Refusal log lines per reason per interval (default 10 per 10 s), then one summary line. */
+  refusalLog?: { perInterval: number; intervalMs: number };
 }
 
 export interface WxOpenApp {
@@ -33,28 +37,68 @@ export interface WxOpenApp {
 
 /** Builds the HTTP app without listening (tests use `app.inject()`; `listen` is the caller's). */
 export async function buildApp(options: BuildAppOptions): Promise<WxOpenApp> {
-  const logger = options.logger ?? createLogger({ level: options.config.logLevel });
+  const { config } = options;
+  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  const clock = options.clock ?? systemClock;
+  const refusals = new LogLimiter({ perInterval: 10, intervalMs: 10_000, ...options.refusalLog, clock, logger });
   const context: AppContext = {
     config: options.config,
     store: options.store,
     logger,
-    clock: options.clock ?? systemClock,
+    clock,
     // One registry: the platform's credential and upstream metrics are served by this app's /metrics.
     metrics: options.metrics ?? options.platform?.ctx.metrics ?? createMetrics(),
     pushes: options.pushes ?? new PushEmitter(),
     onMessage: options.onMessage ?? [],
+    refusals,
     platform: options.platform,
   };
   const handlers = createPushHandlers(context);
-  const fastPush = createFastPush(handlers, { bodyLimit: options.config.bodyLimitBytes, logger });
+  const trust = trustFunction(config.trustProxy);
+  const fastPush = createFastPush(handlers, { bodyLimit: config.bodyLimitBytes, logger, trust, bodyTimeoutMs: config.pushTimeoutMs });
   const app = Fastify({
     // Pushes are answered by the fast path before Fastify's pipeline; everything else goes on to Fastify.
-    serverFactory: (handler) => createServer((req, res) => fastPush(req, res) || handler(req, res)),
+    // The factory applies the same server options Fastify's own factory would (it skips them for ours).
+    serverFactory: (handler, fastifyOptions) => {
+      const opts = fastifyOptions as { http?: ServerOptions; requestTimeout?: number; keepAliveTimeout?: number; connectionTimeout?: number; maxRequestsPerSocket?: number };
+      const serverOptions: ServerOptions = {
+        ...opts.http,
+        requestTimeout: opts.requestTimeout,
+        headersTimeout: config.headersTimeoutMs,
+        keepAliveTimeout: opts.keepAliveTimeout,
+        // Node checks the two timeouts above only this often (30 s by default).
+        connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(config.headersTimeoutMs / 4))),
+      };
+      const server = createServer(serverOptions, (req, res) => fastPush(req, res) || handler(req, res));
+      if (opts.connectionTimeout) server.setTimeout(opts.connectionTimeout);
+      if (opts.maxRequestsPerSocket) server.maxRequestsPerSocket = opts.maxRequestsPerSocket;
+      return server;
+    },
     loggerInstance: logger as FastifyBaseLogger,
     // Each push logs one structured line of its own; per-request access lines would double them.
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: options.config.bodyLimitBytes,
-    trustProxy: true,
+    bodyLimit: config.bodyLimitBytes,
+    requestTimeout: config.requestTimeoutMs,
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    // Never by default: anyone can write X-Forwarded-For (the operator names the proxies).
+    trustProxy: config.trustProxy === false ? false : trust,
+  });
+
+  // Bounded shutdown: Fastify closes idle keep-alive sockets at once; a client still sending (a slow
+  // loris, half a body) gets `shutdownGraceMs`, then every connection is cut.
+  let graceTimer: NodeJS.Timeout | undefined;
+  const refusalFlush = setInterval(() => refusals.flush(), 10_000);
+  refusalFlush.unref();
+  app.addHook('preClose', (done) => {
+    graceTimer = setTimeout(() => app.server.closeAllConnections(), config.shutdownGraceMs);
+    graceTimer.unref();
+    done();
+  });
+  app.addHook('onClose', (_instance, done) => {
+    clearTimeout(graceTimer);
+    clearInterval(refusalFlush);
+    refusals.flush(true);
+    done();
   });
 
   // Per-request child loggers cost ~13 µs each (pino re-runs redaction on their bindings); every
@@ -76,7 +120,7 @@ export async function buildApp(options: BuildAppOptions): Promise<WxOpenApp> {
       logger.error({ err: error, url: request.url }, 'request failed');
       return reply.code(status === 500 ? 503 : status).send({ error: 'WXO_ERR_INTERNAL', message: 'temporarily unavailable' });
     }
-    logger.warn({ code: error.code, url: request.url, status }, error.message);
+    refusals.warn(error.code ?? `http_${status}`, { code: error.code, url: request.url.slice(0, 200), status }, error.message);
     return reply.code(status).send({ error: error.code ?? 'WXO_ERR_BAD_REQUEST', message: error.message });
   });
 

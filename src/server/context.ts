@@ -6,6 +6,7 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { XmlObject } from '../xml/parse.js';
 import type { Metrics } from '../observability/metrics.js';
+import type { LogLimiter } from '../util/log-limiter.js';
 
 /** A user message or event delivered to `/wechat/authorizer/:appid`, already verified and decrypted. */
 export interface AuthorizerMessage {
@@ -29,6 +30,8 @@ export interface AppContext {
   metrics: Metrics;
   pushes: PushEmitter;
   onMessage: MessageHandler[];
+  /** Refusal log lines, rate-limited per reason. */
+  refusals: LogLimiter;
   /** Credentials and WeChat calls; when present the authorization routes are served. */
   platform?: Platform;
 }

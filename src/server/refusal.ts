@@ -32,7 +32,8 @@ export function statusForPushFailure(reason: PushFailure): number {
 /** One place that turns a refused push into its status, JSON body, log line and metric. */
 export function refusePush(ctx: AppContext, url: PushUrl, reason: RefusalReason, detail: string, status: number, ip: ClientIp): PushAnswer {
   ctx.metrics.pushes.inc({ url, type: 'unknown', outcome: reason });
-  ctx.logger.warn({ push: url, reason, status, detail, ip: ip() }, 'push refused');
+  // Rate-limited per reason: a flood of junk must not become a flood of log lines (log-limiter.ts).
+  ctx.refusals.warn(reason, { push: url, reason, status, detail, ip: ip() }, 'push refused');
   return {
     status,
     contentType: 'application/json; charset=utf-8',

@@ -1,3 +1,4 @@
+import type { FastifyInstance } from 'fastify';
 import { loadConfig, type Config } from '../../src/config.js';
 import { Platform, type PlatformOptions } from '../../src/platform.js';
 import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox/index.js';
@@ -9,6 +10,7 @@ import { createLogger } from '../../src/util/logger.js';
 
 export interface World {
   sandbox: Sandbox;
+  app: FastifyInstance;
   platform: Platform;
   store: Store;
   config: Config;
@@ -66,6 +68,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   sandbox.setPlatform({ componentPushUrl: `${url}/wechat/component`, authorizerPushUrl: `${url}/wechat/authorizer/$APPID$` });
   return {
     sandbox,
+    app,
     platform,
     store,
     config,

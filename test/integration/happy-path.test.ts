@@ -32,7 +32,10 @@ describe('the whole flow over real HTTP: ticket → token → pre_auth_code → 
     expect(go.status).toBe(302);
     const wechatPage = new URL(go.headers.get('location')!);
     expect(wechatPage.origin + wechatPage.pathname).toBe(`${w.sandbox.url}/cgi-bin/componentloginpage`);
-    expect(wechatPage.searchParams.get('redirect_uri')).toBe(`${w.url}/authorize/callback`);
+    // The redirect_uri carries the platform's signed state back to the callback.
+    const redirectUri = new URL(wechatPage.searchParams.get('redirect_uri')!);
+    expect(redirectUri.origin + redirectUri.pathname).toBe(`${w.url}/authorize/callback`);
+    expect(redirectUri.searchParams.get('state')).toMatch(/^\d+\.[\w-]{22}\.[\w-]{43}$/);
     expect(w.sandbox.counters.get('/cgi-bin/component/api_component_token')).toBe(1);
     expect(w.sandbox.counters.get('/cgi-bin/component/api_create_preauthcode')).toBe(1);
 
@@ -52,6 +55,7 @@ describe('the whole flow over real HTTP: ticket → token → pre_auth_code → 
     const callback = new URL(confirm.headers.get('location')!);
     expect(callback.origin + callback.pathname).toBe(`${w.url}/authorize/callback`);
     expect(callback.searchParams.get('expires_in')).toBe('600');
+    expect(callback.searchParams.get('state')).toBe(redirectUri.searchParams.get('state'));
 
     // 4. The browser lands on our callback; the authorized push arrives in parallel with the same code.
     const done = await fetch(callback);
@@ -77,7 +81,9 @@ describe('the whole flow over real HTTP: ticket → token → pre_auth_code → 
   });
 
   it('refuses a used or unknown auth_code at the callback with a clear page', async () => {
-    const res = await fetch(`${w.url}/authorize/callback?auth_code=queryauthcode@@@nope&expires_in=600`);
+    const go = await fetch(`${w.url}/authorize/go?auth_type=2`, { redirect: 'manual' });
+    const state = new URL(new URL(go.headers.get('location')!).searchParams.get('redirect_uri')!).searchParams.get('state')!;
+    const res = await fetch(`${w.url}/authorize/callback?state=${state}&auth_code=queryauthcode@@@nope&expires_in=600`);
     expect(res.status).toBe(400);
     expect(await res.text()).toMatch(/invalid or expired \(WeChat 6100[9]\)/);
     const empty = await fetch(`${w.url}/authorize/callback`);
