@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
+import { projectEnv, type Env } from './project.js';
 
 /** Values `npm start` uses when no real credentials are configured: the embedded sandbox platform. */
 export const SANDBOX_DEFAULTS = {
@@ -131,29 +133,66 @@ export interface Config {
   /** `/authorize/go` links per client and in total, per minute (each spends an api_create_preauthcode). */
   authorizeLinksPerMinute: number;
   authorizeLinksPerMinuteTotal: number;
+  /** The directory relative paths were resolved against (the project's, see `projectEnv`). */
+  projectDir: string;
 }
 
-export type Env = Record<string, string | undefined>;
+export type { Env } from './project.js';
+
+export interface LoadConfigOptions {
+  /** Where a relative `sqlite:` path resolves; default the project directory (see `projectEnv`) or cwd. */
+  baseDir?: string;
+}
+
+/** Variables read besides the schema's. */
+const EXTRA_KEYS = ['WXOPEN_MODE', 'NODE_ENV'] as const;
+/** Keys a `WXOPEN_CONFIG_FILE` may hold. */
+export const CONFIG_KEYS: ReadonlySet<string> = new Set([...Object.keys(schema.shape), ...EXTRA_KEYS]);
 
 /**
  * Reads configuration from the environment, over an optional JSON file named by `WXOPEN_CONFIG_FILE`
- * (same keys). With none of the credential variables set, it is sandbox mode: demo credentials and
- * the embedded WeChat simulator. Any problem throws a `ConfigError` whose message is one line naming
- * the variable.
+ * (same keys). With none of the credential variables set (or `WXOPEN_MODE=sandbox`), it is sandbox
+ * mode: demo credentials, the embedded WeChat simulator, loopback only. Every problem found is
+ * reported at once in one `ConfigError` (one line per variable).
+ *
+ * Called without `env`, it reads the process environment over the project's `.env` and resolves a
+ * relative SQLite path against the project directory, so every command run inside a project opens
+ * the same database; with an explicit `env`, only that (relative paths against `baseDir` or cwd).
  */
-export function loadConfig(env: Env = process.env): Config {
+export function loadConfig(env?: Env, options: LoadConfigOptions = {}): Config {
+  let baseDir = options.baseDir;
+  if (env === undefined) {
+    const project = projectEnv();
+    env = project.env;
+    baseDir ??= project.dir;
+  }
+  baseDir = resolve(baseDir ?? process.cwd());
   const merged: Env = { ...readConfigFile(env.WXOPEN_CONFIG_FILE), ...env };
   for (const key of Object.keys(merged)) if (merged[key] === '') delete merged[key];
+  const issues: { variable: string; problem: string }[] = [];
   const given = CREDENTIALS.filter((k) => merged[k] !== undefined);
-  const mode: ConfigMode = given.length === 0 ? 'sandbox' : 'real';
+  const explicit = merged.WXOPEN_MODE;
+  if (explicit !== undefined && explicit !== 'sandbox' && explicit !== 'real') issues.push({ variable: 'WXOPEN_MODE', problem: 'must be sandbox or real' });
+  const mode: ConfigMode = explicit === 'sandbox' ? 'sandbox' : explicit === 'real' || given.length > 0 ? 'real' : 'sandbox';
   if (mode === 'real') {
-    const missing = CREDENTIALS.find((k) => merged[k] === undefined);
-    if (missing) throw new ConfigError(missing, `is required when ${given[0]} is set (set all of ${CREDENTIALS.join(', ')}, or none for sandbox mode)`);
+    for (const missing of CREDENTIALS.filter((k) => merged[k] === undefined)) {
+      const why = given.length > 0 ? `when ${given[0]} is set` : 'when WXOPEN_MODE=real';
+      issues.push({ variable: missing, problem: `is required ${why} (set all of ${CREDENTIALS.join(', ')}, or none for sandbox mode)` });
+    }
   } else {
+    if (explicit !== 'sandbox' && merged.NODE_ENV === 'production') {
+      issues.push({
+        variable: 'WXOPEN_MODE',
+        problem: 'NODE_ENV=production but no credentials are set: refusing to start the sandbox with its public demo credentials (set the WXOPEN_COMPONENT_* credentials, or WXOPEN_MODE=sandbox to run the sandbox on purpose)',
+      });
+    }
     // The embedded sandbox listens beside the platform; every WeChat host points at it.
-    const port = Number(merged.PORT ?? '3000');
-    const sandbox = `http://localhost:${merged.WXOPEN_SANDBOX_PORT ?? (port === 0 ? 0 : port + 1)}`;
+    const port = /^\d+$/.test(merged.PORT ?? '') ? Number(merged.PORT) : 3000;
+    const sandboxPort = /^\d+$/.test(merged.WXOPEN_SANDBOX_PORT ?? '') ? merged.WXOPEN_SANDBOX_PORT : port === 0 ? 0 : port + 1;
+    const sandbox = `http://localhost:${sandboxPort}`;
     Object.assign(merged, SANDBOX_DEFAULTS, {
+      // Demo credentials are public: reachable from this machine only unless HOST says otherwise.
+      HOST: '127.0.0.1',
       WXOPEN_PUBLIC_URL: `http://localhost:${port}`,
       WXOPEN_API_BASE: sandbox,
       WXOPEN_MP_BASE: sandbox,
@@ -164,10 +203,17 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const result = schema.safeParse(merged);
   if (!result.success) {
-    const issue = result.error.issues[0]!;
-    const variable = String(issue.path[0] ?? 'config');
-    const message = issue.code === 'invalid_type' && merged[variable] === undefined ? 'is required' : issue.message;
-    throw new ConfigError(variable, message);
+    const seen = new Set(issues.map((i) => i.variable));
+    for (const issue of result.error.issues) {
+      const variable = String(issue.path[0] ?? 'config');
+      if (seen.has(variable)) continue;
+      seen.add(variable);
+      issues.push({ variable, problem: issue.code === 'invalid_type' && merged[variable] === undefined ? 'is required' : issue.message });
+    }
+  }
+  if (issues.length > 0 || !result.success) {
+    const [first, ...more] = issues.length > 0 ? issues : [{ variable: 'config', problem: 'is invalid' }];
+    throw new ConfigError(first!.variable, first!.problem, more);
   }
   const c = result.data;
   return {
@@ -180,7 +226,7 @@ export function loadConfig(env: Env = process.env): Config {
     token: c.WXOPEN_TOKEN,
     encodingAesKeys: [c.WXOPEN_ENCODING_AES_KEY, ...c.WXOPEN_PREVIOUS_ENCODING_AES_KEYS],
     publicUrl: c.WXOPEN_PUBLIC_URL,
-    databaseUrl: c.WXOPEN_DATABASE_URL,
+    databaseUrl: resolveDatabaseUrl(c.WXOPEN_DATABASE_URL, baseDir),
     redisUrl: c.WXOPEN_REDIS_URL,
     apiBase: c.WXOPEN_API_BASE,
     apiBackupBases: c.WXOPEN_API_BACKUP_BASES,
@@ -198,7 +244,23 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownGraceMs: c.WXOPEN_SHUTDOWN_GRACE_MS,
     authorizeLinksPerMinute: c.WXOPEN_AUTHORIZE_LINKS_PER_MINUTE,
     authorizeLinksPerMinuteTotal: c.WXOPEN_AUTHORIZE_LINKS_PER_MINUTE_TOTAL,
+    projectDir: baseDir,
   };
+}
+
+/** `sqlite:<relative path>` → `sqlite:<absolute path>` against `baseDir`, so every process opens the same file. */
+export function resolveDatabaseUrl(url: string, baseDir: string): string {
+  if (!url.startsWith('sqlite:')) return url;
+  const [path = '', ...query] = url.slice('sqlite:'.length).split('?');
+  if (path === ':memory:' || isAbsolute(path)) return url;
+  return `sqlite:${resolve(baseDir, path)}${query.length ? `?${query.join('?')}` : ''}`;
+}
+
+/** The file of a `sqlite:` URL, or undefined for PostgreSQL and `:memory:`. */
+export function sqlitePath(url: string): string | undefined {
+  if (!url.startsWith('sqlite:')) return undefined;
+  const path = url.slice('sqlite:'.length).split('?')[0] ?? '';
+  return path === ':memory:' || path === '' ? undefined : resolve(path);
 }
 
 function readConfigFile(path: string | undefined): Env {
@@ -218,18 +280,27 @@ function readConfigFile(path: string | undefined): Env {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     throw new ConfigError('WXOPEN_CONFIG_FILE', `${path} must hold a JSON object of VARIABLE: value`);
   }
+  const unknown = Object.keys(data).filter((k) => !CONFIG_KEYS.has(k));
+  if (unknown.length > 0) {
+    throw new ConfigError('WXOPEN_CONFIG_FILE', `${path} has unknown key${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (the keys are the variable names, e.g. WXOPEN_DATABASE_URL)`);
+  }
   return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, v === null ? undefined : String(v)]));
 }
 
-/** Config safe to print or log: secrets are replaced by their length. */
+/** A URL with its user info and any password parameter hidden: `postgres://***@db/x`. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/?#]*@/, '//***@').replace(/([?&](?:password|pass|pwd)=)[^&#]*/gi, '$1***');
+}
+
+/** Config safe to print or log: secrets are replaced by their length, credentials inside URLs hidden. */
 export function redactConfig(config: Config): Record<string, unknown> {
+  const urls = (v: unknown): unknown => (typeof v === 'string' ? redactUrl(v) : Array.isArray(v) ? v.map(urls) : v);
+  const plain = Object.fromEntries(Object.entries(config).map(([k, v]) => [k, urls(v)]));
   return {
-    ...config,
+    ...plain,
     componentSecret: `<${config.componentSecret.length} chars>`,
     token: `<${config.token.length} chars>`,
     encodingAesKeys: config.encodingAesKeys.map(() => '<43 chars>'),
     secretKeys: config.secretKeys.map(() => '<32 bytes>'),
-    databaseUrl: config.databaseUrl.replace(/\/\/[^@/]*@/, '//***@'),
-    redisUrl: config.redisUrl?.replace(/\/\/[^@/]*@/, '//***@'),
   };
 }

@@ -19,11 +19,15 @@ export abstract class WxOpenError extends Error {
 /** Invalid configuration: the message is one line naming the variable. */
 export class ConfigError extends WxOpenError {
   readonly code = 'WXO_ERR_CONFIG';
+  /** Every problem found (the first is `variable`/`problem`), so one run reports them all. */
+  readonly issues: ReadonlyArray<{ variable: string; problem: string }>;
   constructor(
     readonly variable: string,
     readonly problem: string,
+    more: ReadonlyArray<{ variable: string; problem: string }> = [],
   ) {
-    super(`${variable}: ${problem}`);
+    super([{ variable, problem }, ...more].map((i) => `${i.variable}: ${i.problem}`).join('; '));
+    this.issues = [{ variable, problem }, ...more];
   }
 }
 

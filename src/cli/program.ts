@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError, WxOpenError } from '../errors.js';
+import { describeCause } from './failures.js';
 import { registerConfigCommand } from './commands/config.js';
 import { registerDevCommands } from './commands/dev.js';
 import { registerSandboxCommand } from './commands/sandbox.js';
@@ -24,17 +25,20 @@ export async function runCli(argv: string[]): Promise<number> {
   const program = createProgram().exitOverride();
   try {
     await program.parseAsync(argv);
-    return 0;
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
     if (err instanceof ConfigError) {
-      process.stderr.write(`wxopen: invalid configuration: ${err.variable} ${err.problem}\n`);
+      process.stderr.write(err.issues.map((i) => `wxopen: invalid configuration: ${i.variable} ${i.problem}\n`).join(''));
       return 78;
     }
     if (err instanceof WxOpenError) {
       process.stderr.write(`wxopen: ${err.detail} (${err.code})\n`);
       return 1;
     }
-    throw err;
+    // Unexpected: still one line; the stack only on request.
+    if (process.env.WXOPEN_DEBUG) throw err;
+    process.stderr.write(`wxopen: ${describeCause(err)} (set WXOPEN_DEBUG=1 for the stack)\n`);
+    return 1;
   }
 }

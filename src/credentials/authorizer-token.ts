@@ -87,6 +87,35 @@ export class AuthorizerTokenManager {
     return info;
   }
 
+  /**
+   * A new token now, even if the stored one is valid: obtained first, then committed with its refresh
+   * token in one versioned write, so a failure leaves the stored tokens untouched (never drop first).
+   * Same single flight as `info()`; a refresh someone else committed after this call began counts.
+   */
+  async forceRefresh(appid: string): Promise<AuthorizerTokenInfo> {
+    const before = (await this.record(appid)).version;
+    const margin = this.ctx.options.refreshAheadMs;
+    for (let attempt = 0; ; attempt++) {
+      const info = await coordinate<AuthorizerTokenInfo>({
+        lock: this.ctx.lock,
+        key: `aat:${this.ctx.componentAppid}:${appid}`,
+        current: async () => {
+          const r = await this.record(appid);
+          return r.version > before ? this.usable(r, margin) : undefined;
+        },
+        refresh: () => this.refresh(appid),
+        leaseMs: this.ctx.options.lockLeaseMs,
+        maxWaitMs: this.ctx.options.lockMaxWaitMs,
+        pollMs: this.ctx.options.lockPollMs,
+      });
+      // Joining a plain info() already in flight can hand back the old token: go round once more.
+      if (info.version > before || attempt > 0) {
+        this.cache.set(appid, { ...info, readAt: this.ctx.clock.now() });
+        return info;
+      }
+    }
+  }
+
   /** After a token-invalid errcode: clear the access token only if it is still the one that failed. */
   async invalidate(appid: string, version: number): Promise<void> {
     if (this.cache.get(appid)?.version === version) this.cache.delete(appid);

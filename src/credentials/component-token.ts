@@ -60,6 +60,35 @@ export class ComponentTokenManager {
     return info;
   }
 
+  /**
+   * A new token now, even if the stored one is valid: obtained first, then committed in place of the
+   * old one, so a failure (WeChat unreachable) leaves the stored token untouched. Same single flight
+   * as `info()`; a token another caller obtained after this call began counts as the new one.
+   */
+  async forceRefresh(): Promise<TokenInfo> {
+    const since = this.ctx.clock.now();
+    const newer = async () => {
+      const r = await this.readStore();
+      return r && r.obtainedAt >= since ? r : undefined;
+    };
+    for (let attempt = 0; ; attempt++) {
+      const info = await coordinate<TokenInfo>({
+        lock: this.ctx.lock,
+        key: `cat:${this.ctx.componentAppid}`,
+        current: newer,
+        refresh: () => this.refresh(),
+        leaseMs: this.ctx.options.lockLeaseMs,
+        maxWaitMs: this.ctx.options.lockMaxWaitMs,
+        pollMs: this.ctx.options.lockPollMs,
+      });
+      // Joining a plain info() already in flight can hand back the old token: go round once more.
+      if (info.obtainedAt >= since || attempt > 0) {
+        this.cached = { ...info, readAt: this.ctx.clock.now() };
+        return info;
+      }
+    }
+  }
+
   /** After 40001/42001/40014: drop the token that failed, unless someone already replaced it. */
   async invalidate(obtainedAt: number): Promise<void> {
     if (this.cached?.obtainedAt === obtainedAt) this.cached = undefined;

@@ -10,6 +10,7 @@ import { FaultTable } from './faults.js';
 import { callAppid, routePath } from './guards.js';
 import { DEFAULT_PLATFORM_DOMAINS, type SandboxComponent, type SandboxOptions } from './options.js';
 import { authPageRoutes } from './pages.js';
+import { persistSandbox } from './persistence.js';
 import { Pusher } from './pusher.js';
 import { QuotaBook } from './quotas.js';
 import { ADMIN_PREFIX, adminRoutes } from './routes/admin.js';
@@ -78,6 +79,8 @@ export async function buildSandboxApp(options: SandboxOptions = {}): Promise<San
     logger: options.logger,
   };
   for (const { path, fault } of options.faults ?? []) context.faults.set(path, fault);
+  const persistence = options.stateFile ? persistSandbox(context, options.stateFile, options.logger) : undefined;
+  if (persistence) clock.onAdvance(() => persistence.touch());
   const controls = createControls(context);
 
   const app = Fastify({
@@ -89,6 +92,7 @@ export async function buildSandboxApp(options: SandboxOptions = {}): Promise<San
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
   app.addHook('onRequest', async () => context.scheduler.tick());
+  if (persistence) app.addHook('onResponse', async () => persistence.touch());
   app.addHook('preHandler', async (request, reply) => {
     const path = routePath(request);
     if (path.startsWith(ADMIN_PREFIX)) return;
@@ -134,6 +138,8 @@ export async function buildSandboxApp(options: SandboxOptions = {}): Promise<San
   app.addHook('onClose', async () => {
     context.scheduler.stop();
     await pusher.settled();
+    persistence?.flush();
+    persistence?.stop();
   });
   return { app, context, controls, clock };
 }

@@ -61,6 +61,11 @@ export interface SandboxOptions {
   pushTimestamps?: 'sandbox' | 'real';
   /** Pushes go to loopback addresses only unless this is set. */
   allowRemotePush?: boolean;
+  /**
+   * A JSON file that keeps the simulated WeChat's state (tokens, authorizations, codes, quotas, the
+   * clock offset…) across restarts: loaded at start, saved after changes. Default: in memory only.
+   */
+  stateFile?: string;
   /** Base time source (the sandbox adds its own offset). */
   clock?: Clock;
   logger?: Logger;

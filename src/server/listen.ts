@@ -19,12 +19,14 @@ export interface StartServerOptions {
   ensureTicket?: boolean;
   /** Run the background token refresher (default true). */
   refresher?: boolean;
+  /** An already opened store (closed with the server); default: opened from `config.databaseUrl`. */
+  store?: Store;
 }
 
 /** Opens the store, builds the app and listens; `close()` stops accepting, drains and closes the store. */
 export async function startServer(config: Config, options: StartServerOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger({ level: config.logLevel });
-  const store = await createStore(config.databaseUrl);
+  const store = options.store ?? (await createStore(config.databaseUrl));
   const metrics = createMetrics();
   const platform = new Platform({ config, store, logger, metrics });
   const built = await buildApp({ config, store, logger, platform, metrics });

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, redactConfig, SANDBOX_DEFAULTS } from '../../src/config.js';
+import { projectEnv } from '../../src/project.js';
 import { ConfigError } from '../../src/errors.js';
 
 const REAL = {
@@ -29,9 +30,10 @@ describe('loadConfig', () => {
     const c = loadConfig({});
     expect(c.mode).toBe('sandbox');
     expect(c.componentAppid).toBe(SANDBOX_DEFAULTS.WXOPEN_COMPONENT_APPID);
-    expect(c.databaseUrl).toBe('sqlite:./data/wxopen.db');
+    expect(c.databaseUrl).toBe(`sqlite:${join(process.cwd(), 'data/wxopen.db')}`);
     expect(c.port).toBe(3000);
-    expect(c.host).toBe('0.0.0.0');
+    // The demo credentials are public: the sandbox is reachable from this machine only.
+    expect(c.host).toBe('127.0.0.1');
     expect(c.publicUrl).toBe('http://localhost:3000');
     expect(c.encodingAesKeys[0]).toMatch(/^[A-Za-z0-9]{43}$/);
   });
@@ -95,5 +97,81 @@ describe('loadConfig', () => {
     for (const secret of [REAL.WXOPEN_COMPONENT_SECRET, REAL.WXOPEN_TOKEN, REAL.WXOPEN_ENCODING_AES_KEY, REAL.WXOPEN_SECRET_KEY, 'pw@']) {
       expect(text).not.toContain(secret);
     }
+  });
+
+  it('binds 127.0.0.1 in sandbox mode unless HOST says otherwise; real mode binds 0.0.0.0', () => {
+    expect(loadConfig({ HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
+    expect(loadConfig(REAL).host).toBe('0.0.0.0');
+  });
+
+  it('refuses sandbox mode under NODE_ENV=production unless WXOPEN_MODE=sandbox asks for it', () => {
+    expect(errorOf({ NODE_ENV: 'production' })).toMatch(/^\[wxopen\] WXOPEN_MODE: NODE_ENV=production but no credentials are set/);
+    expect(loadConfig({ NODE_ENV: 'production', WXOPEN_MODE: 'sandbox' })).toMatchObject({ mode: 'sandbox', host: '127.0.0.1' });
+    expect(loadConfig({ ...REAL, NODE_ENV: 'production' }).mode).toBe('real');
+    expect(errorOf({ WXOPEN_MODE: 'demo' })).toMatch(/WXOPEN_MODE: must be sandbox or real/);
+  });
+
+  it('WXOPEN_MODE=real requires every credential and names each missing one', () => {
+    try {
+      loadConfig({ WXOPEN_MODE: 'real' });
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      const issues = (err as ConfigError).issues;
+      expect(issues.map((i) => i.variable)).toEqual(['WXOPEN_COMPONENT_APPID', 'WXOPEN_COMPONENT_SECRET', 'WXOPEN_TOKEN', 'WXOPEN_ENCODING_AES_KEY', 'WXOPEN_PUBLIC_URL', 'WXOPEN_SECRET_KEY']);
+      expect(issues[0]!.problem).toMatch(/is required when WXOPEN_MODE=real/);
+    }
+  });
+
+  it('reports every invalid variable at once', () => {
+    try {
+      loadConfig({ ...REAL, PORT: 'eighty', WXOPEN_SECRET_KEY: 'zz', LOG_LEVEL: 'loud', WXOPEN_REDIS_URL: 'localhost' });
+      expect.unreachable();
+    } catch (err) {
+      const issues = (err as ConfigError).issues;
+      expect(issues.map((i) => i.variable).sort()).toEqual(['LOG_LEVEL', 'PORT', 'WXOPEN_REDIS_URL', 'WXOPEN_SECRET_KEY']);
+      expect((err as ConfigError).message).not.toContain('\n');
+    }
+  });
+
+  it('refuses unknown keys in WXOPEN_CONFIG_FILE instead of ignoring them', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wxopen-config-'));
+    const file = join(dir, 'wxopen.json');
+    writeFileSync(file, JSON.stringify({ ...REAL, WXOPEN_DATABSE_URL: 'sqlite:x.db', port: 80 }));
+    expect(errorOf({ WXOPEN_CONFIG_FILE: file })).toMatch(/^\[wxopen\] WXOPEN_CONFIG_FILE: .*wxopen\.json has unknown keys WXOPEN_DATABSE_URL, port/);
+    writeFileSync(file, JSON.stringify({ WXOPEN_MODE: 'sandbox', PORT: 4100 }));
+    expect(loadConfig({ WXOPEN_CONFIG_FILE: file })).toMatchObject({ mode: 'sandbox', port: 4100 });
+  });
+
+  it('resolves a relative SQLite path against the project directory, not the working directory', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wxopen-config-'));
+    expect(loadConfig({ WXOPEN_DATABASE_URL: 'sqlite:./data/x.db?synchronous=normal' }, { baseDir: dir }).databaseUrl).toBe(`sqlite:${join(dir, 'data/x.db')}?synchronous=normal`);
+    expect(loadConfig({ WXOPEN_DATABASE_URL: 'sqlite:/abs/x.db' }, { baseDir: dir }).databaseUrl).toBe('sqlite:/abs/x.db');
+    expect(loadConfig({ WXOPEN_DATABASE_URL: 'sqlite::memory:' }, { baseDir: dir }).databaseUrl).toBe('sqlite::memory:');
+  });
+
+  it('finds the project from a subdirectory and reads its .env under the environment', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wxopen-project-'));
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'shop', dependencies: { wxopen: '^0.1.0' } }));
+    writeFileSync(join(dir, '.env'), 'PORT=4200\nLOG_LEVEL=debug\n# comment\nWXOPEN_DATABASE_URL="sqlite:./var/shop.db"\n');
+    mkdirSync(join(dir, 'scripts/deep'), { recursive: true });
+    const project = projectEnv(join(dir, 'scripts/deep'), { LOG_LEVEL: 'warn' });
+    expect(project.dir).toBe(dir);
+    expect(project.dotenvFile).toBe(join(dir, '.env'));
+    const c = loadConfig(project.env, { baseDir: project.dir });
+    expect(c).toMatchObject({ port: 4200, logLevel: 'warn', databaseUrl: `sqlite:${join(dir, 'var/shop.db')}`, sandboxPort: 4201 });
+    // Without a project, the directory of WXOPEN_CONFIG_FILE, else the working directory.
+    const other = mkdtempSync(join(tmpdir(), 'wxopen-noproject-'));
+    expect(projectEnv(other, {}).dir).toBe(other);
+    expect(projectEnv(other, { WXOPEN_CONFIG_FILE: join(dir, 'conf/w.json') }).dir).toBe(join(dir, 'conf'));
+  });
+
+  it('redacts user info and passwords inside every URL', () => {
+    const text = JSON.stringify(
+      redactConfig(loadConfig({ ...REAL, WXOPEN_DATABASE_URL: 'postgres://app:hunter2@db:5432/x?sslmode=require&password=p4ss', WXOPEN_REDIS_URL: 'redis://:r3dis@cache:6379', WXOPEN_API_BASE: 'https://user:apipw@api.example' })),
+    );
+    for (const secret of ['hunter2', 'app:', 'r3dis', 'apipw', 'p4ss']) expect(text).not.toContain(secret);
+    expect(text).toContain('postgres://***@db:5432/x?sslmode=require&password=***');
+    expect(text).toContain('redis://***@cache:6379');
   });
 });

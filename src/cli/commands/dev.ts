@@ -1,13 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
-import { loadConfig } from '../../config.js';
 import { signPush } from '../../crypto/reply.js';
+import { instancePaths, readServerRuntime } from '../../server/instance.js';
 import { buildXml } from '../../xml/build.js';
+import { cliConfig } from '../context.js';
+import { CliError, describeCause } from '../failures.js';
 
 interface PushOptions {
-  url: string;
+  url?: string;
   ticket?: string;
   print?: boolean;
+  real?: boolean;
+  json?: boolean;
 }
 
 /** Developer helpers: build pushes exactly as WeChat would, signed with the configured credentials. */
@@ -16,11 +20,18 @@ export function registerDevCommands(program: Command): void {
   dev
     .command('push-ticket')
     .description('send a component_verify_ticket push to the authorization-event URL')
-    .option('--url <url>', 'base URL of the running server', `http://localhost:${process.env.PORT ?? '3000'}`)
+    .option('--url <url>', "base URL of the running server (default: the project's running server, else http://localhost:$PORT)")
     .option('--ticket <ticket>', 'ticket value (default: a random one)')
     .option('--print', 'print the curl command instead of sending')
+    .option('--real', 'allow it in real mode: the pushed ticket replaces the one WeChat pushed until its next push')
+    .option('--json', 'print one JSON object: {"status":200,"body":"success","ticket":…}')
     .action(async (opts: PushOptions) => {
-      const config = loadConfig();
+      const config = cliConfig();
+      if (config.mode === 'real' && !opts.real) {
+        throw new CliError('WXO_ERR_REAL_MODE', 'refusing to push a made-up ticket with real credentials (it would replace the ticket WeChat pushed); add --real if you mean it');
+      }
+      const runtime = readServerRuntime(instancePaths(config).runtime);
+      const url = (opts.url ?? runtime?.url ?? `http://localhost:${config.port}`).replace(/\/+$/, '');
       const now = Math.floor(Date.now() / 1000);
       const ticket = opts.ticket ?? `ticket@@@${randomBytes(24).toString('base64url')}`;
       const message = buildXml({
@@ -35,14 +46,20 @@ export function registerDevCommands(program: Command): void {
         appid: config.componentAppid,
         timestamp: String(now),
       });
-      const target = `${opts.url.replace(/\/+$/, '')}/wechat/component?${new URLSearchParams(push.query)}`;
+      const target = `${url}/wechat/component?${new URLSearchParams(push.query)}`;
       if (opts.print) {
         process.stdout.write(`curl -sS -X POST -H 'Content-Type: text/xml' --data '${push.body}' '${target}'\n`);
         return;
       }
-      const res = await fetch(target, { method: 'POST', headers: { 'content-type': 'text/xml' }, body: push.body });
+      let res: Response;
+      try {
+        res = await fetch(target, { method: 'POST', headers: { 'content-type': 'text/xml' }, body: push.body, signal: AbortSignal.timeout(10_000) });
+      } catch (err) {
+        throw new CliError('WXO_ERR_SERVER_UNREACHABLE', `cannot reach the server at ${url}: ${describeCause(err)} (is \`wxopen serve\` running? --url sets where)`, { cause: err });
+      }
       const text = await res.text();
-      process.stdout.write(`${res.status} ${text}\n`);
+      if (opts.json) process.stdout.write(`${JSON.stringify({ status: res.status, body: text, ticket, url })}\n`);
+      else process.stdout.write(`${res.status} ${text}\n`);
       if (!res.ok) process.exitCode = 1;
     });
 }

@@ -1,36 +1,83 @@
 import type { Command } from 'commander';
-import { loadConfig, type Config } from '../../config.js';
+import { redactUrl, sqlitePath, type Config } from '../../config.js';
 import { startSandbox, type Sandbox } from '../../sandbox/index.js';
-import { startServer } from '../../server/listen.js';
+import {
+  DatabaseInUseError,
+  inUseMessage,
+  instancePaths,
+  readServerRuntime,
+  removeServerRuntime,
+  tryLockDatabase,
+  writeServerRuntime,
+  type InstanceLock,
+} from '../../server/instance.js';
+import { startServer, type RunningServer } from '../../server/listen.js';
 import { createLogger } from '../../util/logger.js';
+import { cliConfig, openStore } from '../context.js';
+import { CliError, systemCause } from '../failures.js';
 
 export function registerServeCommand(program: Command): void {
   program
     .command('serve')
     .description('run the platform server (sandbox mode, with an embedded WeChat simulator, when no WXOPEN_COMPONENT_* credentials are set)')
     .option('-p, --port <port>', 'port to listen on (overrides PORT)')
-    .option('--host <host>', 'address to bind (overrides HOST)')
+    .option('--host <host>', 'address to bind (overrides HOST; default 127.0.0.1 in sandbox mode, 0.0.0.0 in real mode)')
     .option('--no-sandbox', 'in sandbox mode, do not start the embedded simulator (run `wxopen sandbox` yourself)')
     .action(async (opts: { port?: string; host?: string; sandbox: boolean }) => {
-      const config = loadConfig({ ...process.env, ...(opts.port && { PORT: opts.port }), ...(opts.host && { HOST: opts.host }) });
+      const config = cliConfig({ PORT: opts.port, HOST: opts.host });
       const embed = config.mode === 'sandbox' && opts.sandbox;
-      const server = await startServer(config, { ensureTicket: !embed });
+      const paths = instancePaths(config);
+      let lock: InstanceLock | undefined;
+      if (paths.lock) {
+        lock = tryLockDatabase(paths.lock);
+        if (!lock) throw new DatabaseInUseError(inUseMessage(sqlitePath(config.databaseUrl)!, readServerRuntime(paths.runtime)));
+      }
+      let server: RunningServer | undefined;
       let sandbox: Sandbox | undefined;
-      if (embed) sandbox = await startEmbeddedSandbox(config, server.url);
-      process.stdout.write(`${banner(config, server.url, sandbox)}\n`);
+      try {
+        const store = await openStore(config);
+        server = await startServer(config, { ensureTicket: !embed, store }).catch((err: unknown) => {
+          throw listenFailure(err, config.host, config.port, 'PORT or --port');
+        });
+        if (embed) {
+          sandbox = await startEmbeddedSandbox(config, server.url, paths.sandboxState).catch((err: unknown) => {
+            throw listenFailure(err, '127.0.0.1', config.sandboxPort ?? 0, 'WXOPEN_SANDBOX_PORT');
+          });
+        }
+        writeServerRuntime(paths.runtime, { pid: process.pid, url: server.url, ...(sandbox && { sandboxUrl: sandbox.url }), startedAt: new Date().toISOString() });
+      } catch (err) {
+        await server?.close().catch(() => {});
+        lock?.release();
+        throw err;
+      }
+      process.stdout.write(`${banner(config, server.url, sandbox, paths.sandboxState)}\n`);
+      const running = server;
       const shutdown = (signal: string) => {
-        server.context.logger.info({ signal }, 'shutting down');
-        Promise.all([server.close(), sandbox?.close()]).then(
-          () => process.exit(0),
-          () => process.exit(1),
-        );
+        running.context.logger.info({ signal }, 'shutting down');
+        Promise.all([running.close(), sandbox?.close()])
+          .finally(() => {
+            removeServerRuntime(paths.runtime);
+            lock?.release();
+          })
+          .then(
+            () => process.exit(0),
+            () => process.exit(1),
+          );
       };
       process.once('SIGINT', shutdown);
       process.once('SIGTERM', shutdown);
     });
 }
 
-async function startEmbeddedSandbox(config: Config, platformUrl: string): Promise<Sandbox> {
+/** A port already taken is one line naming it, not a stack. */
+function listenFailure(err: unknown, host: string, port: number, setting: string): unknown {
+  const code = systemCause(err)?.code;
+  if (code === 'EADDRINUSE') return new CliError('WXO_ERR_PORT_IN_USE', `port ${port} on ${host} is already in use (by another program or wxopen server); choose another with ${setting}`, { cause: err });
+  if (code === 'EACCES') return new CliError('WXO_ERR_PORT_DENIED', `not allowed to listen on ${host}:${port}; choose another with ${setting}`, { cause: err });
+  return err;
+}
+
+async function startEmbeddedSandbox(config: Config, platformUrl: string, stateFile: string): Promise<Sandbox> {
   const base = new URL(config.apiBase);
   const local = platformUrl.replace('localhost', '127.0.0.1');
   const sandbox = await startSandbox({
@@ -45,16 +92,18 @@ async function startEmbeddedSandbox(config: Config, platformUrl: string): Promis
     // Pushes the first ticket as soon as it knows the platform, then every 10 minutes.
     platform: { componentPushUrl: `${local}/wechat/component`, authorizerPushUrl: `${local}/wechat/authorizer/$APPID$` },
     pushTimestamps: 'real',
+    // What the simulated WeChat knows (tokens, authorizations…) survives restarts, like the database.
+    stateFile,
     logger: createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, name: 'wxopen-sandbox' }),
   });
   return sandbox;
 }
 
-function banner(config: Config, url: string, sandbox: Sandbox | undefined): string {
+function banner(config: Config, url: string, sandbox: Sandbox | undefined, stateFile: string): string {
   const lines = [
     `wxopen ${config.mode === 'sandbox' ? '(sandbox mode: demo credentials, no WeChat account needed) ' : ''}listening on ${url}`,
     `  component appid       ${config.componentAppid}`,
-    `  database              ${config.databaseUrl.replace(/\/\/[^@/]*@/, '//***@')}`,
+    `  database              ${redactUrl(config.databaseUrl)}`,
     `  dashboard             ${url}/`,
     `  authorize a merchant  ${config.publicUrl}/authorize`,
     `  authorization events  ${config.publicUrl}/wechat/component`,
@@ -65,6 +114,7 @@ function banner(config: Config, url: string, sandbox: Sandbox | undefined): stri
   if (sandbox) {
     lines.push(
       `  WeChat sandbox        ${sandbox.url} (${sandbox.accounts.length} simulated accounts; admin: ${sandbox.url}/sandbox/admin)`,
+      `  sandbox state         ${stateFile}`,
       `  try                   open ${config.publicUrl}/authorize, pick an account, then: npx wxopen token component`,
     );
   }

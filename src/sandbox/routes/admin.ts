@@ -28,6 +28,29 @@ function str(b: Record<string, unknown>, name: string, required = true): string 
   return undefined;
 }
 
+/** Why a state-changing admin request looks cross-site, or undefined when it is acceptable. */
+export function crossSiteRefusal(request: FastifyRequest): string | undefined {
+  const host = request.headers.host;
+  for (const header of ['origin', 'referer'] as const) {
+    const value = request.headers[header];
+    if (value === undefined || value === '') continue;
+    let sameOrigin = false;
+    try {
+      sameOrigin = value !== 'null' && host !== undefined && new URL(value).host === host;
+    } catch {
+      sameOrigin = false;
+    }
+    if (!sameOrigin) return `cross-site request refused (${header} ${value} is not this sandbox)`;
+    // One same-origin header is enough: browsers send Origin on every cross-origin POST.
+    break;
+  }
+  const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  const length = Number(request.headers['content-length'] ?? '0');
+  const hasBody = length > 0 || request.headers['transfer-encoding'] !== undefined;
+  if (type === '' ? hasBody : type !== 'application/json') return `admin calls take application/json${type ? `, not ${type}` : ''}`;
+  return undefined;
+}
+
 /**
  * Operator endpoints, the HTTP twin of `SandboxControls`. Not part of WeChat: not counted, never
  * faulted. Errors answer 400 `{error}`.
@@ -35,6 +58,15 @@ function str(b: Record<string, unknown>, name: string, required = true): string 
 export async function adminRoutes(app: FastifyInstance, ctx: SandboxContext, controls: SandboxControls): Promise<void> {
   const { state } = ctx;
   const p = (path: string) => `${ADMIN_PREFIX}${path}`;
+
+  // State-changing admin calls come from scripts and curl, never from another site's page: refuse
+  // the shapes a cross-site form or no-cors fetch can send, and any foreign Origin/Referer.
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.method === 'GET' || request.method === 'HEAD' || request.method === 'OPTIONS') return;
+    if (!request.url.startsWith(ADMIN_PREFIX)) return;
+    const refusal = crossSiteRefusal(request);
+    if (refusal) return reply.code(403).send({ error: refusal });
+  });
 
   app.setErrorHandler((error, _request, reply: FastifyReply) => {
     if (error instanceof AdminError || error instanceof TypeError) return reply.code(400).send({ error: error.message });

@@ -1,0 +1,54 @@
+import { redactUrl } from '../config.js';
+import { WxOpenError } from '../errors.js';
+
+/** An expected failure of a command, printed as `wxopen: <message>` (one line) with exit code 1. */
+export class CliError extends WxOpenError {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+interface SysError {
+  code?: string;
+  errno?: number;
+  address?: string;
+  port?: number;
+  message?: string;
+  cause?: unknown;
+  errors?: unknown[];
+}
+
+const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE']);
+
+/** The innermost system error of `err` (through `cause` and AggregateError), if any. */
+export function systemCause(err: unknown): SysError | undefined {
+  for (let e = err as SysError | undefined, depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
+    if (typeof e.code === 'string' && (NETWORK.has(e.code) || e.code.startsWith('E') || e.code.startsWith('SQLITE_'))) return e;
+    e = (Array.isArray(e.errors) && e.errors.length > 0 ? e.errors[0] : e.cause) as SysError | undefined;
+  }
+  return undefined;
+}
+
+/** One line for a low-level failure: `ECONNREFUSED 127.0.0.1:5999`, `SQLITE_NOTADB file is not a database`. */
+export function describeCause(err: unknown): string {
+  const sys = systemCause(err);
+  if (sys?.code && NETWORK.has(sys.code)) return `${sys.code}${sys.address ? ` ${sys.address}${sys.port ? `:${sys.port}` : ''}` : ''}`;
+  if (sys?.code) return `${sys.code}${sys.message && !sys.message.includes(sys.code) ? ` ${firstLine(sys.message)}` : sys.message ? ` ${firstLine(sys.message).replace(`${sys.code}: `, '')}` : ''}`;
+  return firstLine(err instanceof Error ? err.message : String(err));
+}
+
+export function firstLine(text: string): string {
+  return redactUrl(text.split('\n')[0]!.trim());
+}
+
+/** Wraps the opening of a database so its failure is one line naming the (redacted) database. */
+export async function describing<T>(what: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof WxOpenError) throw err;
+    throw new CliError('WXO_ERR_UNAVAILABLE', `${what}: ${describeCause(err)}`, { cause: err });
+  }
+}

@@ -1,0 +1,92 @@
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { sqlitePath, type Config } from '../config.js';
+import { WxOpenError } from '../errors.js';
+
+/** A second process on the SQLite file a running server owns. */
+export class DatabaseInUseError extends WxOpenError {
+  readonly code = 'WXO_ERR_DATABASE_IN_USE';
+}
+
+/** What a running server tells CLI commands of the same project (written beside the database). */
+export interface ServerRuntime {
+  pid: number;
+  url: string;
+  sandboxUrl?: string;
+  startedAt: string;
+}
+
+/**
+ * Files a server keeps beside its database: `<db>.lock`, `<db>.server.json` and `<db>.sandbox.json`.
+ * For PostgreSQL, `<project>/data/wxopen.db.*` (no lock: several instances are fine there).
+ */
+export function instancePaths(config: Config): { prefix: string; lock: string | undefined; runtime: string; sandboxState: string } {
+  const db = sqlitePath(config.databaseUrl);
+  const prefix = db ?? join(config.projectDir, 'data', 'wxopen.db');
+  return { prefix, lock: db === undefined ? undefined : `${db}.lock`, runtime: `${prefix}.server.json`, sandboxState: `${prefix}.sandbox.json` };
+}
+
+export interface InstanceLock {
+  release(): void;
+}
+
+/**
+ * One process per SQLite file. The lock is SQLite's own: an EXCLUSIVE-mode connection on a side file
+ * holds an OS file lock until the process ends, so a `kill -9`ed server leaves nothing to clean up and
+ * a reused pid cannot fake a holder. Returns undefined when another process holds it.
+ */
+export function tryLockDatabase(lockPath: string): InstanceLock | undefined {
+  mkdirSync(dirname(lockPath), { recursive: true });
+  const db = new BetterSqlite3(lockPath, { timeout: 0 });
+  try {
+    db.pragma('locking_mode = EXCLUSIVE');
+    // The first write takes the exclusive lock; EXCLUSIVE mode keeps it after the commit.
+    db.exec('CREATE TABLE IF NOT EXISTS holder (id INTEGER PRIMARY KEY, pid INTEGER NOT NULL)');
+    db.prepare('INSERT OR REPLACE INTO holder (id, pid) VALUES (1, ?)').run(process.pid);
+  } catch (err) {
+    db.close();
+    if ((err as { code?: string }).code === 'SQLITE_BUSY' || (err as { code?: string }).code === 'SQLITE_LOCKED') return undefined;
+    throw err;
+  }
+  held.add(db);
+  return {
+    release() {
+      if (held.delete(db)) db.close();
+    },
+  };
+}
+
+/** Keeps lock connections reachable for the life of the process. */
+const held = new Set<BetterSqlite3.Database>();
+
+/** The running server's runtime file, if it names a live process. */
+export function readServerRuntime(path: string): ServerRuntime | undefined {
+  if (!existsSync(path)) return undefined;
+  try {
+    const r = JSON.parse(readFileSync(path, 'utf8')) as ServerRuntime;
+    if (typeof r.pid !== 'number' || typeof r.url !== 'string') return undefined;
+    process.kill(r.pid, 0);
+    return r;
+  } catch {
+    return undefined;
+  }
+}
+
+export function writeServerRuntime(path: string, runtime: ServerRuntime): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(runtime)}\n`);
+  renameSync(tmp, path);
+}
+
+export function removeServerRuntime(path: string): void {
+  const r = existsSync(path) ? readServerRuntime(path) : undefined;
+  if (r === undefined || r.pid === process.pid) rmSync(path, { force: true });
+}
+
+/** The one line a second server (or a refreshing CLI command) gets while a server owns the file. */
+export function inUseMessage(database: string, runtime: ServerRuntime | undefined): string {
+  const who = runtime ? `the wxopen server (pid ${runtime.pid}, ${runtime.url})` : 'another wxopen process';
+  return `${database} is in use by ${who}: SQLite allows one process; stop it, or use PostgreSQL (WXOPEN_DATABASE_URL=postgres://…) to run several`;
+}
