@@ -59,6 +59,12 @@ const schema = z.object({
   WXOPEN_SANDBOX_PORT: int(0, 65535).optional(),
   WXOPEN_PUSH_MAX_SKEW_SECONDS: int(1, 86400).default(300),
   WXOPEN_BODY_LIMIT_BYTES: int(1024, 10 * 1024 * 1024).default(64 * 1024),
+  WXOPEN_RELEASE_TEST_RESPONDER: z
+    .enum(['on', 'off', 'true', 'false', '1', '0'], { message: 'must be on or off' })
+    .default('on')
+    .transform((v) => v === 'on' || v === 'true' || v === '1'),
+  WXOPEN_MESSAGE_RETENTION_DAYS: int(0, 3650).default(7),
+  WXOPEN_MESSAGE_REPLY_BUDGET_MS: int(100, 4900).default(4500),
 });
 
 export type ConfigMode = 'sandbox' | 'real';
@@ -86,6 +92,12 @@ export interface Config {
   bodyLimitBytes: number;
   /** Sandbox mode: the port of the embedded WeChat simulator (default PORT + 1). */
   sandboxPort: number | undefined;
+  /** Answer WeChat's full-network-release test accounts (spec 7); default on. */
+  releaseTestResponder: boolean;
+  /** Days the message log keeps a message; 0 keeps them forever. */
+  messageRetentionDays: number;
+  /** Time budget of the message handlers (WeChat waits 5 s). */
+  messageReplyBudgetMs: number;
 }
 
 export type Env = Record<string, string | undefined>;
@@ -145,6 +157,9 @@ export function loadConfig(env: Env = process.env): Config {
     pushMaxSkewSeconds: c.WXOPEN_PUSH_MAX_SKEW_SECONDS,
     bodyLimitBytes: c.WXOPEN_BODY_LIMIT_BYTES,
     sandboxPort: mode === 'sandbox' ? (c.WXOPEN_SANDBOX_PORT ?? (c.PORT === 0 ? 0 : c.PORT + 1)) : undefined,
+    releaseTestResponder: c.WXOPEN_RELEASE_TEST_RESPONDER,
+    messageRetentionDays: c.WXOPEN_MESSAGE_RETENTION_DAYS,
+    messageReplyBudgetMs: c.WXOPEN_MESSAGE_REPLY_BUDGET_MS,
   };
 }
 

@@ -14,6 +14,9 @@ import { pushRoutes } from './routes/push.js';
 import { authorizeRoutes } from './routes/authorize.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { healthRoutes } from './routes/health.js';
+import { MemoryMessageDedupe, RedisMessageDedupe, type MessageDedupe } from '../messages/dedupe.js';
+import { MessageRouter } from '../messages/router.js';
+import type { MessagePipeline } from '../messages/pipeline.js';
 
 export interface BuildAppOptions {
   config: Config;
@@ -24,25 +27,43 @@ export interface BuildAppOptions {
   pushes?: PushEmitter;
   onMessage?: MessageHandler[];
   platform?: Platform;
+  /** Typed message handlers; default a new, empty router. */
+  router?: MessageRouter;
+  /** Default: shared through Redis when WXOPEN_REDIS_URL is set, else in-process. */
+  dedupe?: MessageDedupe;
 }
 
 export interface WxOpenApp {
   app: FastifyInstance;
   context: AppContext;
+  /** The authorizer-message pipeline: `messages.settled()` waits for background replies. */
+  messages: MessagePipeline;
 }
 
 /** Builds the HTTP app without listening (tests use `app.inject()`; `listen` is the caller's). */
 export async function buildApp(options: BuildAppOptions): Promise<WxOpenApp> {
   const logger = options.logger ?? createLogger({ level: options.config.logLevel });
+  const clock = options.clock ?? systemClock;
+  const router = options.router ?? new MessageRouter();
+  for (const handler of options.onMessage ?? []) router.on('*', (m) => handler(m));
+  const dedupe =
+    options.dedupe ??
+    (options.config.redisUrl
+      ? RedisMessageDedupe.fromUrl(options.config.redisUrl, `wxopen:msg:${options.config.componentAppid}:`, (err) =>
+          logger.warn({ err }, 'message dedupe: Redis unavailable; relying on the message log'),
+        )
+      : new MemoryMessageDedupe(clock));
   const context: AppContext = {
     config: options.config,
     store: options.store,
     logger,
-    clock: options.clock ?? systemClock,
+    clock,
     // One registry: the platform's credential and upstream metrics are served by this app's /metrics.
     metrics: options.metrics ?? options.platform?.ctx.metrics ?? createMetrics(),
     pushes: options.pushes ?? new PushEmitter(),
     onMessage: options.onMessage ?? [],
+    router,
+    dedupe,
     platform: options.platform,
   };
   const handlers = createPushHandlers(context);
@@ -80,6 +101,11 @@ export async function buildApp(options: BuildAppOptions): Promise<WxOpenApp> {
     return reply.code(status).send({ error: error.code ?? 'WXO_ERR_BAD_REQUEST', message: error.message });
   });
 
+  app.addHook('onClose', async () => {
+    await handlers.messages.settled();
+    if (options.dedupe === undefined) await dedupe.close();
+  });
+
   await app.register(async (scope) => healthRoutes(scope, context));
   await app.register(async (scope) => dashboardRoutes(scope, context));
   await app.register(async (scope) => pushRoutes(scope, handlers));
@@ -89,5 +115,5 @@ export async function buildApp(options: BuildAppOptions): Promise<WxOpenApp> {
     context.pushes.onError((error, event) => logger.error({ err: error, type: event.type }, 'push handler failed'));
     await app.register(async (scope) => authorizeRoutes(scope, { ...context, platform }));
   }
-  return { app, context };
+  return { app, context, messages: handlers.messages };
 }

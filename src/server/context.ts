@@ -6,6 +6,8 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { XmlObject } from '../xml/parse.js';
 import type { Metrics } from '../observability/metrics.js';
+import type { MessageDedupe } from '../messages/dedupe.js';
+import type { MessageRouter } from '../messages/router.js';
 
 /** A user message or event delivered to `/wechat/authorizer/:appid`, already verified and decrypted. */
 export interface AuthorizerMessage {
@@ -28,7 +30,12 @@ export interface AppContext {
   clock: Clock;
   metrics: Metrics;
   pushes: PushEmitter;
+  /** Legacy raw handlers; they run as `*` handlers of `router`. */
   onMessage: MessageHandler[];
+  /** Typed message handlers (`router.on('message.text', …)`). */
+  router: MessageRouter;
+  /** Retries of one message reach handlers once: in-process, or shared through Redis. */
+  dedupe: MessageDedupe;
   /** Credentials and WeChat calls; when present the authorization routes are served. */
   platform?: Platform;
 }
