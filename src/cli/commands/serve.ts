@@ -43,7 +43,8 @@ async function startEmbeddedSandbox(config: Config, platformUrl: string): Promis
       encodingAesKey: config.encodingAesKeys[0]!,
     },
     // Pushes the first ticket as soon as it knows the platform, then every 10 minutes.
-    platform: { componentPushUrl: `${local}/wechat/component`, authorizerPushUrl: `${local}/wechat/authorizer/$APPID$` },
+    // The registered entry domain (spec 14) is the host browsers use, which may differ from the push host.
+    platform: { componentPushUrl: `${local}/wechat/component`, authorizerPushUrl: `${local}/wechat/authorizer/$APPID$`, entryDomain: new URL(config.publicUrl).hostname },
     pushTimestamps: 'real',
     logger: createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, name: 'wxopen-sandbox' }),
   });
