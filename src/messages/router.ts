@@ -17,6 +17,7 @@ export interface HandlerOptions {
 }
 
 interface Route {
+  pattern: string;
   handler: MessageHandlerFn;
   appids: ReadonlySet<string> | undefined;
 }
@@ -38,12 +39,12 @@ export class HandlerTimeoutError extends Error {
 }
 
 /**
- * Type → handlers. Handlers of a message run one after another from the most specific pattern to
- * `*` (in registration order within one pattern); the first that returns a reply answers and the rest
- * are skipped, like a middleware chain. The whole chain has one time budget (WeChat waits 5 s).
+ * Type → handlers. The handlers whose pattern matches a message run one after another in registration
+ * order; the first that returns a reply answers and the rest are skipped, like a middleware chain (so
+ * a `*` logger registered first sees everything). The chain has one time budget (WeChat waits 5 s).
  */
 export class MessageRouter {
-  private readonly routes = new Map<string, Route[]>();
+  private readonly routes: Route[] = [];
 
   on<K extends keyof TypedMessages>(type: K, handler: MessageHandlerFn<TypedMessages[K]>, options?: HandlerOptions): this;
   on(type: 'message.*', handler: MessageHandlerFn<TypedMessages[MessageTypes] | TypedMessages['other']>, options?: HandlerOptions): this;
@@ -51,39 +52,32 @@ export class MessageRouter {
   on(type: '*' | Pattern, handler: MessageHandlerFn, options?: HandlerOptions): this;
   on(type: string, handler: MessageHandlerFn<never>, options: HandlerOptions = {}): this {
     const appids = options.appid === undefined ? undefined : new Set(typeof options.appid === 'string' ? [options.appid] : options.appid);
-    let list = this.routes.get(type);
-    if (!list) this.routes.set(type, (list = []));
-    list.push({ handler: handler as MessageHandlerFn, appids });
+    this.routes.push({ pattern: type, handler: handler as MessageHandlerFn, appids });
     return this;
   }
 
   /** Removes a handler registered with `on`. */
   off(type: string, handler: MessageHandlerFn<never>): this {
-    const list = this.routes.get(type);
-    const i = list?.findIndex((r) => r.handler === (handler as MessageHandlerFn)) ?? -1;
-    if (list && i >= 0) list.splice(i, 1);
+    const i = this.routes.findIndex((r) => r.pattern === type && r.handler === (handler as MessageHandlerFn));
+    if (i >= 0) this.routes.splice(i, 1);
     return this;
   }
 
   get size(): number {
-    let n = 0;
-    for (const list of this.routes.values()) n += list.length;
-    return n;
+    return this.routes.length;
   }
 
-  /** Handlers that would see `message`, most specific first. */
+  /** Handlers that would see `message`, in registration order. */
   private chain(message: WxMessage): MessageHandlerFn[] {
-    const keys: string[] = [];
-    if (message.type === 'other') {
-      // An unknown kind is still reachable by its raw name (`event.some_new_event`) and by wildcards.
-      const raw = message.msgType === 'event' ? `event.${message.event ?? ''}` : `message.${message.msgType}`;
-      keys.push(raw, 'other', message.msgType === 'event' ? 'event.*' : 'message.*', '*');
-    } else {
-      keys.push(message.type, message.type.startsWith('event.') ? 'event.*' : 'message.*', '*');
-    }
+    const family = message.msgType === 'event' ? 'event.*' : 'message.*';
+    // An unknown kind is still reachable by its raw name (`event.some_new_event`), by `other` and by wildcards.
+    const exact =
+      message.type === 'other' ? (message.msgType === 'event' ? `event.${message.event ?? ''}` : `message.${message.msgType}`) : message.type;
     const out: MessageHandlerFn[] = [];
-    for (const key of keys) {
-      for (const r of this.routes.get(key) ?? []) if (!r.appids || r.appids.has(message.authorizerAppid)) out.push(r.handler);
+    for (const r of this.routes) {
+      const p = r.pattern;
+      const matches = p === '*' || p === family || p === exact || (p === 'other' && message.type === 'other');
+      if (matches && (!r.appids || r.appids.has(message.authorizerAppid))) out.push(r.handler);
     }
     return out;
   }
