@@ -93,6 +93,12 @@ const schema = z.object({
   WXOPEN_SHUTDOWN_GRACE_MS: int(0, 600_000).default(3_000),
   WXOPEN_AUTHORIZE_LINKS_PER_MINUTE: int(1, 100_000).default(10),
   WXOPEN_AUTHORIZE_LINKS_PER_MINUTE_TOTAL: int(1, 1_000_000).default(120),
+  WXOPEN_RELEASE_TEST_RESPONDER: z
+    .enum(['on', 'off', 'true', 'false', '1', '0'], { message: 'must be on or off' })
+    .default('on')
+    .transform((v) => v === 'on' || v === 'true' || v === '1'),
+  WXOPEN_MESSAGE_RETENTION_DAYS: int(0, 3650).default(7),
+  WXOPEN_MESSAGE_REPLY_BUDGET_MS: int(100, 4900).default(4500),
 });
 
 export type ConfigMode = 'sandbox' | 'real';
@@ -135,6 +141,12 @@ export interface Config {
   authorizeLinksPerMinuteTotal: number;
   /** The directory relative paths were resolved against (the project's, see `projectEnv`). */
   projectDir: string;
+  /** Answer WeChat's full-network-release test accounts (spec 7); default on. */
+  releaseTestResponder: boolean;
+  /** Days the message log keeps a message; 0 keeps them forever. */
+  messageRetentionDays: number;
+  /** Time budget of the message handlers (WeChat waits 5 s). */
+  messageReplyBudgetMs: number;
 }
 
 export type { Env } from './project.js';
@@ -245,6 +257,9 @@ export function loadConfig(env?: Env, options: LoadConfigOptions = {}): Config {
     authorizeLinksPerMinute: c.WXOPEN_AUTHORIZE_LINKS_PER_MINUTE,
     authorizeLinksPerMinuteTotal: c.WXOPEN_AUTHORIZE_LINKS_PER_MINUTE_TOTAL,
     projectDir: baseDir,
+    releaseTestResponder: c.WXOPEN_RELEASE_TEST_RESPONDER,
+    messageRetentionDays: c.WXOPEN_MESSAGE_RETENTION_DAYS,
+    messageReplyBudgetMs: c.WXOPEN_MESSAGE_REPLY_BUDGET_MS,
   };
 }
 

@@ -58,11 +58,13 @@ export async function buildSandboxApp(options: SandboxOptions = {}): Promise<San
       platformDomains: options.platformDomains ?? DEFAULT_PLATFORM_DOMAINS,
       allowRemotePush: options.allowRemotePush ?? false,
       pushTimestamps: options.pushTimestamps ?? 'sandbox',
+      entryDomainCheck: options.entryDomainCheck ?? true,
     },
     options.accounts ?? defaultAccounts(),
     templates,
   );
   if (options.platform) state.platform = { ...options.platform };
+  state.csWindows.enforce = options.customerServiceWindow ?? true;
   // Two drafts waiting in the draft box, as if a developer had uploaded from DevTools.
   templates.addDraft({ user_version: '1.0.0', user_desc: '首个版本' });
   templates.addDraft({ user_version: '1.1.0', user_desc: '新增会员页', pages: ['pages/index/index', 'pages/member/member'] });

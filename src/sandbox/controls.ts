@@ -7,6 +7,7 @@ import { FUNC_SETS } from './permissions.js';
 import type { Delivery, MessageReply } from './pusher.js';
 import { openidFor, type SentMessage } from './state.js';
 import type { Draft } from './templates.js';
+import { runReleaseTest, type ReleaseTestOptions, type ReleaseTestReport } from './release-test.js';
 
 /**
  * What a test (programmatically) or an operator (through /sandbox/admin) can do to the simulated
@@ -23,6 +24,11 @@ export interface SandboxControls {
   mintJsCode(appid: string, openid?: string): { code: string; openid: string };
   /** A user message or event to the platform's message URL; returns the platform's (decrypted) answer. */
   sendMessage(appid: string, fields: Record<string, string | number>): Promise<MessageReply>;
+  /**
+   * WeChat's full-network-release test against one test account (spec 7): authorization, ticket,
+   * text and event cases (official accounts), QUERY_AUTH_CODE (both kinds); pass/fail per case.
+   */
+  runReleaseTest(appid: string, options?: ReleaseTestOptions): Promise<ReleaseTestReport>;
   /** Customer-service messages the platform sent through /cgi-bin/message/custom/send. */
   sentMessages(appid?: string): SentMessage[];
   setPlatform(platform: SandboxPlatform): void;
@@ -54,6 +60,7 @@ export function createControls(ctx: SandboxContext): SandboxControls {
       return { code: state.mintJsCode(appid, user), openid: user };
     },
     sendMessage: (appid, fields) => ctx.pusher.sendMessage(appid, fields),
+    runReleaseTest: (appid, options) => runReleaseTest(ctx, appid, options),
     sentMessages: (appid) => state.sentMessages.filter((m) => appid === undefined || m.appid === appid),
     setPlatform(platform) {
       const first = state.platform === undefined;

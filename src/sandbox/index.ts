@@ -23,6 +23,8 @@ export type { PermissionRule } from './permissions.js';
 export type { Delivery, MessageReply } from './pusher.js';
 export type { PushRecord, SentMessage } from './state.js';
 export type { Draft, Template } from './templates.js';
+export type { ReleaseTestCase, ReleaseTestOptions, ReleaseTestReport } from './release-test.js';
+export { ENTRY_DOMAIN_ERROR } from './pages.js';
 
 export interface Sandbox extends SandboxControls {
   /** Base URL; use it as WXOPEN_API_BASE, WXOPEN_MP_BASE and WXOPEN_OPEN_BASE. */

@@ -16,6 +16,11 @@ export interface SandboxPlatform {
   componentPushUrl: string;
   /** Message & event URL containing `$APPID$`. */
   authorizerPushUrl: string;
+  /**
+   * The registered 授权发起页域名 (spec 14): a bare host. Default: the host of `componentPushUrl`
+   * (set it when browsers reach the platform under another name, e.g. localhost vs 127.0.0.1).
+   */
+  entryDomain?: string;
 }
 
 export type RefreshTokenMode = 'stable' | 'rotate';
@@ -59,6 +64,16 @@ export interface SandboxOptions {
    * other message fields always follow the sandbox clock.
    */
   pushTimestamps?: 'sandbox' | 'real';
+  /**
+   * Enforce the customer-service window on custom/send (spec 13: 45015 outside it, 45047 over its
+   * count); default true. A user's message to the account opens it.
+   */
+  customerServiceWindow?: boolean;
+  /**
+   * Refuse the PC authorization page unless the Referer's host (and redirect_uri's) is the platform's
+   * registered entry domain (spec 14); default true. Checked only when a platform is configured.
+   */
+  entryDomainCheck?: boolean;
   /** Pushes go to loopback addresses only unless this is set. */
   allowRemotePush?: boolean;
   /**

@@ -39,6 +39,30 @@ function problem(ctx: SandboxContext, path: string, p: PageParams): string | und
   return undefined;
 }
 
+/** The sentence WeChat shows when the entry, callback and registered domains disagree (spec 14.1). */
+export const ENTRY_DOMAIN_ERROR = '请确认授权入口页所在域名,与授权后回调页所在域名相同,并且,此两者都必须与申请第三方平台时填写的授权发起页域名相同。授权入口页所在域名:';
+
+function hostOf(url: string | undefined): string | undefined {
+  if (url === undefined || !URL.canParse(url)) return undefined;
+  return new URL(url).hostname.replace(/^\[|\]$/g, '');
+}
+
+/**
+ * The PC page opens only from a page on the registered 授权发起页域名 (the Referer) and calls back to
+ * the same domain (spec 14). The mobile link is not checked: no source says WeChat checks it.
+ */
+function entryDomainProblem(ctx: SandboxContext, path: string, request: FastifyRequest, p: PageParams): string | undefined {
+  const platform = ctx.state.platform;
+  if (!ctx.state.settings.entryDomainCheck || !platform || path !== '/cgi-bin/componentloginpage') return undefined;
+  const registered = platform.entryDomain ?? hostOf(platform.componentPushUrl);
+  const referer = request.headers.referer;
+  const entry = hostOf(typeof referer === 'string' ? referer : undefined);
+  if (entry === undefined || entry !== registered) return `${ENTRY_DOMAIN_ERROR}${entry ?? '空'}`;
+  const callback = hostOf(p.redirect_uri);
+  if (callback !== registered) return `${ENTRY_DOMAIN_ERROR}${entry} (授权后回调页所在域名: ${callback ?? '空'})`;
+  return undefined;
+}
+
 function layout(title: string, body: string): string {
   return `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${esc(title)}</title><style>
@@ -104,7 +128,7 @@ export async function authPageRoutes(app: FastifyInstance, ctx: SandboxContext):
       const q = request.query as Record<string, unknown>;
       const p: PageParams = {};
       for (const n of PARAM_NAMES) if (typeof q[n] === 'string') p[n] = q[n];
-      const why = problem(ctx, path, p);
+      const why = problem(ctx, path, p) ?? entryDomainProblem(ctx, path, request, p);
       if (why) return reply.code(400).type('text/html; charset=utf-8').send(errorPage(why));
       return reply.type('text/html; charset=utf-8').send(renderPage(ctx, path, p));
     });

@@ -89,6 +89,8 @@ export class Pusher {
       ...fields,
     };
     if (message.MsgType !== 'event' && message.MsgId === undefined) message.MsgId = String(randomBytes(6).readUIntBE(0, 6));
+    // The user acted: WeChat opens (or resets) the customer-service window before it pushes.
+    this.state.csWindows.userAction(appid, account.type, openid, message as Record<string, string | number | undefined>);
     const delivery = await this.pushAuthorizer(appid, message, openid);
     return { ...delivery, ...this.openReply(delivery.body) };
   }

@@ -5,6 +5,7 @@ import { reject } from './errors.js';
 import type { AuditOutcome, RefreshTokenMode, SandboxComponent, SandboxPlatform } from './options.js';
 import type { MiniProgramCode } from './code-state.js';
 import type { TemplateLibrary } from './templates.js';
+import { CustomerServiceWindows } from './cs-window.js';
 
 export const ACCESS_TOKEN_TTL_SECONDS = 7200;
 /** A replaced access token keeps working this long (WeChat: "旧的 access_token 在 5 分钟内仍可使用"). */
@@ -85,6 +86,7 @@ export interface Settings {
   platformDomains: string[];
   allowRemotePush: boolean;
   pushTimestamps: 'sandbox' | 'real';
+  entryDomainCheck: boolean;
 }
 
 export function randomToken(prefix = '', bytes = 48): string {
@@ -109,6 +111,8 @@ export class SandboxState {
   readonly authorizations = new Map<string, Authorization>();
   readonly jsapiTickets = new Map<string, { appid: string; expiresAt: number }>();
   readonly sentMessages: SentMessage[] = [];
+  /** Customer-service windows opened by users' actions (spec 13). */
+  readonly csWindows = new CustomerServiceWindows(() => this.clock.now(), true);
   readonly pushLog: PushRecord[] = [];
   readonly code = new Map<string, MiniProgramCode>();
   readonly auditOutcomes = new Map<string, { outcome: AuditOutcome; reason?: string }>();

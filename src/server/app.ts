@@ -16,6 +16,9 @@ import { pushRoutes } from './routes/push.js';
 import { authorizeRoutes } from './routes/authorize.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { healthRoutes } from './routes/health.js';
+import { MemoryMessageDedupe, RedisMessageDedupe, type MessageDedupe } from '../messages/dedupe.js';
+import { MessageRouter } from '../messages/router.js';
+import type { MessagePipeline } from '../messages/pipeline.js';
 
 export interface BuildAppOptions {
   config: Config;
@@ -28,11 +31,17 @@ export interface BuildAppOptions {
   platform?: Platform;
   /** Refusal log lines per reason per interval (default 10 per 10 s), then one summary line. */
   refusalLog?: { perInterval: number; intervalMs: number };
+  /** Typed message handlers; default a new, empty router. */
+  router?: MessageRouter;
+  /** Default: shared through Redis when WXOPEN_REDIS_URL is set, else in-process. */
+  dedupe?: MessageDedupe;
 }
 
 export interface WxOpenApp {
   app: FastifyInstance;
   context: AppContext;
+  /** The authorizer-message pipeline: `messages.settled()` waits for background replies. */
+  messages: MessagePipeline;
 }
 
 /** Builds the HTTP app without listening (tests use `app.inject()`; `listen` is the caller's). */
@@ -41,6 +50,15 @@ export async function buildApp(options: BuildAppOptions): Promise<WxOpenApp> {
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const clock = options.clock ?? systemClock;
   const refusals = new LogLimiter({ perInterval: 10, intervalMs: 10_000, ...options.refusalLog, clock, logger });
+  const router = options.router ?? new MessageRouter();
+  for (const handler of options.onMessage ?? []) router.on('*', (m) => handler(m));
+  const dedupe =
+    options.dedupe ??
+    (options.config.redisUrl
+      ? RedisMessageDedupe.fromUrl(options.config.redisUrl, `wxopen:msg:${options.config.componentAppid}:`, (err) =>
+          logger.warn({ err }, 'message dedupe: Redis unavailable; relying on the message log'),
+        )
+      : new MemoryMessageDedupe(clock));
   const context: AppContext = {
     config: options.config,
     store: options.store,
@@ -51,6 +69,8 @@ export async function buildApp(options: BuildAppOptions): Promise<WxOpenApp> {
     pushes: options.pushes ?? new PushEmitter(),
     onMessage: options.onMessage ?? [],
     refusals,
+    router,
+    dedupe,
     platform: options.platform,
   };
   const handlers = createPushHandlers(context);
@@ -124,6 +144,11 @@ export async function buildApp(options: BuildAppOptions): Promise<WxOpenApp> {
     return reply.code(status).send({ error: error.code ?? 'WXO_ERR_BAD_REQUEST', message: error.message });
   });
 
+  app.addHook('onClose', async () => {
+    await handlers.messages.settled();
+    if (options.dedupe === undefined) await dedupe.close();
+  });
+
   await app.register(async (scope) => healthRoutes(scope, context));
   await app.register(async (scope) => dashboardRoutes(scope, context));
   await app.register(async (scope) => pushRoutes(scope, handlers));
@@ -133,5 +158,5 @@ export async function buildApp(options: BuildAppOptions): Promise<WxOpenApp> {
     context.pushes.onError((error, event) => logger.error({ err: error, type: event.type }, 'push handler failed'));
     await app.register(async (scope) => authorizeRoutes(scope, { ...context, platform }));
   }
-  return { app, context };
+  return { app, context, messages: handlers.messages };
 }

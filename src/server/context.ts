@@ -7,6 +7,8 @@ import type { Logger } from '../util/logger.js';
 import type { XmlObject } from '../xml/parse.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { LogLimiter } from '../util/log-limiter.js';
+import type { MessageDedupe } from '../messages/dedupe.js';
+import type { MessageRouter } from '../messages/router.js';
 
 /** A user message or event delivered to `/wechat/authorizer/:appid`, already verified and decrypted. */
 export interface AuthorizerMessage {
@@ -29,9 +31,14 @@ export interface AppContext {
   clock: Clock;
   metrics: Metrics;
   pushes: PushEmitter;
+  /** Legacy raw handlers; they run as `*` handlers of `router`. */
   onMessage: MessageHandler[];
   /** Refusal log lines, rate-limited per reason. */
   refusals: LogLimiter;
+  /** Typed message handlers (`router.on('message.text', …)`). */
+  router: MessageRouter;
+  /** Retries of one message reach handlers once: in-process, or shared through Redis. */
+  dedupe: MessageDedupe;
   /** Credentials and WeChat calls; when present the authorization routes are served. */
   platform?: Platform;
 }

@@ -1,15 +1,16 @@
 import type { Config } from '../config.js';
-import { Platform } from '../platform.js';
-import { createStore } from '../store/create-store.js';
+import type { Platform } from '../platform.js';
 import type { Store } from '../store/types.js';
-import { createLogger, type Logger } from '../util/logger.js';
-import { createMetrics } from '../observability/metrics.js';
-import { buildApp, type WxOpenApp } from './app.js';
+import type { Logger } from '../util/logger.js';
+import type { WxOpenApp } from './app.js';
+import { createWxOpen, type WxOpen } from './create.js';
 
 export interface RunningServer extends WxOpenApp {
   url: string;
   store: Store;
   platform: Platform;
+  /** The embedding handle: `server.wx.on('message.text', …)`. */
+  wx: WxOpen;
   close(): Promise<void>;
 }
 
@@ -23,43 +24,15 @@ export interface StartServerOptions {
   store?: Store;
 }
 
-/** Opens the store, builds the app and listens; `close()` stops accepting, drains and closes the store. */
+/** `createWxOpen` + `listen`, for the CLI: opens the store, builds the platform and listens. */
 export async function startServer(config: Config, options: StartServerOptions = {}): Promise<RunningServer> {
-  const logger = options.logger ?? createLogger({ level: config.logLevel });
-  const store = options.store ?? (await createStore(config.databaseUrl));
-  const metrics = createMetrics();
-  const platform = new Platform({ config, store, logger, metrics });
-  const built = await buildApp({ config, store, logger, platform, metrics });
+  const wx = await createWxOpen({ config, logger: options.logger, store: options.store, ensureTicket: options.ensureTicket, refresher: options.refresher });
+  let url: string;
   try {
-    await built.app.listen({ port: config.port, host: config.host });
+    url = await wx.listen();
   } catch (err) {
-    await platform.close();
-    await store.close();
+    await wx.close();
     throw err;
   }
-  const address = built.app.server.address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
-  const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
-  if (options.ensureTicket !== false) {
-    // Not awaited: WeChat may be slow or down, and serving pushes must not wait for it.
-    platform.component.ensureTicket().then(
-      (r) => r === 'requested' && logger.info('no recent component_verify_ticket stored: asked WeChat to push one (api_start_push_ticket)'),
-      (err: unknown) => logger.warn({ err }, 'api_start_push_ticket failed; waiting for the regular ticket push'),
-    );
-  }
-  if (options.refresher !== false) platform.refresher.start();
-  // Pushed authorization codes not yet exchanged (a crash, a transient failure) are retried from the store.
-  platform.exchanges.start();
-  return {
-    ...built,
-    url: `http://${host}:${port}`,
-    store,
-    platform,
-    async close() {
-      await built.app.close();
-      await built.context.pushes.drain();
-      await platform.close();
-      await store.close();
-    },
-  };
+  return { app: wx.app, context: wx.context, messages: wx.messages, url, store: wx.store, platform: wx.platform, wx, close: () => wx.close() };
 }

@@ -5,24 +5,21 @@ import { orderingTime } from '../push/event-time.js';
 import { PushSchemaError, toPushEvent } from '../push/events.js';
 import { openPush, type OpenedPush, type RefusedPush } from '../push/verify-push.js';
 import { nowSeconds } from '../util/clock.js';
-import { RecentKeys } from '../util/recent-keys.js';
-import type { XmlObject } from '../xml/parse.js';
+import { MessagePipeline } from '../messages/pipeline.js';
 import type { AppContext } from './context.js';
 import { refusePush, statusForPushFailure, SUCCESS, type ClientIp, type PushAnswer, type PushUrl } from './refusal.js';
 
 const APPID = /^wx[0-9a-zA-Z]{16}$/;
-const DEDUPE_TTL_MS = 10 * 60 * 1000;
 
 export interface PushHandlers {
   /** The authorization-event URL (授权事件接收URL). */
   component(query: Record<string, unknown>, body: string, ip: ClientIp): Promise<PushAnswer>;
-  /**
-   * The message & event URL (`…/wechat/authorizer/$APPID$`). Answers synchronously when no message
-   * handler is registered, so the common case costs no promise turn.
-   */
+  /** The message & event URL (`…/wechat/authorizer/$APPID$`): stored once, typed, routed, maybe answered. */
   authorizer(appid: string, query: Record<string, unknown>, body: string, ip: ClientIp): PushAnswer | Promise<PushAnswer>;
   /** A body over the limit, refused before it is read whole. */
   tooLarge(url: PushUrl, ip: ClientIp): PushAnswer;
+  /** The authorizer-message pipeline (for `settled()` and tests). */
+  messages: MessagePipeline;
 }
 
 /**
@@ -33,7 +30,7 @@ export function createPushHandlers(ctx: AppContext): PushHandlers {
   const { config, store, metrics, clock, pushes, logger } = ctx;
   // Decoded once: the key never changes while the app runs.
   const aesKeys = config.encodingAesKeys.map((k) => decodeAesKey(k));
-  const recent = new RecentKeys(DEDUPE_TTL_MS, 100_000, clock);
+  const pipeline = new MessagePipeline({ config, store, logger, clock, router: ctx.router, dedupe: ctx.dedupe, platform: ctx.platform });
   // Labelled children resolved once per label set: prom-client otherwise hashes the labels per call.
   const durations = { component: metrics.pushDuration.labels({ url: 'component' }), authorizer: metrics.pushDuration.labels({ url: 'authorizer' }) };
   // Nested by label instead of one joined key: no string is built per push.
@@ -96,44 +93,19 @@ export function createPushHandlers(ctx: AppContext): PushHandlers {
     const opened = open(query, body);
     if (!opened.ok) return refusePush(ctx, url, opened.reason, opened.detail, statusForPushFailure(opened.reason), ip);
     const { fields, plaintext } = opened;
-    const msgType = typeof fields.MsgType === 'string' ? fields.MsgType : 'unknown';
-    const type = msgType === 'event' && typeof fields.Event === 'string' ? `event.${fields.Event}` : msgType;
-    // WeChat retries an unanswered message: MsgId, or FromUserName+CreateTime for events (spec 9.3).
-    const key =
-      typeof fields.MsgId === 'string'
-        ? `${appid}:m:${fields.MsgId}`
-        : `${appid}:e:${String(fields.FromUserName)}:${String(fields.CreateTime)}:${String(fields.Event)}`;
-    if (!recent.add(key)) {
-      count(url, type, 'duplicate');
-      return SUCCESS;
-    }
-    count(url, type, 'stored');
-    if (ctx.onMessage.length === 0) {
-      if (logger.isLevelEnabled('debug')) logger.debug({ push: url, authorizerAppid: appid, type, replied: false }, 'message accepted');
-      return SUCCESS;
-    }
-    return reply(appid, type, fields, plaintext);
-  }
-
-  async function reply(appid: string, type: string, fields: XmlObject, plaintext: string): Promise<PushAnswer> {
-    let answer: string | undefined;
-    for (const handler of ctx.onMessage) {
-      try {
-        answer = await handler({ authorizerAppid: appid, fields, raw: plaintext });
-      } catch (err) {
-        logger.error({ err, push: 'authorizer', authorizerAppid: appid, type }, 'message handler failed');
-      }
-      if (answer !== undefined) break;
-    }
-    logger.debug({ push: 'authorizer', authorizerAppid: appid, type, replied: answer !== undefined }, 'message accepted');
-    if (answer === undefined || answer === '' || answer === 'success') return SUCCESS;
-    const sealed = buildEncryptedReply(answer, {
-      token: config.token,
-      encodingAesKey: aesKeys[0]!,
-      appid: config.componentAppid,
-      timestamp: String(nowSeconds(clock)),
+    return pipeline.handle(appid, fields, plaintext).then((r) => {
+      // A message for another account (its ToUserName is not this authorizer's gh_ id) is refused like a wrong appid.
+      if (r.outcome === 'refused') return refusePush(ctx, url, 'appid_mismatch', r.detail, 401, ip);
+      count(url, r.type, r.outcome);
+      if (r.outcome === 'duplicate' || r.replyXml === undefined) return SUCCESS;
+      const sealed = buildEncryptedReply(r.replyXml, {
+        token: config.token,
+        encodingAesKey: aesKeys[0]!,
+        appid: config.componentAppid,
+        timestamp: String(nowSeconds(clock)),
+      });
+      return { status: 200, contentType: 'application/xml; charset=utf-8', body: sealed };
     });
-    return { status: 200, contentType: 'application/xml; charset=utf-8', body: sealed };
   }
 
   const timed =
@@ -157,5 +129,6 @@ export function createPushHandlers(ctx: AppContext): PushHandlers {
     component: timed('component', component),
     authorizer: timed('authorizer', authorizer),
     tooLarge: (url, ip) => refusePush(ctx, url, 'xml_too_large', `body exceeds ${config.bodyLimitBytes} bytes`, 413, ip),
+    messages: pipeline,
   };
 }

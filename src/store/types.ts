@@ -55,10 +55,55 @@ export interface PushStore {
   prunePushes(componentAppid: string, receivedBefore: number): Promise<number>;
 }
 
+/** One verified, decrypted user message or event to the message & event URL (`messages_log`). */
+export interface MessageRecord {
+  componentAppid: string;
+  authorizerAppid: string;
+  /** MsgId, or FromUserName+CreateTime+Event for events: a retry has the same key and is stored once. */
+  dedupeKey: string;
+  /** Routing key: `message.text`, `event.weapp_audit_success`, … */
+  type: string;
+  fromUser: string;
+  createTime: number;
+  receivedAt: number;
+  /** The decrypted XML as WeChat sent it. */
+  payload: string;
+}
+
+export interface StoredMessage extends MessageRecord {
+  id: number;
+}
+
+export interface MessageQuery {
+  authorizerAppid?: string;
+  /** Exact routing key, or a prefix followed by `*` (`event.*`, `event.weapp_*`). */
+  type?: string;
+  /** receivedAt >= since (epoch ms). */
+  since?: number;
+  /** receivedAt < until (epoch ms). */
+  until?: number;
+  /** Only ids below this (paging backwards). */
+  beforeId?: number;
+  /** Default 50, at most 1000. */
+  limit?: number;
+}
+
+export interface MessageStore {
+  /** Stores a message once; `duplicate` (nothing written) when its dedupe key is already stored. */
+  recordMessage(message: MessageRecord): Promise<'stored' | 'duplicate'>;
+  /** Newest first. */
+  listMessages(componentAppid: string, query?: MessageQuery): Promise<StoredMessage[]>;
+  /**
+   * Deletes at most `limit` messages received before `receivedBefore` (oldest first) and returns how
+   * many; callers loop in bounded batches so a large backlog never holds one long write.
+   */
+  pruneMessages(componentAppid: string, receivedBefore: number, limit: number): Promise<number>;
+}
+
 export type StoreDialect = 'sqlite' | 'postgres';
 
 /** The one persistence interface; adapters pass `storeContract` in `store/testing`. */
-export interface Store extends TicketStore, PushStore, CredentialStore, ExchangeStore {
+export interface Store extends TicketStore, PushStore, CredentialStore, ExchangeStore, MessageStore {
   readonly dialect: StoreDialect;
   /** Applies pending migrations; idempotent and safe to run from several processes at once. */
   migrate(): Promise<void>;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AuthorizationInput, PushRecord, Store } from '../../src/store/types.js';
+import type { AuthorizationInput, MessageRecord, PushRecord, Store } from '../../src/store/types.js';
 
 /**
  * The behaviour every Store adapter must have. Fixtures are hostile on purpose: quotes, SQL fragments,
@@ -219,6 +219,68 @@ export function storeContract(name: string, open: () => Promise<Store>, teardown
         const log = await store.recentRefreshTokens(c, 'wxG', 100);
         expect(log).toHaveLength(20);
         expect(log[0]!.refreshTokenEnc).toBe('r24');
+      });
+    });
+
+    describe('message log', () => {
+      const message = (componentAppid: string, over: Partial<MessageRecord> = {}): MessageRecord => ({
+        componentAppid,
+        authorizerAppid: 'wx570bc396a51b8ff8',
+        dedupeKey: `wx570bc396a51b8ff8:m:${++n}`,
+        type: 'message.text',
+        fromUser: `o'user"${n}`,
+        createTime: 1_700_000_000 + n,
+        receivedAt: 1_700_000_000_000 + n,
+        payload: `<xml><Content><![CDATA[中文 😀 '"\\ ${n}]]></Content></xml>`,
+        ...over,
+      });
+
+      it('stores a message once by its dedupe key, concurrently too', async () => {
+        const c = component();
+        const m = message(c);
+        const outcomes = await Promise.all([store.recordMessage(m), store.recordMessage({ ...m, receivedAt: m.receivedAt + 5 }), store.recordMessage(m)]);
+        expect(outcomes.sort()).toEqual(['duplicate', 'duplicate', 'stored']);
+        const listed = await store.listMessages(c);
+        expect(listed).toHaveLength(1);
+        expect(listed[0]).toMatchObject({ ...m, id: expect.any(Number) });
+        // The same key under another component is another message.
+        expect(await store.recordMessage({ ...m, componentAppid: component() })).toBe('stored');
+      });
+
+      it('lists newest first, filtered by authorizer, exact type, type prefix, time range and page', async () => {
+        const c = component();
+        const t0 = 1_800_000_000_000;
+        const rows = [
+          message(c, { type: 'message.text', receivedAt: t0 }),
+          message(c, { type: 'event.weapp_audit_success', receivedAt: t0 + 1000 }),
+          message(c, { type: 'event.subscribe', receivedAt: t0 + 2000, authorizerAppid: 'wxd101a85aa106f53e' }),
+          message(c, { type: 'message.image', receivedAt: t0 + 3000 }),
+        ];
+        for (const r of rows) expect(await store.recordMessage(r)).toBe('stored');
+        const keys = (list: { dedupeKey: string }[]) => list.map((m) => m.dedupeKey);
+        expect(keys(await store.listMessages(c))).toEqual(rows.map((r) => r.dedupeKey).reverse());
+        expect(keys(await store.listMessages(c, { authorizerAppid: 'wxd101a85aa106f53e' }))).toEqual([rows[2]!.dedupeKey]);
+        expect(keys(await store.listMessages(c, { type: 'event.*' }))).toEqual([rows[2]!.dedupeKey, rows[1]!.dedupeKey]);
+        expect(keys(await store.listMessages(c, { type: 'message.text' }))).toEqual([rows[0]!.dedupeKey]);
+        expect(keys(await store.listMessages(c, { type: 'event.weapp_*' }))).toEqual([rows[1]!.dedupeKey]);
+        expect(keys(await store.listMessages(c, { since: t0 + 1000, until: t0 + 3000 }))).toEqual([rows[2]!.dedupeKey, rows[1]!.dedupeKey]);
+        const page1 = await store.listMessages(c, { limit: 2 });
+        expect(keys(page1)).toEqual([rows[3]!.dedupeKey, rows[2]!.dedupeKey]);
+        expect(keys(await store.listMessages(c, { limit: 2, beforeId: page1[1]!.id }))).toEqual([rows[1]!.dedupeKey, rows[0]!.dedupeKey]);
+      });
+
+      it('prunes old messages in bounded batches, oldest first, one component only', async () => {
+        const c = component();
+        const other = component();
+        const t0 = 1_900_000_000_000;
+        for (let i = 0; i < 7; i++) await store.recordMessage(message(c, { receivedAt: t0 + i }));
+        await store.recordMessage(message(other, { receivedAt: t0 }));
+        expect(await store.pruneMessages(c, t0 + 5, 3)).toBe(3);
+        expect((await store.listMessages(c)).map((m) => m.receivedAt).sort()).toEqual([t0 + 3, t0 + 4, t0 + 5, t0 + 6]);
+        expect(await store.pruneMessages(c, t0 + 5, 3)).toBe(2);
+        expect(await store.pruneMessages(c, t0 + 5, 3)).toBe(0);
+        expect((await store.listMessages(c)).map((m) => m.receivedAt).sort()).toEqual([t0 + 5, t0 + 6]);
+        expect(await store.listMessages(other)).toHaveLength(1);
       });
     });
   });

@@ -6,7 +6,8 @@ import { buildApp } from '../../src/server/app.js';
 import type { AppContext } from '../../src/server/context.js';
 import { createStore } from '../../src/store/create-store.js';
 import type { Store } from '../../src/store/types.js';
-import { createLogger } from '../../src/util/logger.js';
+import { createLogger, type Logger } from '../../src/util/logger.js';
+import type { MessagePipeline } from '../../src/messages/pipeline.js';
 
 export interface World {
   sandbox: Sandbox;
@@ -15,6 +16,8 @@ export interface World {
   store: Store;
   config: Config;
   context: AppContext;
+  /** The authorizer-message pipeline (`messages.settled()` waits for release-test replies). */
+  messages: MessagePipeline;
   /** The platform server's base URL. */
   url: string;
   /** Waits until pushes and their handlers (query_auth…) have settled. */
@@ -29,6 +32,8 @@ export interface WorldOptions {
   platform?: Omit<PlatformOptions, 'config' | 'store'>;
   /** API hosts given the sandbox URL; default: the sandbox alone. */
   apiBases?: (sandboxUrl: string) => { primary: string; backups: string[] };
+  /** Default: silent (or WXOPEN_TEST_LOG's level). */
+  logger?: Logger;
 }
 
 /**
@@ -47,7 +52,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     ...options.env,
   });
   const store = options.store ? await options.store() : await createStore(config.databaseUrl);
-  const logger = createLogger({ level: process.env.WXOPEN_TEST_LOG ?? 'silent' });
+  const logger = options.logger ?? createLogger({ level: process.env.WXOPEN_TEST_LOG ?? 'silent' });
   const platform = new Platform({
     config,
     store,
@@ -59,7 +64,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     // Simulated time does not pass while the refresher paces itself; its schedule is checked instead.
     refresher: { sleepUntil: async () => {}, ...options.platform?.refresher },
   });
-  const { app, context } = await buildApp({ config, store, logger, clock: sandbox.clock, platform });
+  const { app, context, messages } = await buildApp({ config, store, logger, clock: sandbox.clock, platform });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
@@ -73,10 +78,12 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     store,
     config,
     context,
+    messages,
     url,
     async settle() {
       await sandbox.settled();
       await context.pushes.drain();
+      await messages.settled();
     },
     async close() {
       await app.close();

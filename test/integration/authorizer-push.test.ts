@@ -6,6 +6,8 @@ import { parseXml } from '../../src/xml/parse.js';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
 
 const AUTHORIZER = 'wx570bc396a51b8ff8';
+/** Not a release-test account (whose messages the built-in responder answers) and with no known gh_ id. */
+const MERCHANT = 'wx3a7f2c9e1b4d6f80';
 
 describe('POST /wechat/authorizer/:appid', () => {
   let p: TestPlatform;
@@ -35,8 +37,8 @@ describe('POST /wechat/authorizer/:appid', () => {
     await p.close();
   });
 
-  const text = (content: string, msgId: string) => ({
-    ToUserName: 'gh_3c884a361561',
+  const text = (content: string, msgId: string, toUserName = 'gh_3c884a361561') => ({
+    ToUserName: toUserName,
     FromUserName: 'ozy4qt5QUADNXORxCVipKMV9dss0',
     CreateTime: Math.floor(p.clock.now() / 1000),
     MsgType: 'text',
@@ -45,24 +47,25 @@ describe('POST /wechat/authorizer/:appid', () => {
   });
 
   it('answers an encrypted passive reply signed over what it emits', async () => {
-    const res = await p.push(text('TESTCOMPONENT_MSG_TYPE_TEXT', '1001'), { path: `/wechat/authorizer/${AUTHORIZER}`, toUserName: 'gh_3c884a361561' });
+    // A legacy raw handler on an ordinary merchant (test accounts are answered by the built-in responder).
+    const res = await p.push(text('TESTCOMPONENT_MSG_TYPE_TEXT', '1001', 'gh_5e2a9c7b1d3f'), { path: `/wechat/authorizer/${MERCHANT}`, toUserName: 'gh_5e2a9c7b1d3f' });
     expect(res.status).toBe(200);
     const reply = parseXml(res.text) as Record<string, string>;
     expect(computeMsgSignature(p.config.token, reply.TimeStamp!, reply.Nonce!, reply.Encrypt!)).toBe(reply.MsgSignature);
     const inner = parseXml(decryptMessage(reply.Encrypt!, p.config.encodingAesKeys[0]!, p.config.componentAppid).message);
-    expect(inner).toMatchObject({ ToUserName: 'ozy4qt5QUADNXORxCVipKMV9dss0', FromUserName: 'gh_3c884a361561', Content: 'TESTCOMPONENT_MSG_TYPE_TEXT_callback' });
-    expect(seen[0]).toMatchObject({ authorizerAppid: AUTHORIZER });
+    expect(inner).toMatchObject({ ToUserName: 'ozy4qt5QUADNXORxCVipKMV9dss0', FromUserName: 'gh_5e2a9c7b1d3f', Content: 'TESTCOMPONENT_MSG_TYPE_TEXT_callback' });
+    expect(seen[0]).toMatchObject({ authorizerAppid: MERCHANT });
   });
 
   it('answers success when no handler replies, and processes a retried MsgId once', async () => {
-    const path = `/wechat/authorizer/${AUTHORIZER}`;
-    expect(await p.push(text('hello', '2002'), { path, toUserName: 'gh_3c884a361561' })).toEqual({ status: 200, text: 'success' });
-    expect(await p.push(text('hello', '2002'), { path, toUserName: 'gh_3c884a361561' })).toEqual({ status: 200, text: 'success' });
+    const path = `/wechat/authorizer/${MERCHANT}`;
+    expect(await p.push(text('hello', '2002', 'gh_5e2a9c7b1d3f'), { path, toUserName: 'gh_5e2a9c7b1d3f' })).toEqual({ status: 200, text: 'success' });
+    expect(await p.push(text('hello', '2002', 'gh_5e2a9c7b1d3f'), { path, toUserName: 'gh_5e2a9c7b1d3f' })).toEqual({ status: 200, text: 'success' });
     expect(seen).toHaveLength(1);
   });
 
   it('dedupes events by FromUserName + CreateTime', async () => {
-    const path = `/wechat/authorizer/${AUTHORIZER}`;
+    const path = `/wechat/authorizer/${MERCHANT}`;
     const event = { ToUserName: 'gh_x', FromUserName: 'o1', CreateTime: 1_700_000_000, MsgType: 'event', Event: 'weapp_audit_success', SuccTime: 1 };
     await p.push(event, { path, toUserName: 'gh_x' });
     await p.push(event, { path, toUserName: 'gh_x' });

@@ -7,7 +7,8 @@ describe('authorization page, codes and authorizer tokens', () => {
   let world: World;
   let cat: string;
   beforeAll(async () => {
-    world = await startWorld({ preAuthCodeTtlSeconds: 1800 });
+    // The entry-domain check has its own tests (test/sandbox/entry-domain.test.ts); these open the page directly.
+    world = await startWorld({ preAuthCodeTtlSeconds: 1800, entryDomainCheck: false });
     cat = await componentToken(world.sandbox);
   });
   afterAll(async () => world.close());

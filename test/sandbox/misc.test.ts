@@ -73,6 +73,8 @@ describe('login, JS-SDK, customer service, quotas and messages', () => {
   it('custom/send records messages and needs the customer-service set', async () => {
     const { aat } = await authorizedToken(world.sandbox, cat, OA, [1, 2]);
     const send = (token: string, body: unknown) => call(world.sandbox.url, '/cgi-bin/message/custom/send', { query: { access_token: token }, body });
+    // A user's message opens the customer-service window (spec 13; enforced, see cs-window.test.ts).
+    await world.sandbox.sendMessage(OA, { FromUserName: 'oUser', MsgType: 'text', Content: 'hi' });
     const r = await send(aat, { touser: 'oUser', msgtype: 'text', text: { content: 'abc_from_api' } });
     expect(r.json).toMatchObject({ errcode: 0, errmsg: 'ok' });
     expect(world.sandbox.sentMessages(OA)).toEqual([expect.objectContaining({ appid: OA, touser: 'oUser', msgtype: 'text', body: expect.objectContaining({ text: { content: 'abc_from_api' } }) })]);

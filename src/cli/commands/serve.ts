@@ -90,7 +90,8 @@ async function startEmbeddedSandbox(config: Config, platformUrl: string, stateFi
       encodingAesKey: config.encodingAesKeys[0]!,
     },
     // Pushes the first ticket as soon as it knows the platform, then every 10 minutes.
-    platform: { componentPushUrl: `${local}/wechat/component`, authorizerPushUrl: `${local}/wechat/authorizer/$APPID$` },
+    // The registered entry domain (spec 14) is the host browsers use, which may differ from the push host.
+    platform: { componentPushUrl: `${local}/wechat/component`, authorizerPushUrl: `${local}/wechat/authorizer/$APPID$`, entryDomain: new URL(config.publicUrl).hostname },
     pushTimestamps: 'real',
     // What the simulated WeChat knows (tokens, authorizations…) survives restarts, like the database.
     stateFile,

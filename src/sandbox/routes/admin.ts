@@ -90,6 +90,8 @@ export async function adminRoutes(app: FastifyInstance, ctx: SandboxContext, con
       'POST /sandbox/admin/revoke {"appid"}',
       'POST /sandbox/admin/js-code {"appid","openid"?}',
       'POST /sandbox/admin/message {"appid","fields":{...}}',
+      'POST /sandbox/admin/messages {"appid","from"?,"type":"text|image|voice|video|shortvideo|location|link|event|…","content"?,"event"?,"event_key"?,"fields"?}',
+      'POST /sandbox/admin/release-test {"appid","event"?}',
       'GET  /sandbox/admin/sent-messages[?appid=]',
       'GET  /sandbox/admin/pushes',
       'POST /sandbox/admin/platform {"componentPushUrl","authorizerPushUrl"}',
@@ -166,6 +168,27 @@ export async function adminRoutes(app: FastifyInstance, ctx: SandboxContext, con
     if (typeof fields !== 'object' || fields === null) throw new AdminError('fields must be an object');
     return controls.sendMessage(str(b, 'appid')!, fields as Record<string, string | number>);
   });
+  app.post(p('/messages'), async (request) => {
+    const b = body(request);
+    const appid = str(b, 'appid')!;
+    const type = str(b, 'type')!;
+    const extra = b.fields ?? {};
+    if (typeof extra !== 'object' || extra === null || Array.isArray(extra)) throw new AdminError('fields must be an object');
+    const fields: Record<string, string | number> = { ...(extra as Record<string, string | number>), MsgType: type };
+    const from = str(b, 'from', false);
+    if (from !== undefined) fields.FromUserName = from;
+    const content = str(b, 'content', false);
+    if (content !== undefined) fields.Content = content;
+    if (type === 'event') fields.Event = str(b, 'event')!;
+    const eventKey = str(b, 'event_key', false);
+    if (eventKey !== undefined) fields.EventKey = eventKey;
+    if (type === 'text' && fields.Content === undefined) throw new AdminError('content (string) is required for a text message');
+    return controls.sendMessage(appid, fields);
+  });
+  app.post(p('/release-test'), async (request) => {
+    const b = body(request);
+    return controls.runReleaseTest(str(b, 'appid')!, { ...(str(b, 'event', false) !== undefined && { event: str(b, 'event', false)! }) });
+  });
   app.get(p('/sent-messages'), async (request) => {
     const appid = (request.query as Record<string, unknown>).appid;
     return { messages: controls.sentMessages(typeof appid === 'string' ? appid : undefined) };
@@ -175,7 +198,8 @@ export async function adminRoutes(app: FastifyInstance, ctx: SandboxContext, con
     const b = body(request);
     const authorizerPushUrl = str(b, 'authorizerPushUrl')!;
     if (!authorizerPushUrl.includes('$APPID$')) throw new AdminError('authorizerPushUrl must contain $APPID$');
-    controls.setPlatform({ componentPushUrl: str(b, 'componentPushUrl')!, authorizerPushUrl });
+    const entryDomain = str(b, 'entryDomain', false);
+    controls.setPlatform({ componentPushUrl: str(b, 'componentPushUrl')!, authorizerPushUrl, ...(entryDomain !== undefined && { entryDomain }) });
     return { platform: state.platform };
   });
   app.post(p('/refresh-token-mode'), async (request) => {

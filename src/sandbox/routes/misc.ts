@@ -52,6 +52,7 @@ export async function miscRoutes(app: FastifyInstance, ctx: SandboxContext): Pro
     const content = body[msgtype];
     if (typeof content !== 'object' || content === null) reject(47001);
     if (msgtype === 'text' && typeof (content as Record<string, unknown>).content !== 'string') reject(47001);
+    state.csWindows.consume(account.appid, touser);
     state.sentMessages.push({ appid: account.appid, touser, msgtype, body, at: state.clock.now() });
     return { errcode: 0, errmsg: 'ok' };
   });

@@ -59,7 +59,8 @@ export async function authorizeRoutes(app: FastifyInstance, ctx: AppContext & { 
     );
 
   app.get('/authorize', async (_req, reply) => {
-    const link = (label: string, q: string) => `<a class="button" href="/authorize/go?${q}">${label}</a>`;
+    // referrerpolicy="origin": WeChat opens its page only when the Referer names this domain (spec 14.2).
+    const link = (label: string, q: string) => `<a class="button" href="/authorize/go?${q}" referrerpolicy="origin">${label}</a>`;
     return reply.type('text/html').send(
       page(
         'Authorize this platform',

@@ -8,10 +8,13 @@ import type {
   ComponentTokenRecord,
   ExchangeRecord,
   LoggedRefreshToken,
+  MessageQuery,
+  MessageRecord,
   PushRecord,
   RefreshedTokensInput,
   Store,
   StoreDialect,
+  StoredMessage,
   StoredPush,
   StoredTicket,
   TicketOutcome,
@@ -178,6 +181,72 @@ export class KyselyStore implements Store {
       .deleteFrom('push_events')
       .where('component_appid', '=', componentAppid)
       .where('received_at', '<', receivedBefore)
+      .executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+
+  async recordMessage(m: MessageRecord): Promise<'stored' | 'duplicate'> {
+    const inserted = await this.db
+      .insertInto('messages_log')
+      .values({
+        component_appid: m.componentAppid,
+        authorizer_appid: m.authorizerAppid,
+        dedupe_key: m.dedupeKey,
+        type: m.type,
+        from_user: m.fromUser,
+        create_time: m.createTime,
+        received_at: m.receivedAt,
+        payload: m.payload,
+      })
+      .onConflict((oc) => oc.columns(['component_appid', 'dedupe_key']).doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    return inserted ? 'stored' : 'duplicate';
+  }
+
+  async listMessages(componentAppid: string, query: MessageQuery = {}): Promise<StoredMessage[]> {
+    let q = this.db
+      .selectFrom('messages_log')
+      .selectAll()
+      .where('component_appid', '=', componentAppid)
+      .orderBy('id', 'desc')
+      .limit(Math.min(Math.max(query.limit ?? 50, 1), 1000));
+    if (query.authorizerAppid !== undefined) q = q.where('authorizer_appid', '=', query.authorizerAppid);
+    if (query.type !== undefined) {
+      const prefix = query.type.endsWith('*') ? query.type.slice(0, -1) : undefined;
+      // substr, not LIKE: no escaping of `_` in type names, and the same in both dialects.
+      q = prefix === undefined ? q.where('type', '=', query.type) : q.where(sql<string>`substr(type, 1, ${prefix.length})`, '=', prefix);
+    }
+    if (query.since !== undefined) q = q.where('received_at', '>=', query.since);
+    if (query.until !== undefined) q = q.where('received_at', '<', query.until);
+    if (query.beforeId !== undefined) q = q.where('id', '<', query.beforeId);
+    const rows = await q.execute();
+    return rows.map((r) => ({
+      id: Number(r.id),
+      componentAppid: r.component_appid,
+      authorizerAppid: r.authorizer_appid,
+      dedupeKey: r.dedupe_key,
+      type: r.type,
+      fromUser: r.from_user,
+      createTime: Number(r.create_time),
+      receivedAt: Number(r.received_at),
+      payload: r.payload,
+    }));
+  }
+
+  async pruneMessages(componentAppid: string, receivedBefore: number, limit: number): Promise<number> {
+    // Delete by id from a bounded subselect: portable (SQLite has no DELETE … LIMIT by default) and short.
+    const r = await this.db
+      .deleteFrom('messages_log')
+      .where('id', 'in', (eb) =>
+        eb
+          .selectFrom('messages_log')
+          .select('id')
+          .where('component_appid', '=', componentAppid)
+          .where('received_at', '<', receivedBefore)
+          .orderBy('received_at')
+          .limit(Math.max(1, limit)),
+      )
       .executeTakeFirst();
     return Number(r.numDeletedRows);
   }

@@ -126,6 +126,31 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
         await db.schema.alterTable('authorizers').dropColumn('event_time').execute();
       },
     },
+    'messages_0001_log': {
+      async up(db) {
+        await id(db.schema.createTable('messages_log'))
+          .addColumn('component_appid', 'text', (c) => c.notNull())
+          .addColumn('authorizer_appid', 'text', (c) => c.notNull())
+          .addColumn('dedupe_key', 'text', (c) => c.notNull())
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('from_user', 'text', (c) => c.notNull())
+          .addColumn('create_time', 'bigint', (c) => c.notNull())
+          .addColumn('received_at', 'bigint', (c) => c.notNull())
+          .addColumn('payload', 'text', (c) => c.notNull())
+          .addUniqueConstraint('messages_log_dedupe', ['component_appid', 'dedupe_key'])
+          .execute();
+        // Retention deletes by age; the admin lists by authorizer and time.
+        await db.schema.createIndex('messages_log_received').on('messages_log').columns(['component_appid', 'received_at']).execute();
+        await db.schema
+          .createIndex('messages_log_authorizer')
+          .on('messages_log')
+          .columns(['component_appid', 'authorizer_appid', 'received_at'])
+          .execute();
+      },
+      async down(db) {
+        await db.schema.dropTable('messages_log').execute();
+      },
+    },
   };
 }
 

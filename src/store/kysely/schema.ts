@@ -71,7 +71,20 @@ export interface CredsHealthTable {
   at: number;
 }
 
+export interface MessagesLogTable {
+  id: Generated<number>;
+  component_appid: string;
+  authorizer_appid: string;
+  dedupe_key: string;
+  type: string;
+  from_user: string;
+  create_time: number;
+  received_at: number;
+  payload: string;
+}
+
 export interface Database {
+  messages_log: MessagesLogTable;
   component_tickets: ComponentTicketsTable;
   push_events: PushEventsTable;
   component_tokens: ComponentTokensTable;

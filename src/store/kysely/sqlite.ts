@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
-import { unwrittenTicketOutcome, type PushRecord, type StoredTicket, type TicketOutcome } from '../types.js';
+import { unwrittenTicketOutcome, type MessageRecord, type PushRecord, type StoredTicket, type TicketOutcome } from '../types.js';
 import { KyselyStore } from './kysely-store.js';
 import type { Database } from './schema.js';
 
@@ -16,7 +16,7 @@ export interface SqliteStoreOptions {
   synchronous?: 'full' | 'normal';
 }
 
-type Write = { kind: 'push'; push: PushRecord } | { kind: 'ticket'; ticket: StoredTicket };
+type Write = { kind: 'push'; push: PushRecord } | { kind: 'ticket'; ticket: StoredTicket } | { kind: 'message'; message: MessageRecord };
 
 interface Pending {
   write: Write;
@@ -35,7 +35,7 @@ export class SqliteStore extends KyselyStore {
   private queue: Pending[] = [];
   private flushing: Promise<void> | undefined;
   private statements:
-    | { insertPush: BetterSqlite3.Statement; upsertTicket: BetterSqlite3.Statement; ticketTime: BetterSqlite3.Statement<[string], { create_time: number }> }
+    | { insertPush: BetterSqlite3.Statement; insertMessage: BetterSqlite3.Statement; upsertTicket: BetterSqlite3.Statement; ticketTime: BetterSqlite3.Statement<[string], { create_time: number }> }
     | undefined;
 
   constructor(
@@ -47,6 +47,11 @@ export class SqliteStore extends KyselyStore {
 
   override recordPush(push: PushRecord): Promise<'stored' | 'duplicate'> {
     return this.enqueue({ kind: 'push', push }) as Promise<'stored' | 'duplicate'>;
+  }
+
+  /** Messages join the same group commit as pushes: the message URL is the busier of the two. */
+  override recordMessage(message: MessageRecord): Promise<'stored' | 'duplicate'> {
+    return this.enqueue({ kind: 'message', message }) as Promise<'stored' | 'duplicate'>;
   }
 
   override recordTicket(ticket: StoredTicket): Promise<TicketOutcome> {
@@ -71,6 +76,10 @@ export class SqliteStore extends KyselyStore {
         `insert into push_events (component_appid, dedupe_key, info_type, authorizer_appid, create_time, received_at, payload)
          values (?, ?, ?, ?, ?, ?, ?) on conflict (component_appid, dedupe_key) do nothing`,
       ),
+      insertMessage: this.raw.prepare(
+        `insert into messages_log (component_appid, authorizer_appid, dedupe_key, type, from_user, create_time, received_at, payload)
+         values (?, ?, ?, ?, ?, ?, ?, ?) on conflict (component_appid, dedupe_key) do nothing`,
+      ),
       upsertTicket: this.raw.prepare(
         `insert into component_tickets (component_appid, ticket, create_time, received_at) values (?, ?, ?, ?)
          on conflict (component_appid) do update set ticket = excluded.ticket, create_time = excluded.create_time,
@@ -88,12 +97,17 @@ export class SqliteStore extends KyselyStore {
     this.queue = [];
     const run = this.db.connection().execute(async () => {
       // Holding Kysely's connection keeps its own transactions from interleaving with this one.
-      const { insertPush, upsertTicket, ticketTime } = this.prepared();
+      const { insertPush, insertMessage, upsertTicket, ticketTime } = this.prepared();
       const write = this.raw.transaction((items: Pending[]) =>
         items.map(({ write: w }) => {
           if (w.kind === 'push') {
             const p = w.push;
             return insertPush.run(p.componentAppid, p.dedupeKey, p.infoType, p.authorizerAppid, p.createTime, p.receivedAt, p.payload).changes === 0 ? 'duplicate' : 'stored';
+          }
+          if (w.kind === 'message') {
+            const m = w.message;
+            const changes = insertMessage.run(m.componentAppid, m.authorizerAppid, m.dedupeKey, m.type, m.fromUser, m.createTime, m.receivedAt, m.payload).changes;
+            return changes === 0 ? 'duplicate' : 'stored';
           }
           const t = w.ticket;
           if (upsertTicket.run(t.componentAppid, t.ticket, t.createTime, t.receivedAt).changes > 0) return 'stored';
@@ -113,7 +127,9 @@ export class SqliteStore extends KyselyStore {
     } catch {
       // The batch rolled back as a whole: write each alone, so one failure cannot fail the others.
       for (const { write: w, resolve, reject } of batch) {
-        (w.kind === 'push' ? super.recordPush(w.push) : super.recordTicket(w.ticket)).then(resolve, reject);
+        const alone: Promise<string> =
+          w.kind === 'push' ? super.recordPush(w.push) : w.kind === 'message' ? super.recordMessage(w.message) : super.recordTicket(w.ticket);
+        alone.then(resolve, reject);
       }
     }
   }

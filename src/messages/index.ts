@@ -1,0 +1,14 @@
+export { MessageRouter, HandlerTimeoutError } from './router.js';
+export type { HandlerOptions, HandlerResult, MessageHandlerFn, Pattern, DispatchResult } from './router.js';
+export { reply, renderReply, isReply } from './reply.js';
+export type { Reply, NewsArticle } from './reply.js';
+export { toMessage, messageTypeOf, messageSchemas, eventSchemas } from './types.js';
+export type * from './types.js';
+export { RELEASE_TEST_ACCOUNTS, releaseTestAccount, releaseTestAnswer, TEST_TEXT, QUERY_AUTH_CODE_PREFIX } from './release-test.js';
+export type { ReleaseTestAccount, ReleaseTestAnswer } from './release-test.js';
+export { MemoryMessageDedupe, RedisMessageDedupe, dedupeKey, DEDUPE_TTL_MS } from './dedupe.js';
+export type { MessageDedupe } from './dedupe.js';
+export { MessageRetention } from './retention.js';
+export type { RetentionOptions } from './retention.js';
+export { MessagePipeline } from './pipeline.js';
+export type { PipelineOutcome } from './pipeline.js';

@@ -1,0 +1,135 @@
+import { loadConfig, type Config, type Env } from '../config.js';
+import { MessageRetention } from '../messages/retention.js';
+import { MessageRouter } from '../messages/router.js';
+import type { MessageDedupe } from '../messages/dedupe.js';
+import { createMetrics } from '../observability/metrics.js';
+import { Platform, type PlatformOptions } from '../platform.js';
+import { createStore } from '../store/create-store.js';
+import type { Store } from '../store/types.js';
+import { systemClock, type Clock } from '../util/clock.js';
+import { createLogger, type Logger } from '../util/logger.js';
+import { buildApp, type WxOpenApp } from './app.js';
+
+/**
+ * Configuration in code: the same keys and rules as the environment (`WXOPEN_COMPONENT_APPID`, …),
+ * validated by the same schema. Numbers, booleans and lists are accepted and written as the
+ * environment would hold them.
+ */
+export type ConfigInput = Record<string, string | number | boolean | readonly string[] | undefined>;
+
+export interface CreateWxOpenOptions {
+  /** A config object (env keys) or an already loaded `Config`; default: read `env`. */
+  config?: ConfigInput | Config;
+  /** The environment read when `config` is not given; default `process.env`. */
+  env?: Env;
+  logger?: Logger;
+  clock?: Clock;
+  /** An open store; default: `createStore(config.databaseUrl)` (closed by `close()`). */
+  store?: Store;
+  /** Extra Platform options (fetch, lock, credentials…). */
+  platform?: Omit<PlatformOptions, 'config' | 'store' | 'logger' | 'clock' | 'metrics'>;
+  dedupe?: MessageDedupe;
+  /** Ask WeChat for a ticket at `listen()` when none younger than 12 h is stored (default true). */
+  ensureTicket?: boolean;
+  /** Run the background token refresher after `listen()` (default true). */
+  refresher?: boolean;
+  /** Prune the message log in the background after `listen()` (default true). */
+  retention?: boolean;
+}
+
+export interface WxOpen extends WxOpenApp {
+  config: Config;
+  store: Store;
+  platform: Platform;
+  router: MessageRouter;
+  retention: MessageRetention;
+  /** Registers a message handler: `wx.on('message.text', (m) => reply.text('hi'))`. */
+  on: MessageRouter['on'];
+  /** Listens (default `config.port`/`config.host`) and starts the refresher and retention; resolves with the URL. */
+  listen(options?: { port?: number; host?: string }): Promise<string>;
+  /** The URL after `listen()`. */
+  url: string | undefined;
+  /** Stops accepting, drains handlers and background work, closes the store (if opened here). */
+  close(): Promise<void>;
+}
+
+function isConfig(c: ConfigInput | Config): c is Config {
+  return typeof c.mode === 'string' && typeof c.componentAppid === 'string' && Array.isArray(c.encodingAesKeys);
+}
+
+/** A config object in code → the environment shape, validated by `loadConfig` (same schema, same errors). */
+export function configFromObject(input: ConfigInput): Config {
+  const env: Env = {};
+  for (const [key, value] of Object.entries(input)) {
+    if (value === undefined) continue;
+    env[key] = Array.isArray(value) ? value.join(',') : String(value);
+  }
+  return loadConfig(env);
+}
+
+/**
+ * The one entry point: the complete platform (push URLs including the exchange of `authorized`
+ * pushes, the /authorize pages, the dashboard, health and metrics, the token refresher, message
+ * handlers, the message log and its retention) from a config object or the environment.
+ */
+export async function createWxOpen(options: CreateWxOpenOptions = {}): Promise<WxOpen> {
+  const config = options.config === undefined ? loadConfig(options.env ?? process.env) : isConfig(options.config) ? options.config : configFromObject(options.config);
+  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  const clock = options.clock ?? systemClock;
+  const store = options.store ?? (await createStore(config.databaseUrl));
+  const metrics = createMetrics();
+  const platform = new Platform({ ...options.platform, config, store, logger, clock, metrics });
+  const router = new MessageRouter();
+  let built: WxOpenApp;
+  try {
+    built = await buildApp({ config, store, logger, clock, platform, metrics, router, dedupe: options.dedupe });
+  } catch (err) {
+    await platform.close();
+    if (!options.store) await store.close();
+    throw err;
+  }
+  const retention = new MessageRetention({ store, componentAppid: config.componentAppid, retentionDays: config.messageRetentionDays, clock, logger });
+  let closed = false;
+  const wx: WxOpen = {
+    ...built,
+    config,
+    store,
+    platform,
+    router,
+    retention,
+    url: undefined,
+    on: ((...args: Parameters<MessageRouter['on']>) => {
+      router.on(...args);
+      return router;
+    }) as MessageRouter['on'],
+    async listen(o = {}) {
+      await built.app.listen({ port: o.port ?? config.port, host: o.host ?? config.host });
+      const address = built.app.server.address();
+      const port = typeof address === 'object' && address ? address.port : config.port;
+      const host = (o.host ?? config.host) === '0.0.0.0' || (o.host ?? config.host) === '::' ? 'localhost' : (o.host ?? config.host);
+      wx.url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+      if (options.ensureTicket !== false) {
+        // Not awaited: WeChat may be slow or down, and serving pushes must not wait for it.
+        platform.component.ensureTicket().then(
+          (r) => r === 'requested' && logger.info('no recent component_verify_ticket stored: asked WeChat to push one (api_start_push_ticket)'),
+          (err: unknown) => logger.warn({ err }, 'api_start_push_ticket failed; waiting for the regular ticket push'),
+        );
+      }
+      if (options.refresher !== false) platform.refresher.start();
+      // Pushed authorization codes not yet exchanged (a crash, a transient failure) are retried from the store.
+      platform.exchanges.start();
+      if (options.retention !== false) retention.start();
+      return wx.url;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await retention.stop();
+      await built.app.close();
+      await built.context.pushes.drain();
+      await platform.close();
+      if (!options.store) await store.close();
+    },
+  };
+  return wx;
+}
