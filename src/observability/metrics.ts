@@ -8,6 +8,8 @@ export interface Metrics {
   tokenRefreshes: Counter<'kind' | 'outcome'>;
   upstream: Counter<'path' | 'outcome'>;
   reauthorizationRequired: Counter<'errcode'>;
+  apiCalls: Counter<'api' | 'outcome'>;
+  apiCallDuration: Histogram<'api'>;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -44,6 +46,19 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       name: 'wxopen_reauthorization_required_total',
       help: 'Authorizers flagged needs_reauthorization, by the errcode that showed it',
       labelNames: ['errcode'],
+      registers: [registry],
+    }),
+    apiCalls: new Counter({
+      name: 'wxopen_api_calls_total',
+      help: 'Typed WeChat API calls, by API path and outcome (ok, the errcode, rate_limited, upstream_error)',
+      labelNames: ['api', 'outcome'],
+      registers: [registry],
+    }),
+    apiCallDuration: new Histogram({
+      name: 'wxopen_api_call_duration_seconds',
+      help: 'Duration of typed WeChat API calls including token, rate-limit waits and retries',
+      labelNames: ['api'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),
   };
