@@ -49,10 +49,39 @@ export interface RefreshTokenLogTable {
   created_at: number;
 }
 
+export interface ApiLoginSessionsTable {
+  component_appid: string;
+  session_id: string;
+  authorizer_appid: string;
+  openid: string;
+  unionid: string | null;
+  session_key_enc: string;
+  created_at: number;
+  expires_at: number;
+}
+
+export interface ApiJsapiTicketsTable {
+  component_appid: string;
+  authorizer_appid: string;
+  ticket_enc: string;
+  expires_at: number;
+  obtained_at: number;
+}
+
+export interface ApiJssdkDomainsTable {
+  component_appid: string;
+  authorizer_appid: string;
+  domains: string;
+  updated_at: number;
+}
+
 export interface Database {
   component_tickets: ComponentTicketsTable;
   push_events: PushEventsTable;
   component_tokens: ComponentTokensTable;
   authorizers: AuthorizersTable;
   refresh_token_log: RefreshTokenLogTable;
+  api_login_sessions: ApiLoginSessionsTable;
+  api_jsapi_tickets: ApiJsapiTicketsTable;
+  api_jssdk_domains: ApiJssdkDomainsTable;
 }
