@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { parseRateLimits } from './api/rate-limit.js';
 import { ConfigError } from './errors.js';
 
 /** Values `npm start` uses when no real credentials are configured: the embedded sandbox platform. */
@@ -59,6 +60,18 @@ const schema = z.object({
   WXOPEN_SANDBOX_PORT: int(0, 65535).optional(),
   WXOPEN_PUSH_MAX_SKEW_SECONDS: int(1, 86400).default(300),
   WXOPEN_BODY_LIMIT_BYTES: int(1024, 10 * 1024 * 1024).default(64 * 1024),
+  WXOPEN_API_RATE_LIMITS: z
+    .string()
+    .default('*=50/s')
+    .superRefine((v, ctx) => {
+      try {
+        parseRateLimits(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+    }),
+  WXOPEN_API_RATE_LIMIT_MAX_WAIT_MS: int(0, 600_000).default(10_000),
+  WXOPEN_LOGIN_SESSION_TTL_SECONDS: int(60, 365 * 86400).default(7 * 86400),
 });
 
 export type ConfigMode = 'sandbox' | 'real';
@@ -86,6 +99,12 @@ export interface Config {
   bodyLimitBytes: number;
   /** Sandbox mode: the port of the embedded WeChat simulator (default PORT + 1). */
   sandboxPort: number | undefined;
+  /** Per-API rate limits, `api=N/unit,…` (src/api/rate-limit.ts). */
+  apiRateLimits: string;
+  /** How long a call waits for a rate-limit token before failing with WXO_ERR_RATE_LIMITED. */
+  apiRateLimitMaxWaitMs: number;
+  /** Lifetime of a mini-program login session (the sealed session_key). */
+  loginSessionTtlSeconds: number;
 }
 
 export type Env = Record<string, string | undefined>;
@@ -145,6 +164,9 @@ export function loadConfig(env: Env = process.env): Config {
     pushMaxSkewSeconds: c.WXOPEN_PUSH_MAX_SKEW_SECONDS,
     bodyLimitBytes: c.WXOPEN_BODY_LIMIT_BYTES,
     sandboxPort: mode === 'sandbox' ? (c.WXOPEN_SANDBOX_PORT ?? (c.PORT === 0 ? 0 : c.PORT + 1)) : undefined,
+    apiRateLimits: c.WXOPEN_API_RATE_LIMITS,
+    apiRateLimitMaxWaitMs: c.WXOPEN_API_RATE_LIMIT_MAX_WAIT_MS,
+    loginSessionTtlSeconds: c.WXOPEN_LOGIN_SESSION_TTL_SECONDS,
   };
 }
 

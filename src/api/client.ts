@@ -20,6 +20,8 @@ export interface ApiCall {
   binary?: boolean;
   /** Overrides the provider's token parameter (spec 3.0: `access_token` for /wxa/*template*, clear_quota, quota/get). */
   tokenParam?: 'access_token' | 'component_access_token';
+  /** The token is not ours to refresh (a user's OAuth access_token): surface token errors as they are. */
+  noTokenRefresh?: boolean;
 }
 
 /** A token and how to drop it once WeChat says it is invalid. */
@@ -124,11 +126,11 @@ export class ApiCaller {
     let refreshed = false;
     for (let failures = 0; ; ) {
       const token = await this.token.current();
-      const { tokenParam, ...request } = req;
+      const { tokenParam, noTokenRefresh, ...request } = req;
       try {
         return await this.deps.http.request({ ...request, idempotent, query: { ...req.query, [tokenParam ?? this.token.param]: token.value } });
       } catch (err) {
-        if (err instanceof WeChatApiError && err.kind === 'token' && !refreshed) {
+        if (err instanceof WeChatApiError && err.kind === 'token' && !refreshed && !noTokenRefresh) {
           refreshed = true;
           await token.invalidate();
           continue;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import { WxOpenError } from '../errors.js';
 import type { Clock } from '../util/clock.js';
 
@@ -80,8 +80,7 @@ export class RedisRateLimitBackend implements RateLimitBackend {
     private readonly ownsConnection = false,
   ) {}
 
-  static async fromUrl(url: string, prefix?: string): Promise<RedisRateLimitBackend> {
-    const { Redis } = await import('ioredis');
+  static fromUrl(url: string, prefix?: string): RedisRateLimitBackend {
     return new RedisRateLimitBackend(new Redis(url, { maxRetriesPerRequest: 2 }), prefix, true);
   }
 

@@ -14,6 +14,7 @@ import { pushRoutes } from './routes/push.js';
 import { authorizeRoutes } from './routes/authorize.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { healthRoutes } from './routes/health.js';
+import { merchantApiRoutes } from './routes/merchant-api.js';
 
 export interface BuildAppOptions {
   config: Config;
@@ -88,6 +89,7 @@ export async function buildApp(options: BuildAppOptions): Promise<WxOpenApp> {
     platform.attachPushHandlers(context.pushes);
     context.pushes.onError((error, event) => logger.error({ err: error, type: event.type }, 'push handler failed'));
     await app.register(async (scope) => authorizeRoutes(scope, { ...context, platform }));
+    await app.register(async (scope) => merchantApiRoutes(scope, { ...context, platform }));
   }
   return { app, context };
 }
