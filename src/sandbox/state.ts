@@ -53,6 +53,18 @@ export interface JsCode extends SingleUseCode {
   openid: string;
 }
 
+export interface PrivacySetting {
+  ownerSetting: Record<string, unknown>;
+  settingList: Array<{ privacy_key: string; privacy_text: string }>;
+  updateTime: number;
+}
+
+export interface OAuthCode extends SingleUseCode {
+  appid: string;
+  openid: string;
+  scope: string;
+}
+
 export interface SentMessage {
   appid: string;
   touser: string;
@@ -114,6 +126,18 @@ export class SandboxState {
   readonly auditOutcomes = new Map<string, { outcome: AuditOutcome; reason?: string }>();
   /** Submissions per month for the provider-wide submit_audit quota. */
   readonly auditSubmissions = new Map<number, number>();
+  /** Privacy guidelines per mini program: dev (privacy_ver 2) and live (1) (spec 15). */
+  readonly privacy = new Map<string, { dev?: PrivacySetting; live?: PrivacySetting }>();
+  /** Speed-ups used per month (provider-wide, like the audit quota) and the audits sped up. */
+  readonly speedups = new Map<number, number>();
+  readonly spedUpAudits = new Set<number>();
+  /** Official-account menus, parametric QR tickets and short keys. */
+  readonly menus = new Map<string, unknown[]>();
+  readonly shortKeys = new Map<string, { appid: string; longData: string; createdAt: number; expiresAt: number }>();
+  /** Official-account web OAuth on behalf (spec 6.2): codes, user access tokens, refresh tokens. */
+  readonly oauthCodes = new Map<string, OAuthCode>();
+  readonly snsTokens = new Map<string, { appid: string; openid: string; scope: string; expiresAt: number }>();
+  readonly snsRefreshTokens = new Map<string, { appid: string; openid: string; scope: string; expiresAt: number }>();
   nextAuditId = 420_000_001;
   nextAppVersion = 1;
   platform: SandboxPlatform | undefined;
