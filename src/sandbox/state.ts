@@ -51,6 +51,8 @@ export interface AuthCode extends SingleUseCode {
 export interface JsCode extends SingleUseCode {
   appid: string;
   openid: string;
+  /** The session_key jscode2session answers; random unless a test fixes it (e.g. to an official vector's). */
+  sessionKey?: string;
 }
 
 export interface PrivacySetting {
@@ -230,9 +232,9 @@ export class SandboxState {
     return record;
   }
 
-  mintJsCode(appid: string, openid: string): string {
+  mintJsCode(appid: string, openid: string, sessionKey?: string): string {
     const code = randomBytes(16).toString('hex');
-    this.jsCodes.set(code, { appid, openid, expiresAt: this.clock.now() + JS_CODE_TTL_MS, used: false });
+    this.jsCodes.set(code, { appid, openid, expiresAt: this.clock.now() + JS_CODE_TTL_MS, used: false, ...(sessionKey !== undefined && { sessionKey }) });
     return code;
   }
 

@@ -30,7 +30,7 @@ export async function miscRoutes(app: FastifyInstance, ctx: SandboxContext): Pro
     if (account.type !== 'miniprogram') reject(40013);
     const code = state.consumeJsCode(queryParam(request, 'js_code'), account.appid);
     const unionid = `o${createHash('sha256').update(`${account.principalName}:${code.openid}`).digest('base64url').slice(0, 27)}`;
-    return { openid: code.openid, session_key: randomBytes(16).toString('base64'), unionid };
+    return { openid: code.openid, session_key: code.sessionKey ?? randomBytes(16).toString('base64'), unionid };
   });
 
   app.get('/cgi-bin/ticket/getticket', async (request) => {
