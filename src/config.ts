@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
+import { parseRateLimits } from './api/rate-limit.js';
 import { ConfigError } from './errors.js';
 import { projectEnv, type Env } from './project.js';
 
@@ -99,6 +100,18 @@ const schema = z.object({
     .transform((v) => v === 'on' || v === 'true' || v === '1'),
   WXOPEN_MESSAGE_RETENTION_DAYS: int(0, 3650).default(7),
   WXOPEN_MESSAGE_REPLY_BUDGET_MS: int(100, 4900).default(4500),
+  WXOPEN_API_RATE_LIMITS: z
+    .string()
+    .default('*=50/s')
+    .superRefine((v, ctx) => {
+      try {
+        parseRateLimits(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+    }),
+  WXOPEN_API_RATE_LIMIT_MAX_WAIT_MS: int(0, 600_000).default(10_000),
+  WXOPEN_LOGIN_SESSION_TTL_SECONDS: int(60, 365 * 86400).default(7 * 86400),
 });
 
 export type ConfigMode = 'sandbox' | 'real';
@@ -147,6 +160,12 @@ export interface Config {
   messageRetentionDays: number;
   /** Time budget of the message handlers (WeChat waits 5 s). */
   messageReplyBudgetMs: number;
+  /** Per-API rate limits, `api=N/unit,…` (src/api/rate-limit.ts). */
+  apiRateLimits: string;
+  /** How long a call waits for a rate-limit token before failing with WXO_ERR_RATE_LIMITED. */
+  apiRateLimitMaxWaitMs: number;
+  /** Lifetime of a mini-program login session (the sealed session_key). */
+  loginSessionTtlSeconds: number;
 }
 
 export type { Env } from './project.js';
@@ -260,6 +279,9 @@ export function loadConfig(env?: Env, options: LoadConfigOptions = {}): Config {
     releaseTestResponder: c.WXOPEN_RELEASE_TEST_RESPONDER,
     messageRetentionDays: c.WXOPEN_MESSAGE_RETENTION_DAYS,
     messageReplyBudgetMs: c.WXOPEN_MESSAGE_REPLY_BUDGET_MS,
+    apiRateLimits: c.WXOPEN_API_RATE_LIMITS,
+    apiRateLimitMaxWaitMs: c.WXOPEN_API_RATE_LIMIT_MAX_WAIT_MS,
+    loginSessionTtlSeconds: c.WXOPEN_LOGIN_SESSION_TTL_SECONDS,
   };
 }
 

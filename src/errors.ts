@@ -1,3 +1,5 @@
+import { egressIpFrom, errcodeInfo, permissionSetsFor, ridFrom, type ErrcodeClass, type PermissionSet } from './api/errors.js';
+
 /**
  * Every error wxopen throws is a `WxOpenError` with a stable `code` (`WXO_ERR_*`), so callers, logs and
  * metrics can branch on the code instead of parsing messages. Errors that map to an HTTP answer carry
@@ -89,21 +91,55 @@ export function classifyErrcode(errcode: number): WeChatErrorKind {
   return 'request';
 }
 
-/** A WeChat API answer with a non-zero errcode. `rid` is the request id WeChat support asks for. */
+/**
+ * A WeChat API answer with a non-zero errcode. `rid` is the request id WeChat support asks for. The
+ * errcode table (src/api/errors.ts, spec 8) gives `meaning`, `retryable` and `errorClass`; 61007 (and
+ * 48001, which can mean the same for provider-only APIs, spec 12.1) name the permission sets the API
+ * needs; 61004/40164 name the egress IP to whitelist.
+ */
 export class WeChatApiError extends WxOpenError {
   readonly code = 'WXO_ERR_WECHAT_API';
   override readonly statusCode = 502;
   readonly kind: WeChatErrorKind;
   readonly rid: string | undefined;
+  readonly meaning: { zh: string; en: string };
+  readonly retryable: boolean;
+  readonly errorClass: ErrcodeClass;
+  /** 61007/48001/61016: the sets (any one suffices) the API belongs to, from spec 12. */
+  readonly missingPermissionSets: PermissionSet[] | undefined;
+  /** 61004/40164: the IP WeChat saw us call from. */
+  readonly egressIp: string | undefined;
   constructor(
     readonly errcode: number,
     readonly errmsg: string,
     readonly path: string,
   ) {
-    super(`${path} failed with errcode ${errcode}: ${errmsg}`);
+    super(describe(errcode, errmsg, path));
+    const info = errcodeInfo(errcode);
     this.kind = classifyErrcode(errcode);
-    this.rid = /rid:\s*([\w-]+)/.exec(errmsg)?.[1];
+    this.rid = ridFrom(errmsg);
+    this.meaning = { zh: info.zh, en: info.en };
+    this.retryable = info.retryable;
+    this.errorClass = info.class;
+    const sets = permissionSetsFor(path);
+    this.missingPermissionSets = PERMISSION_ERRCODES.has(errcode) && sets.length > 0 ? sets : undefined;
+    this.egressIp = errcode === 61004 || errcode === 40164 ? egressIpFrom(errmsg) : undefined;
   }
+}
+
+const PERMISSION_ERRCODES = new Set([61007, 48001, 61016]);
+
+function describe(errcode: number, errmsg: string, path: string): string {
+  const info = errcodeInfo(errcode);
+  let text = `${path} failed with errcode ${errcode}: ${errmsg} (${info.en}; ${info.zh})`;
+  const sets = permissionSetsFor(path).map((s) => `[${s.id}] ${s.name}`).join(' or ');
+  if (errcode === 61007 && sets) text += `. The merchant has not granted ${sets}: ask its admin to authorize the platform again with that set`;
+  if (errcode === 48001 && sets) text += `. Check the token kind (an official account's token on a mini-program API), the account's own capability, then whether ${sets} is granted`;
+  if (errcode === 61004 || errcode === 40164) {
+    const ip = egressIpFrom(errmsg);
+    text += `. Add ${ip ?? 'the server egress IP'} to the platform's IP whitelist (open.weixin.qq.com → 第三方平台 → 开发资料 → 白名单IP地址)`;
+  }
+  return text;
 }
 
 /** The upstream could not be reached or answered without a WeChat JSON body (network error, 5xx). */

@@ -12,6 +12,8 @@ export interface Metrics {
   leasesLost: Counter<'kind'>;
   codeExchanges: Counter<'outcome'>;
   storeWriteFailures: Counter<'what'>;
+  apiCalls: Counter<'api' | 'outcome'>;
+  apiCallDuration: Histogram<'api'>;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -72,6 +74,19 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       name: 'wxopen_store_write_failures_total',
       help: 'Credential writes the store refused; the credential is kept in memory and written later',
       labelNames: ['what'],
+      registers: [registry],
+    }),
+    apiCalls: new Counter({
+      name: 'wxopen_api_calls_total',
+      help: 'Typed WeChat API calls, by API path and outcome (ok, the errcode, rate_limited, upstream_error)',
+      labelNames: ['api', 'outcome'],
+      registers: [registry],
+    }),
+    apiCallDuration: new Histogram({
+      name: 'wxopen_api_call_duration_seconds',
+      help: 'Duration of typed WeChat API calls including token, rate-limit waits and retries',
+      labelNames: ['api'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),
   };

@@ -19,6 +19,10 @@ import { miscRoutes } from './routes/misc.js';
 import { codeRoutes } from './routes/wxa-code.js';
 import { settingsRoutes } from './routes/wxa-settings.js';
 import { templateRoutes } from './routes/wxa-template.js';
+import { basicRoutes } from './routes/wxa-basic.js';
+import { privacyRoutes } from './routes/wxa-privacy.js';
+import { officialAccountRoutes } from './routes/oa.js';
+import { snsOAuthRoutes } from './routes/sns-oauth.js';
 import { Scheduler } from './scheduler.js';
 import { SandboxState } from './state.js';
 import { TemplateLibrary } from './templates.js';
@@ -135,6 +139,10 @@ export async function buildSandboxApp(options: SandboxOptions = {}): Promise<San
   await app.register(async (scope) => codeRoutes(scope, context));
   await app.register(async (scope) => settingsRoutes(scope, context));
   await app.register(async (scope) => miscRoutes(scope, context));
+  await app.register(async (scope) => privacyRoutes(scope, context));
+  await app.register(async (scope) => basicRoutes(scope, context));
+  await app.register(async (scope) => officialAccountRoutes(scope, context));
+  await app.register(async (scope) => snsOAuthRoutes(scope, context));
   await app.register(async (scope) => authPageRoutes(scope, context));
   await app.register(async (scope) => adminRoutes(scope, context, controls));
   app.addHook('onClose', async () => {

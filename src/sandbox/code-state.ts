@@ -59,6 +59,8 @@ export interface MiniProgramCode {
   testers: Map<string, string>;
   domains: Record<DomainKind, string[]>;
   undo: { day: number; dayCount: number; month: number; monthCount: number };
+  /** change_visitstatus: a closed mini program cannot be opened by users (getvisitstatus 0). */
+  visitClosed?: boolean;
 }
 
 export const DOMAIN_KINDS = ['requestdomain', 'wsrequestdomain', 'uploaddomain', 'downloaddomain', 'udpdomain', 'tcpdomain'] as const;

@@ -21,7 +21,7 @@ export interface SandboxControls {
   /** The merchant admin cancels the authorization: pushes `unauthorized`; later calls get 61003. */
   revoke(appid: string): Promise<Delivery>;
   /** What wx.login gives the mini program: a js_code valid 5 minutes, single use. */
-  mintJsCode(appid: string, openid?: string): { code: string; openid: string };
+  mintJsCode(appid: string, openid?: string, sessionKey?: string): { code: string; openid: string };
   /** A user message or event to the platform's message URL; returns the platform's (decrypted) answer. */
   sendMessage(appid: string, fields: Record<string, string | number>): Promise<MessageReply>;
   /**
@@ -54,10 +54,10 @@ export function createControls(ctx: SandboxContext): SandboxControls {
       return { ...result, delivery: await result.delivery };
     },
     revoke: (appid) => revokeAccount(ctx, appid),
-    mintJsCode(appid, openid) {
+    mintJsCode(appid, openid, sessionKey) {
       state.account(appid);
       const user = openid ?? openidFor(appid, 'demo-user');
-      return { code: state.mintJsCode(appid, user), openid: user };
+      return { code: state.mintJsCode(appid, user, sessionKey), openid: user };
     },
     sendMessage: (appid, fields) => ctx.pusher.sendMessage(appid, fields),
     runReleaseTest: (appid, options) => runReleaseTest(ctx, appid, options),

@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { SandboxAccount } from './accounts.js';
 import type { SandboxContext } from './context.js';
 import { reject } from './errors.js';
-import { isPermitted } from './permissions.js';
+import { checkPermission } from './permissions.js';
 import type { Authorization, TokenRecord } from './state.js';
 
 export function routePath(request: FastifyRequest): string {
@@ -62,14 +62,17 @@ export interface AuthorizerCall {
 
 /**
  * A call made with an authorizer_access_token: valid token (40001/40014/41001/42001), live authorization
- * (61003), the permission set the API needs (48001), then the account's daily quota (45009).
+ * (61003), the API existing for the account type (48001) and its permission set granted (61007, spec
+ * 12.1), then the account's daily quota (45009).
  */
 export function requireAuthorizerToken(ctx: SandboxContext, request: FastifyRequest): AuthorizerCall {
   const path = routePath(request);
   const token = ctx.state.checkToken(queryParam(request, 'access_token'), 'authorizer');
   const auth = ctx.state.activeAuthorization(token.appid);
   const account = ctx.state.account(token.appid);
-  if (!isPermitted(path, account.type, auth.funcIds)) reject(48001);
+  const permission = checkPermission(path, account.type, auth.funcIds);
+  if (permission === 'account_lacks_api') reject(48001);
+  if (permission === 'set_not_granted') reject(61007);
   ctx.quotas.consume(token.appid, path);
   return { token, auth, account };
 }

@@ -22,6 +22,7 @@ export { API_PERMISSIONS, FUNC_SETS } from './permissions.js';
 export type { PermissionRule } from './permissions.js';
 export type { Delivery, MessageReply } from './pusher.js';
 export type { PushRecord, SentMessage } from './state.js';
+export { sandboxTemplateId } from './routes/oa.js';
 export type { Draft, Template } from './templates.js';
 export type { ReleaseTestCase, ReleaseTestOptions, ReleaseTestReport } from './release-test.js';
 export { ENTRY_DOMAIN_ERROR } from './pages.js';

@@ -19,47 +19,63 @@ export const FUNC_SETS: Readonly<Record<AccountType, ReadonlyArray<{ id: number;
     { id: 20, name: '小程序登录权限' },
     { id: 21, name: '小程序数据分析权限' },
     { id: 30, name: '小程序基本信息设置权限' },
+    { id: 88, name: '小程序链接管理' },
   ],
 };
 
 /**
- * Which permission set an authorizer API needs, by account type: the call passes when the authorizer
- * granted at least one listed id, and gets 48001 otherwise (an empty list means the API does not
- * exist for that account type). `any` means any granted set will do. The single place to change the
- * mapping.
+ * Which permission sets an authorizer API needs, by account type: the call passes when the authorizer
+ * granted at least one listed id. A set the account could grant but did not is 61007 ("api is
+ * unauthorized to component", spec 12.1); an empty list means the account type lacks the API itself,
+ * which is 48001. `any` means any granted set will do. The single place to change the mapping.
  */
 export type PermissionRule = 'any' | Readonly<Record<AccountType, readonly number[]>>;
 
 const CODE_MANAGEMENT: PermissionRule = { official: [], miniprogram: [18] };
+const mp = (...ids: number[]): PermissionRule => ({ official: [], miniprogram: ids });
+const oa = (...ids: number[]): PermissionRule => ({ official: ids, miniprogram: [] });
 
 export const API_PERMISSIONS: Readonly<Record<string, PermissionRule>> = {
-  '/wxa/commit': CODE_MANAGEMENT,
-  '/wxa/get_page': CODE_MANAGEMENT,
-  '/wxa/get_qrcode': CODE_MANAGEMENT,
-  '/wxa/get_category': CODE_MANAGEMENT,
-  '/wxa/submit_audit': CODE_MANAGEMENT,
-  '/wxa/get_auditstatus': CODE_MANAGEMENT,
-  '/wxa/get_latest_auditstatus': CODE_MANAGEMENT,
-  '/wxa/undocodeaudit': CODE_MANAGEMENT,
-  '/wxa/release': CODE_MANAGEMENT,
-  '/wxa/revertcoderelease': CODE_MANAGEMENT,
-  '/wxa/grayrelease': CODE_MANAGEMENT,
-  '/wxa/revertgrayrelease': CODE_MANAGEMENT,
-  '/wxa/getgrayreleaseplan': CODE_MANAGEMENT,
-  '/wxa/queryquota': CODE_MANAGEMENT,
-  '/wxa/modify_domain': CODE_MANAGEMENT,
-  '/wxa/bind_tester': CODE_MANAGEMENT,
-  '/wxa/unbind_tester': CODE_MANAGEMENT,
-  '/wxa/memberauth': CODE_MANAGEMENT,
-  '/cgi-bin/message/custom/send': { official: [1], miniprogram: [19] },
+  ...Object.fromEntries(
+    [
+      'commit', 'get_page', 'get_category', 'submit_audit', 'get_auditstatus', 'get_latest_auditstatus', 'undocodeaudit',
+      'release', 'revertcoderelease', 'grayrelease', 'revertgrayrelease', 'getgrayreleaseplan', 'queryquota', 'speedupaudit',
+      'change_visitstatus', 'getvisitstatus', 'modify_domain', 'setwebviewdomain', 'bind_tester', 'unbind_tester', 'memberauth',
+      'security/get_code_privacy_info',
+    ].map((p) => [`/wxa/${p}`, CODE_MANAGEMENT]),
+  ),
+  '/wxa/get_qrcode': mp(18, 86),
+  '/cgi-bin/component/getprivacysetting': CODE_MANAGEMENT,
+  '/cgi-bin/component/setprivacysetting': CODE_MANAGEMENT,
+  '/cgi-bin/wxopen/getcategory': mp(30),
+  '/cgi-bin/account/getaccountbasicinfo': { official: [3], miniprogram: [30] },
+  '/wxa/generatescheme': mp(88),
+  '/wxa/generate_urllink': mp(88),
+  '/cgi-bin/message/custom/send': { official: [1, 6], miniprogram: [19] },
+  '/cgi-bin/message/template/send': oa(7),
+  '/cgi-bin/menu/create': oa(15),
+  '/cgi-bin/menu/get': oa(15),
+  '/cgi-bin/menu/delete': oa(15),
+  '/cgi-bin/user/info': oa(2),
+  '/cgi-bin/user/info/batchget': oa(2),
+  '/cgi-bin/qrcode/create': oa(3),
+  '/cgi-bin/shorten/gen': { official: [3], miniprogram: [17] },
+  '/cgi-bin/shorten/fetch': { official: [3], miniprogram: [17] },
   '/cgi-bin/ticket/getticket': 'any',
-  '/sns/component/jscode2session': { official: [], miniprogram: [20] },
 };
 
-/** True when `granted` satisfies the rule for `path`; paths without a rule need no permission. */
-export function isPermitted(path: string, type: AccountType, granted: readonly number[]): boolean {
+export type PermissionCheck = 'ok' | 'account_lacks_api' | 'set_not_granted';
+
+/** How `granted` fares against the rule for `path`; paths without a rule need no permission. */
+export function checkPermission(path: string, type: AccountType, granted: readonly number[]): PermissionCheck {
   const rule = API_PERMISSIONS[path];
-  if (rule === undefined) return true;
-  if (rule === 'any') return granted.length > 0;
-  return rule[type].some((id) => granted.includes(id));
+  if (rule === undefined) return 'ok';
+  if (rule === 'any') return granted.length > 0 ? 'ok' : 'set_not_granted';
+  if (rule[type].length === 0) return 'account_lacks_api';
+  return rule[type].some((id) => granted.includes(id)) ? 'ok' : 'set_not_granted';
+}
+
+/** True when `granted` satisfies the rule for `path`. */
+export function isPermitted(path: string, type: AccountType, granted: readonly number[]): boolean {
+  return checkPermission(path, type, granted) === 'ok';
 }

@@ -52,6 +52,20 @@ export interface AuthCode extends SingleUseCode {
 export interface JsCode extends SingleUseCode {
   appid: string;
   openid: string;
+  /** The session_key jscode2session answers; random unless a test fixes it (e.g. to an official vector's). */
+  sessionKey?: string;
+}
+
+export interface PrivacySetting {
+  ownerSetting: Record<string, unknown>;
+  settingList: Array<{ privacy_key: string; privacy_text: string }>;
+  updateTime: number;
+}
+
+export interface OAuthCode extends SingleUseCode {
+  appid: string;
+  openid: string;
+  scope: string;
 }
 
 export interface SentMessage {
@@ -118,6 +132,18 @@ export class SandboxState {
   readonly auditOutcomes = new Map<string, { outcome: AuditOutcome; reason?: string }>();
   /** Submissions per month for the provider-wide submit_audit quota. */
   readonly auditSubmissions = new Map<number, number>();
+  /** Privacy guidelines per mini program: dev (privacy_ver 2) and live (1) (spec 15). */
+  readonly privacy = new Map<string, { dev?: PrivacySetting; live?: PrivacySetting }>();
+  /** Speed-ups used per month (provider-wide, like the audit quota) and the audits sped up. */
+  readonly speedups = new Map<number, number>();
+  readonly spedUpAudits = new Set<number>();
+  /** Official-account menus, parametric QR tickets and short keys. */
+  readonly menus = new Map<string, unknown[]>();
+  readonly shortKeys = new Map<string, { appid: string; longData: string; createdAt: number; expiresAt: number }>();
+  /** Official-account web OAuth on behalf (spec 6.2): codes, user access tokens, refresh tokens. */
+  readonly oauthCodes = new Map<string, OAuthCode>();
+  readonly snsTokens = new Map<string, { appid: string; openid: string; scope: string; expiresAt: number }>();
+  readonly snsRefreshTokens = new Map<string, { appid: string; openid: string; scope: string; expiresAt: number }>();
   nextAuditId = 420_000_001;
   nextAppVersion = 1;
   platform: SandboxPlatform | undefined;
@@ -210,9 +236,9 @@ export class SandboxState {
     return record;
   }
 
-  mintJsCode(appid: string, openid: string): string {
+  mintJsCode(appid: string, openid: string, sessionKey?: string): string {
     const code = randomBytes(16).toString('hex');
-    this.jsCodes.set(code, { appid, openid, expiresAt: this.clock.now() + JS_CODE_TTL_MS, used: false });
+    this.jsCodes.set(code, { appid, openid, expiresAt: this.clock.now() + JS_CODE_TTL_MS, used: false, ...(sessionKey !== undefined && { sessionKey }) });
     return code;
   }
 

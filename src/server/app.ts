@@ -19,6 +19,7 @@ import { healthRoutes } from './routes/health.js';
 import { MemoryMessageDedupe, RedisMessageDedupe, type MessageDedupe } from '../messages/dedupe.js';
 import { MessageRouter } from '../messages/router.js';
 import type { MessagePipeline } from '../messages/pipeline.js';
+import { merchantApiRoutes } from './routes/merchant-api.js';
 
 export interface BuildAppOptions {
   config: Config;
@@ -157,6 +158,7 @@ export async function buildApp(options: BuildAppOptions): Promise<WxOpenApp> {
     platform.attachPushHandlers(context.pushes);
     context.pushes.onError((error, event) => logger.error({ err: error, type: event.type }, 'push handler failed'));
     await app.register(async (scope) => authorizeRoutes(scope, { ...context, platform }));
+    await app.register(async (scope) => merchantApiRoutes(scope, { ...context, platform }));
   }
   return { app, context, messages: handlers.messages };
 }

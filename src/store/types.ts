@@ -103,7 +103,7 @@ export interface MessageStore {
 export type StoreDialect = 'sqlite' | 'postgres';
 
 /** The one persistence interface; adapters pass `storeContract` in `store/testing`. */
-export interface Store extends TicketStore, PushStore, CredentialStore, ExchangeStore, MessageStore {
+export interface Store extends TicketStore, PushStore, CredentialStore, ExchangeStore, MessageStore, ApiStore {
   readonly dialect: StoreDialect;
   /** Applies pending migrations; idempotent and safe to run from several processes at once. */
   migrate(): Promise<void>;
@@ -250,4 +250,40 @@ export interface CredentialStore {
   setAuthorizerStatus(componentAppid: string, authorizerAppid: string, status: AuthorizerStatus, reason: string | null, at: number): Promise<void>;
   updateAuthorizerInfo(componentAppid: string, authorizerAppid: string, info: Record<string, unknown>, at: number): Promise<void>;
   recentRefreshTokens(componentAppid: string, authorizerAppid: string, limit: number): Promise<LoggedRefreshToken[]>;
+}
+
+/** A mini-program login session: `session_key` stays here, sealed; the client holds only `sessionId`. */
+export interface LoginSessionRecord {
+  componentAppid: string;
+  sessionId: string;
+  authorizerAppid: string;
+  openid: string;
+  unionid: string | null;
+  sessionKeyEnc: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+/** A jsapi_ticket of one authorizer, sealed. */
+export interface JsapiTicketRecord {
+  componentAppid: string;
+  authorizerAppid: string;
+  ticketEnc: string;
+  expiresAt: number;
+  obtainedAt: number;
+}
+
+/** Login sessions, jsapi tickets and the JS-SDK domains an authorizer may sign for. */
+export interface ApiStore {
+  saveLoginSession(record: LoginSessionRecord): Promise<void>;
+  getLoginSession(componentAppid: string, sessionId: string): Promise<LoginSessionRecord | undefined>;
+  deleteLoginSession(componentAppid: string, sessionId: string): Promise<boolean>;
+  /** Deletes sessions that expired before `before` (epoch ms); returns how many. */
+  pruneLoginSessions(componentAppid: string, before: number): Promise<number>;
+  getJsapiTicket(componentAppid: string, authorizerAppid: string): Promise<JsapiTicketRecord | undefined>;
+  saveJsapiTicket(record: JsapiTicketRecord): Promise<void>;
+  /** Deletes the stored ticket only if it is still the one obtained at `obtainedAt`. */
+  invalidateJsapiTicket(componentAppid: string, authorizerAppid: string, obtainedAt: number): Promise<boolean>;
+  getJssdkDomains(componentAppid: string, authorizerAppid: string): Promise<string[]>;
+  setJssdkDomains(componentAppid: string, authorizerAppid: string, domains: string[], at: number): Promise<void>;
 }

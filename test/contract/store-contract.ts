@@ -283,5 +283,42 @@ export function storeContract(name: string, open: () => Promise<Store>, teardown
         expect(await store.listMessages(other)).toHaveLength(1);
       });
     });
-  });
+  
+    describe('api: login sessions, jsapi tickets, JS-SDK domains', () => {
+      it('stores a login session once, reads it back, deletes and prunes', async () => {
+        const c = component();
+        const rec = { componentAppid: c, sessionId: `s'"${n}`, authorizerAppid: 'wxM', openid: 'o中文😀', unionid: null, sessionKeyEnc: 'v1.k.iv.tag.ct', createdAt: 10, expiresAt: 100 };
+        await store.saveLoginSession(rec);
+        expect(await store.getLoginSession(c, rec.sessionId)).toEqual(rec);
+        await expect(store.saveLoginSession(rec)).rejects.toThrow();
+        expect(await store.getLoginSession(component(), rec.sessionId)).toBeUndefined();
+        await store.saveLoginSession({ ...rec, sessionId: 'later', expiresAt: 1000, unionid: 'u1' });
+        expect(await store.pruneLoginSessions(c, 500)).toBe(1);
+        expect(await store.getLoginSession(c, rec.sessionId)).toBeUndefined();
+        expect(await store.getLoginSession(c, 'later')).toMatchObject({ unionid: 'u1' });
+        expect(await store.deleteLoginSession(c, 'later')).toBe(true);
+        expect(await store.deleteLoginSession(c, 'later')).toBe(false);
+      });
+
+      it('keeps one jsapi ticket per authorizer and invalidates only the one that failed', async () => {
+        const c = component();
+        expect(await store.getJsapiTicket(c, 'wxJ')).toBeUndefined();
+        await store.saveJsapiTicket({ componentAppid: c, authorizerAppid: 'wxJ', ticketEnc: 't1', expiresAt: 7200, obtainedAt: 1 });
+        await store.saveJsapiTicket({ componentAppid: c, authorizerAppid: 'wxJ', ticketEnc: 't2', expiresAt: 9000, obtainedAt: 2 });
+        expect(await store.getJsapiTicket(c, 'wxJ')).toEqual({ componentAppid: c, authorizerAppid: 'wxJ', ticketEnc: 't2', expiresAt: 9000, obtainedAt: 2 });
+        expect(await store.invalidateJsapiTicket(c, 'wxJ', 1)).toBe(false);
+        expect(await store.invalidateJsapiTicket(c, 'wxJ', 2)).toBe(true);
+        expect(await store.getJsapiTicket(c, 'wxJ')).toBeUndefined();
+      });
+
+      it('replaces the JS-SDK domain list of an authorizer', async () => {
+        const c = component();
+        expect(await store.getJssdkDomains(c, 'wxD')).toEqual([]);
+        await store.setJssdkDomains(c, 'wxD', ['shop.example.com', "x'; drop"], 1);
+        await store.setJssdkDomains(c, 'wxD', ['m.example.com'], 2);
+        expect(await store.getJssdkDomains(c, 'wxD')).toEqual(['m.example.com']);
+        expect(await store.getJssdkDomains(c, 'wxOther')).toEqual([]);
+      });
+    });
+});
 }

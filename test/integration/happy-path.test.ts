@@ -74,10 +74,10 @@ describe('the whole flow over real HTTP: ticket → token → pre_auth_code → 
     expect(w.sandbox.counters.get('/wxa/get_category', chosen)).toBe(1);
     expect(w.sandbox.counters.get('/cgi-bin/component/api_authorizer_token', chosen)).toBe(0);
 
-    // 6. A permission the merchant did not grant is refused by WeChat with 48001, surfaced as a typed error.
+    // 6. A permission set the merchant did not grant is refused by WeChat with 61007 (spec 12.1), surfaced as a typed error.
     await expect(
       w.platform.callAuthorizer(chosen, { method: 'POST', path: '/cgi-bin/message/custom/send', body: { touser: 'o1', msgtype: 'text', text: { content: 'hi' } } }),
-    ).rejects.toMatchObject({ errcode: 48001, kind: 'config' });
+    ).rejects.toMatchObject({ errcode: 61007, kind: 'config', missingPermissionSets: [{ id: 1, name: '消息管理' }, { id: 6, name: '微信多客服' }, { id: 19, name: '小程序客服管理' }, { id: 100, name: expect.any(String) }, { id: 101, name: expect.any(String) }] });
   });
 
   it('refuses a used or unknown auth_code at the callback with a clear page', async () => {

@@ -46,9 +46,9 @@ describe('template library and mini-program code management', () => {
     for (const t of all) if (t.template_id !== templateId) world.sandbox.state.templates.delete(t.template_id);
   });
 
-  it('checks code-management permission (48001) before anything else', async () => {
+  it('checks code-management permission before anything else: 61007 set not granted, 48001 API not for this account', async () => {
     const { aat: loginOnly } = await authorizedToken(world.sandbox, cat, MP2, [20]);
-    expect((await wxa('get_category', undefined, loginOnly)).errcode).toBe(48001);
+    expect((await wxa('get_category', undefined, loginOnly)).errcode).toBe(61007);
     const { aat: oaToken } = await authorizedToken(world.sandbox, cat, OA, [1]);
     expect((await wxa('get_category', undefined, oaToken)).errcode).toBe(48001);
   });

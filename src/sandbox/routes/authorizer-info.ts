@@ -36,7 +36,7 @@ export function authorizerInfo(ctx: SandboxContext, account: SandboxAccount, aut
         TCPDomain: d.tcpdomain,
       },
       categories: (account.categories ?? []).map((c) => ({ first: c.first_class, second: c.second_class })),
-      visit_status: 0,
+      visit_status: codeFor(ctx.state, account.appid).visitClosed ? 1 : 0,
     };
   }
   return {

@@ -3,7 +3,6 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { SandboxContext } from '../context.js';
 import { reject } from '../errors.js';
 import { checkComponentAppid, jsonBody, queryParam, requireAuthorizerToken, requireComponentToken, stringField } from '../guards.js';
-import { isPermitted } from '../permissions.js';
 import { JSAPI_TICKET_TTL_SECONDS, randomToken, type TokenRecord } from '../state.js';
 
 const CUSTOM_MSG_TYPES = new Set(['text', 'image', 'voice', 'video', 'music', 'news', 'mpnews', 'msgmenu', 'wxcard', 'miniprogrampage', 'link']);
@@ -26,11 +25,12 @@ export async function miscRoutes(app: FastifyInstance, ctx: SandboxContext): Pro
     checkComponentAppid(ctx, queryParam(request, 'component_appid'));
     if (queryParam(request, 'grant_type') !== 'authorization_code') reject(40002);
     const account = state.account(queryParam(request, 'appid'));
-    const auth = state.activeAuthorization(account.appid);
-    if (!isPermitted('/sns/component/jscode2session', account.type, auth.funcIds)) reject(48001);
+    // No permission set (spec 12.3): only the authorization itself (61003) and the account type.
+    state.activeAuthorization(account.appid);
+    if (account.type !== 'miniprogram') reject(40013);
     const code = state.consumeJsCode(queryParam(request, 'js_code'), account.appid);
     const unionid = `o${createHash('sha256').update(`${account.principalName}:${code.openid}`).digest('base64url').slice(0, 27)}`;
-    return { openid: code.openid, session_key: randomBytes(16).toString('base64'), unionid };
+    return { openid: code.openid, session_key: code.sessionKey ?? randomBytes(16).toString('base64'), unionid };
   });
 
   app.get('/cgi-bin/ticket/getticket', async (request) => {

@@ -12,6 +12,8 @@ import {
 } from '../code-state.js';
 import { chinaMonth } from '../clock.js';
 import type { SandboxContext } from '../context.js';
+import { reject } from '../errors.js';
+import { publishPrivacy } from './wxa-privacy.js';
 import { jsonBody, queryParam, requireAuthorizerToken } from '../guards.js';
 
 /** A 1×1 baseline JPEG: get_qrcode answers binary image/jpeg, not JSON (spec 5.2). */
@@ -103,6 +105,7 @@ export async function codeRoutes(app: FastifyInstance, ctx: SandboxContext): Pro
     // jsonBody answers 44002 for the empty body clients often send; the body must be `{}`.
     jsonBody(request);
     releaseCode(state, account.appid);
+    publishPrivacy(ctx, account.appid);
     return { errcode: 0, errmsg: 'ok' };
   });
 
@@ -156,6 +159,42 @@ export async function codeRoutes(app: FastifyInstance, ctx: SandboxContext): Pro
     requireAuthorizerToken(ctx, request);
     const limit = state.settings.auditQuotaPerMonth;
     const used = state.auditSubmissions.get(chinaMonth(state.clock.now())) ?? 0;
-    return { errcode: 0, errmsg: 'ok', rest: Math.max(limit - used, 0), limit, speedup_rest: SPEEDUP_LIMIT, speedup_limit: SPEEDUP_LIMIT };
+    const spedUp = state.speedups.get(chinaMonth(state.clock.now())) ?? 0;
+    return { errcode: 0, errmsg: 'ok', rest: Math.max(limit - used, 0), limit, speedup_rest: Math.max(SPEEDUP_LIMIT - spedUp, 0), speedup_limit: SPEEDUP_LIMIT };
+  });
+
+  // Spec 16.2: an auditing (or delayed) audit finishes sooner; one speed-up per audit, 10 a month.
+  app.post('/wxa/speedupaudit', async (request) => {
+    const { account } = requireAuthorizerToken(ctx, request);
+    const body = jsonBody(request);
+    const audit = findAudit(state, account.appid, body.auditid);
+    if (audit.status !== 2 && audit.status !== 4) reject(89402);
+    if (state.spedUpAudits.has(audit.auditid)) reject(89404);
+    const month = chinaMonth(state.clock.now());
+    const used = state.speedups.get(month) ?? 0;
+    if (used >= SPEEDUP_LIMIT) reject(89405);
+    state.speedups.set(month, used + 1);
+    state.spedUpAudits.add(audit.auditid);
+    const now = state.clock.now();
+    audit.dueAt = Math.min(audit.dueAt, now + Math.ceil((audit.dueAt - now) / 4));
+    ctx.scheduler.tick();
+    return { errcode: 0, errmsg: 'ok' };
+  });
+
+  app.post('/wxa/change_visitstatus', async (request) => {
+    const { account } = requireAuthorizerToken(ctx, request);
+    const body = jsonBody(request);
+    if (body.action !== 'open' && body.action !== 'close') reject(47001, 'data format error hint: action must be open or close');
+    const code = codeFor(state, account.appid);
+    if (!code.online) reject(85079);
+    code.visitClosed = body.action === 'close';
+    return { errcode: 0, errmsg: 'ok' };
+  });
+
+  // POST with `{}` (an empty body is 44002); status 0 paused · 1 open (spec 12.2).
+  app.post('/wxa/getvisitstatus', async (request) => {
+    const { account } = requireAuthorizerToken(ctx, request);
+    jsonBody(request);
+    return { errcode: 0, errmsg: 'ok', status: codeFor(state, account.appid).visitClosed ? 0 : 1 };
   });
 }

@@ -7,6 +7,8 @@ import type {
   AuthorizerStatus,
   ComponentTokenRecord,
   ExchangeRecord,
+  JsapiTicketRecord,
+  LoginSessionRecord,
   LoggedRefreshToken,
   MessageQuery,
   MessageRecord,
@@ -19,6 +21,7 @@ import type {
   StoredTicket,
   TicketOutcome,
 } from '../types.js';
+import * as api from './api-queries.js';
 import * as q from './credential-queries.js';
 import * as x from './exchange-queries.js';
 import { migrationProvider } from './migrations.js';
@@ -323,5 +326,33 @@ export class KyselyStore implements Store {
   }
   recentRefreshTokens(c: string, a: string, limit: number): Promise<LoggedRefreshToken[]> {
     return q.recentRefreshTokens(this.db, c, a, limit);
+  }
+
+  saveLoginSession(record: LoginSessionRecord): Promise<void> {
+    return api.saveLoginSession(this.db, record);
+  }
+  getLoginSession(c: string, sessionId: string): Promise<LoginSessionRecord | undefined> {
+    return api.getLoginSession(this.db, c, sessionId);
+  }
+  deleteLoginSession(c: string, sessionId: string): Promise<boolean> {
+    return api.deleteLoginSession(this.db, c, sessionId);
+  }
+  pruneLoginSessions(c: string, before: number): Promise<number> {
+    return api.pruneLoginSessions(this.db, c, before);
+  }
+  getJsapiTicket(c: string, a: string): Promise<JsapiTicketRecord | undefined> {
+    return api.getJsapiTicket(this.db, c, a);
+  }
+  saveJsapiTicket(record: JsapiTicketRecord): Promise<void> {
+    return api.saveJsapiTicket(this.db, record);
+  }
+  invalidateJsapiTicket(c: string, a: string, obtainedAt: number): Promise<boolean> {
+    return api.invalidateJsapiTicket(this.db, c, a, obtainedAt);
+  }
+  getJssdkDomains(c: string, a: string): Promise<string[]> {
+    return api.getJssdkDomains(this.db, c, a);
+  }
+  setJssdkDomains(c: string, a: string, domains: string[], at: number): Promise<void> {
+    return api.setJssdkDomains(this.db, c, a, domains, at);
   }
 }

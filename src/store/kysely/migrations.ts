@@ -151,6 +151,45 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
         await db.schema.dropTable('messages_log').execute();
       },
     },
+    api_0001_sessions_tickets_domains: {
+      async up(db) {
+        await db.schema
+          .createTable('api_login_sessions')
+          .addColumn('component_appid', 'text', (c) => c.notNull())
+          .addColumn('session_id', 'text', (c) => c.notNull())
+          .addColumn('authorizer_appid', 'text', (c) => c.notNull())
+          .addColumn('openid', 'text', (c) => c.notNull())
+          .addColumn('unionid', 'text')
+          .addColumn('session_key_enc', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('api_login_sessions_pk', ['component_appid', 'session_id'])
+          .execute();
+        await db.schema.createIndex('api_login_sessions_expiry').on('api_login_sessions').columns(['component_appid', 'expires_at']).execute();
+        await db.schema
+          .createTable('api_jsapi_tickets')
+          .addColumn('component_appid', 'text', (c) => c.notNull())
+          .addColumn('authorizer_appid', 'text', (c) => c.notNull())
+          .addColumn('ticket_enc', 'text', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .addColumn('obtained_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('api_jsapi_tickets_pk', ['component_appid', 'authorizer_appid'])
+          .execute();
+        await db.schema
+          .createTable('api_jssdk_domains')
+          .addColumn('component_appid', 'text', (c) => c.notNull())
+          .addColumn('authorizer_appid', 'text', (c) => c.notNull())
+          .addColumn('domains', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('api_jssdk_domains_pk', ['component_appid', 'authorizer_appid'])
+          .execute();
+      },
+      async down(db) {
+        await db.schema.dropTable('api_jssdk_domains').execute();
+        await db.schema.dropTable('api_jsapi_tickets').execute();
+        await db.schema.dropTable('api_login_sessions').execute();
+      },
+    },
   };
 }
 

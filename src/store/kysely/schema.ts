@@ -83,6 +83,32 @@ export interface MessagesLogTable {
   payload: string;
 }
 
+export interface ApiLoginSessionsTable {
+  component_appid: string;
+  session_id: string;
+  authorizer_appid: string;
+  openid: string;
+  unionid: string | null;
+  session_key_enc: string;
+  created_at: number;
+  expires_at: number;
+}
+
+export interface ApiJsapiTicketsTable {
+  component_appid: string;
+  authorizer_appid: string;
+  ticket_enc: string;
+  expires_at: number;
+  obtained_at: number;
+}
+
+export interface ApiJssdkDomainsTable {
+  component_appid: string;
+  authorizer_appid: string;
+  domains: string;
+  updated_at: number;
+}
+
 export interface Database {
   messages_log: MessagesLogTable;
   component_tickets: ComponentTicketsTable;
@@ -92,4 +118,7 @@ export interface Database {
   refresh_token_log: RefreshTokenLogTable;
   creds_exchanges: CredsExchangesTable;
   creds_health: CredsHealthTable;
+  api_login_sessions: ApiLoginSessionsTable;
+  api_jsapi_tickets: ApiJsapiTicketsTable;
+  api_jssdk_domains: ApiJssdkDomainsTable;
 }

@@ -1,0 +1,2 @@
+export { OfficialAccountOAuth, OAuthCodeError, OAuthTokenAnswer, SnsUserInfo } from './web-oauth.js';
+export type { AuthorizeUrlInput, OAuthOptions } from './web-oauth.js';
