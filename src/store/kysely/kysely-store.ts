@@ -2,6 +2,9 @@ import { Migrator, type Kysely } from 'kysely';
 import { sql } from 'kysely';
 import { unwrittenTicketOutcome } from '../types.js';
 import type {
+  ApiKeyRecord,
+  AuditRecord,
+  StoredAudit,
   AuthorizationInput,
   AuthorizerRecord,
   AuthorizerStatus,
@@ -16,6 +19,7 @@ import type {
   TicketOutcome,
 } from '../types.js';
 import * as q from './credential-queries.js';
+import * as admin from './admin-queries.js';
 import { migrationProvider } from './migrations.js';
 import type { Database } from './schema.js';
 
@@ -191,5 +195,27 @@ export class KyselyStore implements Store {
   }
   recentRefreshTokens(c: string, a: string, limit: number): Promise<LoggedRefreshToken[]> {
     return q.recentRefreshTokens(this.db, c, a, limit);
+  }
+
+  createApiKey(record: ApiKeyRecord): Promise<boolean> {
+    return admin.createApiKey(this.db, record);
+  }
+  getApiKey(c: string, keyId: string): Promise<ApiKeyRecord | undefined> {
+    return admin.getApiKey(this.db, c, keyId);
+  }
+  listApiKeys(c: string): Promise<ApiKeyRecord[]> {
+    return admin.listApiKeys(this.db, c);
+  }
+  revokeApiKey(c: string, keyId: string, at: number): Promise<boolean> {
+    return admin.revokeApiKey(this.db, c, keyId, at);
+  }
+  replaceApiKeySecret(c: string, keyId: string, secretHash: string, at: number): Promise<boolean> {
+    return admin.replaceApiKeySecret(this.db, c, keyId, secretHash, at);
+  }
+  recordAudit(record: AuditRecord): Promise<void> {
+    return admin.recordAudit(this.db, record);
+  }
+  listAudit(c: string, options?: { limit?: number; keyId?: string; action?: string; target?: string }): Promise<StoredAudit[]> {
+    return admin.listAudit(this.db, c, options);
   }
 }

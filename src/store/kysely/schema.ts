@@ -49,10 +49,33 @@ export interface RefreshTokenLogTable {
   created_at: number;
 }
 
+export interface AdminApiKeysTable {
+  component_appid: string;
+  key_id: string;
+  name: string;
+  secret_hash: string;
+  scopes: string;
+  authorizers: string | null;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export interface AdminAuditTable {
+  id: Generated<number>;
+  component_appid: string;
+  at: number;
+  key_id: string;
+  action: string;
+  target: string | null;
+  detail: string | null;
+}
+
 export interface Database {
   component_tickets: ComponentTicketsTable;
   push_events: PushEventsTable;
   component_tokens: ComponentTokensTable;
   authorizers: AuthorizersTable;
   refresh_token_log: RefreshTokenLogTable;
+  admin_api_keys: AdminApiKeysTable;
+  admin_audit: AdminAuditTable;
 }
