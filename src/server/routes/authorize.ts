@@ -1,78 +1,92 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { WeChatApiError, WxOpenError } from '../../errors.js';
+import { withQuery } from '../../authorize/link.js';
 import type { Platform } from '../../platform.js';
 import type { AppContext } from '../context.js';
-import { escapeHtml, page } from '../html.js';
+import { authorizePage } from '../pages/authorize-page.js';
+import { callbackPage, missingSets } from '../pages/callback-page.js';
+import { linkFromQuery, requestLang, sendPageError, sendThrown } from '../pages/respond.js';
 
 const goQuery = z.object({
   mobile: z.enum(['0', '1']).optional(),
   auth_type: z.string().regex(/^\d{1,3}$/).optional(),
   biz_appid: z.string().regex(/^wx[0-9a-zA-Z]{16}$/).optional(),
   category_list: z.string().regex(/^\d+(\|\d+)*$/).optional(),
+  link: z.string().optional(),
+  lang: z.string().optional(),
 });
 
 /**
  * One-click authorization. WeChat only opens its page when the Referer is the platform's domain, so
  * `/authorize` is a page of ours whose links go through `/authorize/go`, which makes a fresh
  * single-use pre_auth_code and redirects. The callback is a server path (no fragment: spec 4.4).
+ * An operator's link (`?link=`, signed) fixes the account type, permission sets and return URL.
  */
 export async function authorizeRoutes(app: FastifyInstance, ctx: AppContext & { platform: Platform }): Promise<void> {
-  const { platform, config, logger } = ctx;
+  const { platform, config, logger, clock } = ctx;
+  const platformName = config.platformName ?? config.componentAppid;
 
-  app.get('/authorize', async (_req, reply) => {
-    const link = (label: string, q: string) => `<a class="button" href="/authorize/go?${q}">${label}</a>`;
-    return reply.type('text/html').send(
-      page(
-        'Authorize this platform',
-        `<p>Choose how the merchant authorizes <code>${escapeHtml(config.componentAppid)}</code>.</p>
-        <p>${link('PC: scan QR code', 'auth_type=3')} ${link('PC: official accounts only', 'auth_type=1')} ${link('PC: mini programs only', 'auth_type=2')}</p>
-        <p>${link('Mobile (inside WeChat)', 'mobile=1&auth_type=3')}</p>`,
-      ),
-    );
+  app.get('/authorize', async (req, reply) => {
+    const l = linkFromQuery(req.query, config, clock.now());
+    if ('error' in l) return sendPageError(req, reply, l.error);
+    return reply.type('text/html; charset=utf-8').send(authorizePage({ lang: requestLang(req), platformName, link: l.link }));
   });
 
   app.get('/authorize/go', async (req, reply) => {
     const q = goQuery.safeParse(req.query);
-    if (!q.success) return reply.code(400).type('text/html').send(page('Bad request', `<p>${escapeHtml(q.error.issues[0]?.message ?? 'invalid query')}</p>`));
-    const { preAuthCode } = await platform.createPreAuthCode();
-    const url = platform.authorizeUrl({
-      preAuthCode,
-      redirectUri: `${config.publicUrl}/authorize/callback`,
-      mobile: q.data.mobile === '1',
-      authType: q.data.auth_type === undefined ? undefined : Number(q.data.auth_type),
-      bizAppid: q.data.biz_appid,
-      categoryList: q.data.category_list?.split('|').map(Number),
-    });
-    return reply.redirect(url, 302);
+    if (!q.success) return sendPageError(req, reply, 'bad_request');
+    const l = linkFromQuery(req.query, config, clock.now());
+    if ('error' in l) return sendPageError(req, reply, l.error);
+    const p = l.link?.params;
+    const again = l.link ? `/authorize?link=${encodeURIComponent(l.link.token)}` : '/authorize';
+    try {
+      const { preAuthCode } = await platform.createPreAuthCode();
+      const url = platform.authorizeUrl({
+        preAuthCode,
+        // The link travels in the callback's own query; WeChat appends auth_code with `&` (spec 4.4).
+        redirectUri: `${config.publicUrl}/authorize/callback${l.link ? `?link=${encodeURIComponent(l.link.token)}` : ''}`,
+        mobile: q.data.mobile === '1',
+        authType: p ? p.authType : q.data.auth_type === undefined ? undefined : Number(q.data.auth_type),
+        bizAppid: p ? p.bizAppid : q.data.biz_appid,
+        categoryList: p ? p.categoryList : q.data.category_list?.split('|').map(Number),
+      });
+      return reply.redirect(url, 302);
+    } catch (err) {
+      return sendThrown(req, reply, err, logger, again);
+    }
   });
 
   app.get('/authorize/callback', async (req, reply) => {
     const authCode = (req.query as Record<string, unknown>).auth_code;
+    const l = linkFromQuery(req.query, config, clock.now());
+    // An expired link must not lose a completed authorization: the code is still exchanged, only the
+    // link's return URL is dropped.
+    const link = 'link' in l ? l.link : undefined;
+    const again = link ? `/authorize?link=${encodeURIComponent(link.token)}` : '/authorize';
     if (typeof authCode !== 'string' || authCode.length === 0 || authCode.length > 512) {
-      return reply.code(400).type('text/html').send(page('Authorization failed', '<p>The callback has no <code>auth_code</code>.</p>'));
+      return sendPageError(req, reply, 'missing_code', { againHref: again });
     }
     try {
-      const record = await platform.queryAuth(authCode, 'callback');
-      return reply.type('text/html').send(
-        page(
-          'Authorized',
-          `<p>Account <code>${escapeHtml(record.authorizerAppid)}</code> authorized this platform.</p>
-          <p>Granted permission sets: ${record.funcInfo.map((id) => `<code>${id}</code>`).join(' ') || 'none'}</p>`,
-        ),
-      );
+      const exchanged = await platform.queryAuth(authCode, 'callback');
+      const record = (await ctx.store.getAuthorizer(config.componentAppid, exchanged.authorizerAppid)) ?? exchanged;
+      const required = link?.params.requiredSets ?? config.requiredPermissionSets;
+      const missing = missingSets(required, record.funcInfo);
+      const returnUrl = link?.params.returnUrl;
+      const continueUrl = returnUrl
+        ? withQuery(returnUrl, {
+            authorizer_appid: record.authorizerAppid,
+            ...(link?.params.state !== undefined && { state: link.params.state }),
+            ...(missing.length && { missing: missing.join(',') }),
+          })
+        : undefined;
+      if (req.headers.accept?.includes('application/json') && !req.headers.accept.includes('text/html')) {
+        return reply.send({ authorizerAppid: record.authorizerAppid, funcInfo: record.funcInfo, missing, continueUrl: continueUrl ?? null });
+      }
+      return reply
+        .type('text/html; charset=utf-8')
+        .send(callbackPage({ lang: requestLang(req), record, required, continueUrl, againHref: again }));
     } catch (err) {
-      if (err instanceof WeChatApiError && [61009, 61010, 40029].includes(err.errcode)) {
-        logger.warn({ errcode: err.errcode }, 'authorization callback with an invalid or expired code');
-        return reply
-          .code(400)
-          .type('text/html')
-          .send(page('Authorization failed', `<p>The authorization code is invalid or expired (WeChat ${err.errcode}). Start again from <a href="/authorize">/authorize</a>.</p>`));
-      }
-      if (err instanceof WxOpenError && err.statusCode < 500) {
-        return reply.code(err.statusCode).type('text/html').send(page('Authorization failed', `<p>${escapeHtml(err.message)}</p>`));
-      }
-      throw err;
+      return sendThrown(req, reply, err, logger, again);
     }
   });
 }
