@@ -112,6 +112,13 @@ const schema = z.object({
     }),
   WXOPEN_API_RATE_LIMIT_MAX_WAIT_MS: int(0, 600_000).default(10_000),
   WXOPEN_LOGIN_SESSION_TTL_SECONDS: int(60, 365 * 86400).default(7 * 86400),
+  // The operator surface (issue 13): its own listener, loopback by default.
+  WXOPEN_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters (e.g. `openssl rand -hex 24`)').optional(),
+  WXOPEN_ADMIN_PORT: int(0, 65535).optional(),
+  WXOPEN_ADMIN_HOST: z.string().min(1).default('127.0.0.1'),
+  WXOPEN_REQUIRED_PERMISSION_SETS: csv(z.string().regex(/^\d{1,4}$/, 'must be permission-set ids, e.g. 17,18').transform(Number)).default([]),
+  WXOPEN_PLATFORM_NAME: z.string().min(1).max(64).optional(),
+  WXOPEN_RECONCILE_INTERVAL_HOURS: int(0, 24 * 30).default(24),
 });
 
 export type ConfigMode = 'sandbox' | 'real';
@@ -166,6 +173,17 @@ export interface Config {
   apiRateLimitMaxWaitMs: number;
   /** Lifetime of a mini-program login session (the sealed session_key). */
   loginSessionTtlSeconds: number;
+  /** The operator's token; when unset, real mode generates one at first start and stores its hash. */
+  adminToken: string | undefined;
+  /** The operator listener (dashboard, /api/v1, /docs, /metrics); default PORT + 2 on 127.0.0.1. */
+  adminPort: number;
+  adminHost: string;
+  /** Permission sets the operator's product needs; the callback tells a merchant which are missing. */
+  requiredPermissionSets: number[];
+  /** Shown to merchants on the authorization pages (default: the component appid). */
+  platformName: string | undefined;
+  /** How often the store is reconciled with api_get_authorizer_list; 0 disables the job. */
+  reconcileIntervalHours: number;
 }
 
 export type { Env } from './project.js';
@@ -282,6 +300,12 @@ export function loadConfig(env?: Env, options: LoadConfigOptions = {}): Config {
     apiRateLimits: c.WXOPEN_API_RATE_LIMITS,
     apiRateLimitMaxWaitMs: c.WXOPEN_API_RATE_LIMIT_MAX_WAIT_MS,
     loginSessionTtlSeconds: c.WXOPEN_LOGIN_SESSION_TTL_SECONDS,
+    adminToken: c.WXOPEN_ADMIN_TOKEN,
+    adminPort: c.WXOPEN_ADMIN_PORT ?? (c.PORT === 0 ? 0 : c.PORT + 2),
+    adminHost: c.WXOPEN_ADMIN_HOST,
+    requiredPermissionSets: c.WXOPEN_REQUIRED_PERMISSION_SETS,
+    platformName: c.WXOPEN_PLATFORM_NAME,
+    reconcileIntervalHours: c.WXOPEN_RECONCILE_INTERVAL_HOURS,
   };
 }
 
@@ -339,5 +363,6 @@ export function redactConfig(config: Config): Record<string, unknown> {
     token: `<${config.token.length} chars>`,
     encodingAesKeys: config.encodingAesKeys.map(() => '<43 chars>'),
     secretKeys: config.secretKeys.map(() => '<32 bytes>'),
+    adminToken: config.adminToken === undefined ? undefined : `<${config.adminToken.length} chars>`,
   };
 }

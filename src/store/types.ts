@@ -103,7 +103,7 @@ export interface MessageStore {
 export type StoreDialect = 'sqlite' | 'postgres';
 
 /** The one persistence interface; adapters pass `storeContract` in `store/testing`. */
-export interface Store extends TicketStore, PushStore, CredentialStore, ExchangeStore, MessageStore, ApiStore {
+export interface Store extends TicketStore, PushStore, CredentialStore, ExchangeStore, MessageStore, ApiStore, AdminStore {
   readonly dialect: StoreDialect;
   /** Applies pending migrations; idempotent and safe to run from several processes at once. */
   migrate(): Promise<void>;
@@ -160,7 +160,8 @@ export interface ComponentTokenRecord {
   obtainedAt: number;
 }
 
-export type AuthorizerStatus = 'authorized' | 'needs_reauthorization' | 'unauthorized';
+/** `missing_upstream`: WeChat's api_get_authorizer_list no longer lists it (set by reconciliation). */
+export type AuthorizerStatus = 'authorized' | 'needs_reauthorization' | 'unauthorized' | 'missing_upstream';
 
 export interface AuthorizerRecord {
   componentAppid: string;
@@ -286,4 +287,49 @@ export interface ApiStore {
   invalidateJsapiTicket(componentAppid: string, authorizerAppid: string, obtainedAt: number): Promise<boolean>;
   getJssdkDomains(componentAppid: string, authorizerAppid: string): Promise<string[]>;
   setJssdkDomains(componentAppid: string, authorizerAppid: string, domains: string[], at: number): Promise<void>;
+}
+
+/**
+ * An operator credential, stored as a SHA-256 of its secret only. The operator's own token is the
+ * reserved key id `operator`; API keys for the operator's services carry scopes and optionally a list
+ * of the authorizers they may read.
+ */
+export interface ApiKeyRecord {
+  componentAppid: string;
+  keyId: string;
+  name: string;
+  /** Hex SHA-256 of the secret part. */
+  secretHash: string;
+  scopes: string[];
+  /** `null`: every authorizer. */
+  authorizers: string[] | null;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+/** Who did what through the operator surface (token reads, forced refreshes, keys, links). */
+export interface AuditRecord {
+  componentAppid: string;
+  at: number;
+  keyId: string;
+  action: string;
+  target: string | null;
+  detail: string | null;
+}
+
+export interface StoredAudit extends AuditRecord {
+  id: number;
+}
+
+export interface AdminStore {
+  /** Inserts a key; `false` (nothing written) when the key id exists. */
+  createApiKey(record: ApiKeyRecord): Promise<boolean>;
+  getApiKey(componentAppid: string, keyId: string): Promise<ApiKeyRecord | undefined>;
+  listApiKeys(componentAppid: string): Promise<ApiKeyRecord[]>;
+  /** Marks the key revoked; `false` when there is no such unrevoked key. */
+  revokeApiKey(componentAppid: string, keyId: string, at: number): Promise<boolean>;
+  /** Replaces a key's secret hash (e.g. the operator token, reset from the CLI) and un-revokes it. */
+  replaceApiKeySecret(componentAppid: string, keyId: string, secretHash: string, at: number): Promise<boolean>;
+  recordAudit(record: AuditRecord): Promise<void>;
+  listAudit(componentAppid: string, options?: { limit?: number; keyId?: string; action?: string; target?: string }): Promise<StoredAudit[]>;
 }

@@ -204,7 +204,7 @@ export function storeContract(name: string, open: () => Promise<Store>, teardown
         await store.setAuthorizerStatus(c, 'wx4', 'needs_reauthorization', '61023', 1);
         expect((await store.listAuthorizers(c, { accessExpiringBefore: 2500, status: 'authorized' })).map((a) => a.authorizerAppid)).toEqual(['wx0', 'wx1', 'wx2']);
         expect((await store.listAuthorizers(c, { after: 'wx1', limit: 2 })).map((a) => a.authorizerAppid)).toEqual(['wx2', 'wx3']);
-        expect(await store.countAuthorizers(c)).toEqual({ authorized: 4, needs_reauthorization: 1, unauthorized: 0 });
+        expect(await store.countAuthorizers(c)).toEqual({ authorized: 4, needs_reauthorization: 1, unauthorized: 0, missing_upstream: 0 });
         await store.updateAuthorizerInfo(c, 'wx0', { nick_name: '商户 😀', user_name: 'gh_1' }, 3);
         expect((await store.getAuthorizer(c, 'wx0'))?.info).toEqual({ nick_name: '商户 😀', user_name: 'gh_1' });
       });
@@ -220,6 +220,50 @@ export function storeContract(name: string, open: () => Promise<Store>, teardown
         expect(log).toHaveLength(20);
         expect(log[0]!.refreshTokenEnc).toBe('r24');
       });
+    describe('operator keys and audit', () => {
+      const key = (c: string, keyId: string) => ({
+        componentAppid: c,
+        keyId,
+        name: `svc '"; drop 😀`,
+        secretHash: 'ab'.repeat(32),
+        scopes: ['tokens:read'],
+        authorizers: ['wxA', "wx'B"],
+        createdAt: 5,
+        revokedAt: null,
+      });
+
+      it('creates a key once, reads and lists it, and keeps components apart', async () => {
+        const c = component();
+        expect(await store.createApiKey(key(c, 'k1'))).toBe(true);
+        expect(await store.createApiKey({ ...key(c, 'k1'), secretHash: 'cd'.repeat(32) })).toBe(false);
+        expect(await store.getApiKey(c, 'k1')).toEqual(key(c, 'k1'));
+        expect(await store.createApiKey({ ...key(c, 'k2'), authorizers: null, createdAt: 6 })).toBe(true);
+        expect((await store.listApiKeys(c)).map((k) => [k.keyId, k.authorizers])).toEqual([['k1', ['wxA', "wx'B"]], ['k2', null]]);
+        expect(await store.listApiKeys(component())).toEqual([]);
+      });
+
+      it('revokes once; replacing the secret un-revokes', async () => {
+        const c = component();
+        await store.createApiKey(key(c, 'operator'));
+        expect(await store.revokeApiKey(c, 'operator', 9)).toBe(true);
+        expect(await store.revokeApiKey(c, 'operator', 10)).toBe(false);
+        expect((await store.getApiKey(c, 'operator'))?.revokedAt).toBe(9);
+        expect(await store.replaceApiKeySecret(c, 'operator', 'ef'.repeat(32), 11)).toBe(true);
+        expect(await store.getApiKey(c, 'operator')).toMatchObject({ secretHash: 'ef'.repeat(32), revokedAt: null });
+        expect(await store.replaceApiKeySecret(c, 'nope', 'ef'.repeat(32), 11)).toBe(false);
+      });
+
+      it('appends audit rows and lists them newest first, filtered', async () => {
+        const c = component();
+        await store.recordAudit({ componentAppid: c, at: 1, keyId: 'k1', action: 'token.read', target: 'wxA', detail: null });
+        await store.recordAudit({ componentAppid: c, at: 2, keyId: 'operator', action: 'authorizer.refresh', target: 'wxB', detail: '{"x":"中文"}' });
+        await store.recordAudit({ componentAppid: c, at: 3, keyId: 'k1', action: 'token.read', target: 'wxB', detail: null });
+        expect((await store.listAudit(c)).map((a) => a.at)).toEqual([3, 2, 1]);
+        expect((await store.listAudit(c, { keyId: 'k1', target: 'wxA' })).map((a) => a.at)).toEqual([1]);
+        expect((await store.listAudit(c, { action: 'authorizer.refresh' }))[0]).toMatchObject({ keyId: 'operator', detail: '{"x":"中文"}' });
+        expect(await store.listAudit(c, { limit: 1 })).toHaveLength(1);
+      });
+    });
     });
 
     describe('message log', () => {

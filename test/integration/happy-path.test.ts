@@ -85,7 +85,7 @@ describe('the whole flow over real HTTP: ticket → token → pre_auth_code → 
     const state = new URL(new URL(go.headers.get('location')!).searchParams.get('redirect_uri')!).searchParams.get('state')!;
     const res = await fetch(`${w.url}/authorize/callback?state=${state}&auth_code=queryauthcode@@@nope&expires_in=600`);
     expect(res.status).toBe(400);
-    expect(await res.text()).toMatch(/invalid or expired \(WeChat 6100[9]\)/);
+    expect(await res.text()).toMatch(/授权码无效或已过期[\s\S]*<code>61009<\/code>/);
     const empty = await fetch(`${w.url}/authorize/callback`);
     expect(empty.status).toBe(400);
   });

@@ -1,11 +1,14 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { WeChatApiError, WxOpenError } from '../../errors.js';
+import { WeChatApiError } from '../../errors.js';
+import { withQuery } from '../../authorize/link.js';
 import { deriveStateKeys, signState, verifyState } from '../../authorize/state.js';
 import type { Platform } from '../../platform.js';
 import type { AuthorizerRecord } from '../../store/types.js';
 import type { AppContext } from '../context.js';
-import { escapeHtml, page } from '../html.js';
+import { authorizePage } from '../pages/authorize-page.js';
+import { callbackPage, missingSets } from '../pages/callback-page.js';
+import { linkFromQuery, requestLang, sendPageError, sendThrown } from '../pages/respond.js';
 import { TokenBuckets } from '../rate-limit.js';
 
 /** A link is good this long: the pre_auth_code in it lives 600–1800 s (spec 3.3), plus time to click. */
@@ -25,15 +28,20 @@ const goQuery = z.object({
   auth_type: z.string().regex(/^\d{1,3}$/).optional(),
   biz_appid: z.string().regex(/^wx[0-9a-zA-Z]{16}$/).optional(),
   category_list: z.string().regex(/^\d+(\|\d+)*$/).optional(),
+  link: z.string().optional(),
+  lang: z.string().optional(),
 });
 
 /**
  * One-click authorization. WeChat only opens its page when the Referer is the platform's domain, so
  * `/authorize` is a page of ours whose links go through `/authorize/go`, which makes a fresh
  * single-use pre_auth_code and redirects. The callback is a server path (no fragment: spec 4.4).
+ * An operator's link (`?link=`, signed) fixes the account type, permission sets and return URL; every
+ * link carries a signed, expiring `state`, so a callback we did not send costs no WeChat call.
  */
 export async function authorizeRoutes(app: FastifyInstance, ctx: AppContext & { platform: Platform }): Promise<void> {
   const { platform, config, logger, clock, refusals } = ctx;
+  const platformName = config.platformName ?? config.componentAppid;
   const stateKeys = deriveStateKeys(config.secretKeys);
   const perClient = new TokenBuckets({ capacity: config.authorizeLinksPerMinute, perMs: 60_000, clock, maxKeys: MAX_CLIENTS });
   const total = new TokenBuckets({ capacity: config.authorizeLinksPerMinuteTotal, perMs: 60_000, clock, maxKeys: 1 });
@@ -48,32 +56,20 @@ export async function authorizeRoutes(app: FastifyInstance, ctx: AppContext & { 
     }
     used.set(nonce, entry);
   };
-  const refuse = (reply: FastifyReply, status: number, title: string, html: string) => reply.code(status).type('text/html').send(page(title, html));
-  const authorizedPage = (reply: FastifyReply, record: AuthorizerRecord) =>
-    reply.type('text/html').send(
-      page(
-        'Authorized',
-        `<p>Account <code>${escapeHtml(record.authorizerAppid)}</code> authorized this platform.</p>
-          <p>Granted permission sets: ${record.funcInfo.map((id) => `<code>${id}</code>`).join(' ') || 'none'}</p>`,
-      ),
-    );
 
-  app.get('/authorize', async (_req, reply) => {
-    // referrerpolicy="origin": WeChat opens its page only when the Referer names this domain (spec 14.2).
-    const link = (label: string, q: string) => `<a class="button" href="/authorize/go?${q}" referrerpolicy="origin">${label}</a>`;
-    return reply.type('text/html').send(
-      page(
-        'Authorize this platform',
-        `<p>Choose how the merchant authorizes <code>${escapeHtml(config.componentAppid)}</code>.</p>
-        <p>${link('PC: scan QR code', 'auth_type=3')} ${link('PC: official accounts only', 'auth_type=1')} ${link('PC: mini programs only', 'auth_type=2')}</p>
-        <p>${link('Mobile (inside WeChat)', 'mobile=1&auth_type=3')}</p>`,
-      ),
-    );
+  app.get('/authorize', async (req, reply) => {
+    const l = linkFromQuery(req.query, config, clock.now());
+    if ('error' in l) return sendPageError(req, reply, l.error);
+    return reply.type('text/html; charset=utf-8').send(authorizePage({ lang: requestLang(req), platformName, link: l.link }));
   });
 
   app.get('/authorize/go', async (req, reply) => {
     const q = goQuery.safeParse(req.query);
-    if (!q.success) return reply.code(400).type('text/html').send(page('Bad request', `<p>${escapeHtml(q.error.issues[0]?.message ?? 'invalid query')}</p>`));
+    if (!q.success) return sendPageError(req, reply, 'bad_request');
+    const l = linkFromQuery(req.query, config, clock.now());
+    if ('error' in l) return sendPageError(req, reply, l.error);
+    const p = l.link?.params;
+    const again = l.link ? `/authorize?link=${encodeURIComponent(l.link.token)}` : '/authorize';
     // Each link spends an api_create_preauthcode (a daily quota): per client, then in total.
     const client = req.ip ?? 'unknown';
     const limited = perClient.take(client);
@@ -81,42 +77,47 @@ export async function authorizeRoutes(app: FastifyInstance, ctx: AppContext & { 
     if (!allowed.ok) {
       refusals.warn('authorize_rate_limited', { ip: client, retryAfterSeconds: allowed.retryAfterSeconds, scope: limited.ok ? 'total' : 'client' }, 'authorization link refused (rate limit)');
       void reply.header('retry-after', String(allowed.retryAfterSeconds));
-      return refuse(reply, 429, 'Too many requests', `<p>Too many authorization links were requested. Try again in ${allowed.retryAfterSeconds} s.</p>`);
+      return sendPageError(req, reply, 'rate_limited', { againHref: again });
     }
-    const { preAuthCode } = await platform.createPreAuthCode();
-    const state = signState(stateKeys, config.componentAppid, clock.now(), STATE_TTL_MS);
-    const url = platform.authorizeUrl({
-      preAuthCode,
-      redirectUri: `${config.publicUrl}/authorize/callback?state=${state}`,
-      mobile: q.data.mobile === '1',
-      authType: q.data.auth_type === undefined ? undefined : Number(q.data.auth_type),
-      bizAppid: q.data.biz_appid,
-      categoryList: q.data.category_list?.split('|').map(Number),
-    });
-    return reply.redirect(url, 302);
+    try {
+      const { preAuthCode } = await platform.createPreAuthCode();
+      const state = signState(stateKeys, config.componentAppid, clock.now(), STATE_TTL_MS);
+      const url = platform.authorizeUrl({
+        preAuthCode,
+        // State and link travel in the callback's own query; WeChat appends auth_code with `&` (spec 4.4).
+        redirectUri: `${config.publicUrl}/authorize/callback?state=${state}${l.link ? `&link=${encodeURIComponent(l.link.token)}` : ''}`,
+        mobile: q.data.mobile === '1',
+        authType: p ? p.authType : q.data.auth_type === undefined ? undefined : Number(q.data.auth_type),
+        bizAppid: p ? p.bizAppid : q.data.biz_appid,
+        categoryList: p ? p.categoryList : q.data.category_list?.split('|').map(Number),
+      });
+      return reply.redirect(url, 302);
+    } catch (err) {
+      return sendThrown(req, reply, err, logger, again);
+    }
   });
 
   app.get('/authorize/callback', async (req, reply) => {
     const query = req.query as Record<string, unknown>;
+    // An expired operator link must not lose a completed authorization: the code is still exchanged,
+    // only the link's return URL is dropped.
+    const l = linkFromQuery(query, config, clock.now());
+    const link = 'link' in l ? l.link : undefined;
+    const again = link ? `/authorize?link=${encodeURIComponent(link.token)}` : '/authorize';
     // The state first: a callback this platform did not send the merchant to costs no WeChat call.
     const checked = verifyState(stateKeys, config.componentAppid, query.state, clock.now());
     if (!checked.ok) {
       refusals.warn(`authorize_state_${checked.reason}`, { reason: checked.reason, ip: req.ip }, 'authorization callback refused: no valid state');
-      return refuse(
-        reply,
-        400,
-        'Authorization failed',
-        `<p>This callback did not come from an authorization link of this platform, or the link expired (state ${checked.reason}). Start again from <a href="/authorize">/authorize</a>.</p>`,
-      );
+      return sendPageError(req, reply, 'state_invalid', { againHref: again, code: `state_${checked.reason}` });
     }
     const authCode = query.auth_code;
     if (typeof authCode !== 'string' || authCode.length === 0 || authCode.length > 512) {
-      return refuse(reply, 400, 'Authorization failed', '<p>The callback has no <code>auth_code</code>.</p>');
+      return sendPageError(req, reply, 'missing_code', { againHref: again });
     }
     let entry = used.get(checked.nonce);
     if (entry !== undefined && entry.authCode !== authCode) {
       refusals.warn('authorize_state_reused', { ip: req.ip }, 'authorization callback refused: link already used');
-      return refuse(reply, 400, 'Authorization failed', '<p>This authorization link was already used. Start again from <a href="/authorize">/authorize</a>.</p>');
+      return sendPageError(req, reply, 'link_used', { againHref: again });
     }
     if (entry === undefined) {
       const fresh: UsedState = { authCode, expiresAtMs: checked.expiresAtMs, exchange: platform.queryAuth(authCode, 'callback') };
@@ -130,19 +131,27 @@ export async function authorizeRoutes(app: FastifyInstance, ctx: AppContext & { 
       entry = fresh;
     }
     try {
-      return authorizedPage(reply, await entry.exchange);
+      const exchanged = await entry.exchange;
+      const record = (await ctx.store.getAuthorizer(config.componentAppid, exchanged.authorizerAppid)) ?? exchanged;
+      const required = link?.params.requiredSets ?? config.requiredPermissionSets;
+      const missing = missingSets(required, record.funcInfo);
+      const returnUrl = link?.params.returnUrl;
+      const continueUrl = returnUrl
+        ? withQuery(returnUrl, {
+            authorizer_appid: record.authorizerAppid,
+            ...(link?.params.state !== undefined && { state: link.params.state }),
+            ...(missing.length && { missing: missing.join(',') }),
+          })
+        : undefined;
+      if (req.headers.accept?.includes('application/json') && !req.headers.accept.includes('text/html')) {
+        return reply.send({ authorizerAppid: record.authorizerAppid, funcInfo: record.funcInfo, missing, continueUrl: continueUrl ?? null });
+      }
+      return reply
+        .type('text/html; charset=utf-8')
+        .send(callbackPage({ lang: requestLang(req), record, required, continueUrl, againHref: again }));
     } catch (err) {
-      if (isInvalidCode(err)) {
-        refusals.warn('authorize_invalid_code', { errcode: err.errcode }, 'authorization callback with an invalid or expired code');
-        return reply
-          .code(400)
-          .type('text/html')
-          .send(page('Authorization failed', `<p>The authorization code is invalid or expired (WeChat ${err.errcode}). Start again from <a href="/authorize">/authorize</a>.</p>`));
-      }
-      if (err instanceof WxOpenError && err.statusCode < 500) {
-        return reply.code(err.statusCode).type('text/html').send(page('Authorization failed', `<p>${escapeHtml(err.message)}</p>`));
-      }
-      throw err;
+      if (isInvalidCode(err)) refusals.warn('authorize_invalid_code', { errcode: err.errcode }, 'authorization callback with an invalid or expired code');
+      return sendThrown(req, reply, err, logger, again);
     }
   });
 }

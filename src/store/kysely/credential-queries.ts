@@ -93,7 +93,7 @@ export async function countAuthorizers(db: Db, componentAppid: string): Promise<
     .where('component_appid', '=', componentAppid)
     .groupBy('status')
     .execute();
-  const counts: Record<AuthorizerStatus, number> = { authorized: 0, needs_reauthorization: 0, unauthorized: 0 };
+  const counts: Record<AuthorizerStatus, number> = { authorized: 0, needs_reauthorization: 0, unauthorized: 0, missing_upstream: 0 };
   for (const r of rows) counts[r.status as AuthorizerStatus] = Number(r.n);
   return counts;
 }

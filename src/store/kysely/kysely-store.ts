@@ -2,6 +2,9 @@ import { Migrator, type Kysely } from 'kysely';
 import { sql } from 'kysely';
 import { unwrittenTicketOutcome } from '../types.js';
 import type {
+  ApiKeyRecord,
+  AuditRecord,
+  StoredAudit,
   AuthorizationInput,
   AuthorizerRecord,
   AuthorizerStatus,
@@ -24,6 +27,7 @@ import type {
 import * as api from './api-queries.js';
 import * as q from './credential-queries.js';
 import * as x from './exchange-queries.js';
+import * as admin from './admin-queries.js';
 import { migrationProvider } from './migrations.js';
 import type { Database } from './schema.js';
 
@@ -354,5 +358,26 @@ export class KyselyStore implements Store {
   }
   setJssdkDomains(c: string, a: string, domains: string[], at: number): Promise<void> {
     return api.setJssdkDomains(this.db, c, a, domains, at);
+  }
+  createApiKey(record: ApiKeyRecord): Promise<boolean> {
+    return admin.createApiKey(this.db, record);
+  }
+  getApiKey(c: string, keyId: string): Promise<ApiKeyRecord | undefined> {
+    return admin.getApiKey(this.db, c, keyId);
+  }
+  listApiKeys(c: string): Promise<ApiKeyRecord[]> {
+    return admin.listApiKeys(this.db, c);
+  }
+  revokeApiKey(c: string, keyId: string, at: number): Promise<boolean> {
+    return admin.revokeApiKey(this.db, c, keyId, at);
+  }
+  replaceApiKeySecret(c: string, keyId: string, secretHash: string, at: number): Promise<boolean> {
+    return admin.replaceApiKeySecret(this.db, c, keyId, secretHash, at);
+  }
+  recordAudit(record: AuditRecord): Promise<void> {
+    return admin.recordAudit(this.db, record);
+  }
+  listAudit(c: string, options?: { limit?: number; keyId?: string; action?: string; target?: string }): Promise<StoredAudit[]> {
+    return admin.listAudit(this.db, c, options);
   }
 }

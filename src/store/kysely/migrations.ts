@@ -190,6 +190,36 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
         await db.schema.dropTable('api_login_sessions').execute();
       },
     },
+    // Operator credentials (hashed) and the audit trail of the operator surface (issue 13).
+    admin_0001_keys_and_audit: {
+      async up(db) {
+        await db.schema
+          .createTable('admin_api_keys')
+          .addColumn('component_appid', 'text', (c) => c.notNull())
+          .addColumn('key_id', 'text', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('secret_hash', 'text', (c) => c.notNull())
+          .addColumn('scopes', 'text', (c) => c.notNull())
+          .addColumn('authorizers', 'text')
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('revoked_at', 'bigint')
+          .addPrimaryKeyConstraint('admin_api_keys_pk', ['component_appid', 'key_id'])
+          .execute();
+        await id(db.schema.createTable('admin_audit'))
+          .addColumn('component_appid', 'text', (c) => c.notNull())
+          .addColumn('at', 'bigint', (c) => c.notNull())
+          .addColumn('key_id', 'text', (c) => c.notNull())
+          .addColumn('action', 'text', (c) => c.notNull())
+          .addColumn('target', 'text')
+          .addColumn('detail', 'text')
+          .execute();
+        await db.schema.createIndex('admin_audit_at').on('admin_audit').columns(['component_appid', 'id']).execute();
+      },
+      async down(db) {
+        await db.schema.dropTable('admin_audit').execute();
+        await db.schema.dropTable('admin_api_keys').execute();
+      },
+    },
   };
 }
 

@@ -109,6 +109,27 @@ export interface ApiJssdkDomainsTable {
   updated_at: number;
 }
 
+export interface AdminApiKeysTable {
+  component_appid: string;
+  key_id: string;
+  name: string;
+  secret_hash: string;
+  scopes: string;
+  authorizers: string | null;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export interface AdminAuditTable {
+  id: Generated<number>;
+  component_appid: string;
+  at: number;
+  key_id: string;
+  action: string;
+  target: string | null;
+  detail: string | null;
+}
+
 export interface Database {
   messages_log: MessagesLogTable;
   component_tickets: ComponentTicketsTable;
@@ -121,4 +142,6 @@ export interface Database {
   api_login_sessions: ApiLoginSessionsTable;
   api_jsapi_tickets: ApiJsapiTicketsTable;
   api_jssdk_domains: ApiJssdkDomainsTable;
+  admin_api_keys: AdminApiKeysTable;
+  admin_audit: AdminAuditTable;
 }

@@ -1,0 +1,43 @@
+import { en } from './en.js';
+import { zhCN, type Messages } from './zh-CN.js';
+import type { Lang } from './permissions.js';
+
+export type { Messages } from './zh-CN.js';
+export { permissionName, knownPermissionIds, type Lang } from './permissions.js';
+
+/**
+ * Chinese first: English only when the browser ranks some English above every Chinese entry (or asks
+ * for English and no Chinese). `?lang=en|zh-CN` overrides, for links and tests.
+ */
+export function pickLang(acceptLanguage: string | undefined, override?: unknown): Lang {
+  if (override === 'en' || override === 'zh-CN') return override;
+  if (!acceptLanguage) return 'zh-CN';
+  let best: { lang: Lang; q: number } | undefined;
+  for (const part of acceptLanguage.split(',')) {
+    const [tag = '', ...params] = part.trim().toLowerCase().split(';');
+    const qParam = params.find((p) => p.trim().startsWith('q='));
+    const q = qParam ? Number(qParam.trim().slice(2)) : 1;
+    if (!(q > 0)) continue;
+    const lang: Lang | undefined = tag.startsWith('zh') ? 'zh-CN' : tag.startsWith('en') ? 'en' : undefined;
+    if (lang && (!best || q > best.q)) best = { lang, q };
+  }
+  return best?.lang ?? 'zh-CN';
+}
+
+export function messages(lang: Lang): Messages {
+  return lang === 'en' ? en : zhCN;
+}
+
+/** Relative times in the page's language ("3 分钟前" / "3 min ago"). */
+export function ago(m: Messages, ms: number, now: number): string {
+  const s = Math.max(0, Math.round((now - ms) / 1000));
+  if (s < 90) return m.agoSeconds(s);
+  if (s < 5400) return m.agoMinutes(Math.round(s / 60));
+  return m.agoHours((s / 3600).toFixed(1));
+}
+
+export function inTime(m: Messages, ms: number, now: number): string {
+  const s = Math.round((ms - now) / 1000);
+  if (s <= 0) return m.expired;
+  return s < 5400 ? m.inMinutes(Math.round(s / 60)) : m.inHours((s / 3600).toFixed(1));
+}
