@@ -80,7 +80,7 @@ describe('anonymous visitors cannot spend WeChat quota or memory through /author
         for (let j = i; j < Math.min(i + 8, to); j++) batch.push(http.get(`/authorize/callback?auth_code=queryauthcode@@@junk${j}x${'y'.repeat(200)}${variants[j % variants.length]}`));
         for (const res of await Promise.all(batch)) {
           statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
-          expect(res.body).toMatch(/did not come from an authorization link of this platform/);
+          expect(res.body).toContain('不是本平台的授权链接');
         }
       }
     };
@@ -108,7 +108,7 @@ describe('anonymous visitors cannot spend WeChat quota or memory through /author
     expect(callback.searchParams.get('state')).toBe(link.state);
     const ok = await fetch(callback);
     expect(ok.status).toBe(200);
-    expect(await ok.text()).toContain('Authorized');
+    expect(await ok.text()).toContain('授权成功');
     await w.settle();
     const exchanged = w.sandbox.counters.get(QUERY_AUTH);
     expect(exchanged).toBe(1);
@@ -117,14 +117,14 @@ describe('anonymous visitors cannot spend WeChat quota or memory through /author
     expect(reload.status).toBe(200);
     const other = await fetch(`${w.url}/authorize/callback?state=${link.state}&auth_code=queryauthcode@@@other`);
     expect(other.status).toBe(400);
-    expect(await other.text()).toContain('already used');
+    expect(await other.text()).toContain('链接已使用');
     expect(w.sandbox.counters.get(QUERY_AUTH)).toBe(exchanged);
 
     const late = await linkState(w);
     await w.sandbox.advance(61 * 60_000);
     const expired = await fetch(`${w.url}/authorize/callback?state=${late.state}&auth_code=queryauthcode@@@late`);
     expect(expired.status).toBe(400);
-    expect(await expired.text()).toContain('state expired');
+    expect(await expired.text()).toContain('state_expired');
     expect(w.sandbox.counters.get(QUERY_AUTH)).toBe(exchanged);
   });
 
