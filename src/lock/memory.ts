@@ -5,15 +5,15 @@ import type { Lease, LockBackend } from './types.js';
 /** One process only (the SQLite default): a map of keys to lease expiry. */
 export class MemoryLockBackend implements LockBackend {
   readonly kind = 'memory';
-  private readonly held = new Map<string, { expires: number; id: number }>();
-  private seq = 0;
+  private readonly held = new Map<string, { expires: number; id: object }>();
   constructor(private readonly clock: Clock = systemClock) {}
 
   async tryAcquire(key: string, ttlMs: number): Promise<Lease | undefined> {
     const now = this.clock.now();
     const current = this.held.get(key);
     if (current && current.expires > now) return undefined;
-    const id = ++this.seq;
+    // Identity, not a counter: handles sharing one map (Object.create) must never mint equal ids.
+    const id = {};
     this.held.set(key, { expires: now + ttlMs, id });
     const lease: Lease & { lost: boolean } = {
       lost: false,

@@ -56,7 +56,11 @@ export class PostgresLockBackend implements LockBackend {
     let timer: NodeJS.Timeout;
     const arm = (ms: number) => {
       clearTimeout(timer);
-      timer = setTimeout(() => void lease.release(), ms);
+      timer = setTimeout(() => {
+        // Not renewed in time: the holder is hung; free the lock and let it know.
+        lease.lost = true;
+        void lease.release();
+      }, ms);
       timer.unref();
     };
     const lease: Lease & { lost: boolean } = {

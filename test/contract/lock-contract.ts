@@ -44,6 +44,25 @@ export function lockContract(name: string, make: () => LockBackend, expire: (ttl
       await fresh!.release();
     });
 
+    it('renews a lease it holds; a lease that lapsed and was taken over cannot be renewed and is lost', async () => {
+      const k = key();
+      const lease = await lock.tryAcquire(k, 200);
+      expect(await lease!.renew(10_000)).toBe(true);
+      await expire(200);
+      expect(await other.tryAcquire(k, 10_000)).toBeUndefined();
+      expect(lease!.lost).toBe(false);
+      await lease!.release();
+      const k2 = key();
+      const stale = await lock.tryAcquire(k2, 200);
+      await expire(200);
+      const fresh = await other.tryAcquire(k2, 10_000);
+      expect(fresh).toBeDefined();
+      expect(await stale!.renew(10_000)).toBe(false);
+      expect(stale!.lost).toBe(true);
+      expect(await lock.tryAcquire(k2, 10_000)).toBeUndefined();
+      await fresh!.release();
+    });
+
     it('coordinate: 100 concurrent callers over two backends refresh once and all read the result', async () => {
       const k = key();
       let stored: string | undefined;

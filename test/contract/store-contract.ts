@@ -220,6 +220,57 @@ export function storeContract(name: string, open: () => Promise<Store>, teardown
         expect(log).toHaveLength(20);
         expect(log[0]!.refreshTokenEnc).toBe('r24');
       });
+
+      it("applies authorizations in event order, and logs a stale one's refresh token anyway", async () => {
+        const c = component();
+        expect((await store.applyAuthorization(auth(c, 'wxH', { funcInfo: [1], eventTime: 1000 }))).outcome).toBe('applied');
+        const newer = await store.applyAuthorization(auth(c, 'wxH', { funcInfo: [1, 2], eventTime: 2000 }));
+        expect(newer).toMatchObject({ outcome: 'applied', record: { funcInfo: [1, 2], eventTime: 2000, version: 2 } });
+        const late = auth(c, 'wxH', { funcInfo: [9], eventTime: 1500 });
+        const stale = await store.applyAuthorization(late);
+        expect(stale).toMatchObject({ outcome: 'stale', record: { funcInfo: [1, 2], eventTime: 2000, version: 2 } });
+        expect((await store.recentRefreshTokens(c, 'wxH', 1))[0]?.refreshTokenEnc).toBe(late.refreshTokenEnc);
+        // Equal times apply: the later delivery wins.
+        expect((await store.applyAuthorization(auth(c, 'wxH', { funcInfo: [3], eventTime: 2000 }))).outcome).toBe('applied');
+        // Without an event time the write is unconditional and stamped with its own time.
+        expect(await store.saveAuthorization(auth(c, 'wxH', { funcInfo: [4], at: 1_000_000 }))).toMatchObject({ funcInfo: [4], eventTime: 1000 });
+      });
+
+      it('revokes only when no newer event set the state', async () => {
+        const c = component();
+        await store.applyAuthorization(auth(c, 'wxI', { eventTime: 5000 }));
+        expect(await store.revokeAuthorization(c, 'wxI', 4999, 'unauthorized push', 1)).toBe('stale');
+        expect(await store.getAuthorizer(c, 'wxI')).toMatchObject({ status: 'authorized', refreshTokenEnc: expect.any(String), eventTime: 5000 });
+        expect(await store.revokeAuthorization(c, 'wxI', 5001, 'unauthorized push', 2)).toBe('revoked');
+        expect(await store.getAuthorizer(c, 'wxI')).toMatchObject({ status: 'unauthorized', refreshTokenEnc: null, accessTokenEnc: null, eventTime: 5001 });
+        expect(await store.revokeAuthorization(c, 'wxNobody', 1, 'unauthorized push', 3)).toBe('unknown');
+        // An older authorization arriving after the revoke does not resurrect the row.
+        expect((await store.applyAuthorization(auth(c, 'wxI', { eventTime: 5000 }))).outcome).toBe('stale');
+        expect((await store.applyAuthorization(auth(c, 'wxI', { eventTime: 5002 }))).record.status).toBe('authorized');
+      });
+
+      it('keeps exchanges to retry: recorded once, due by time, updated, pruned after expiry', async () => {
+        const c = component();
+        const e = { componentAppid: c, codeKey: `k'${++n}`, codeEnc: 'sealed 😀', authorizerAppid: 'wxJ', eventTime: 100, receivedAt: 1000, expiresAt: 601_000, nextAttemptAt: 1000 };
+        expect(await store.recordExchange(e)).toBe(true);
+        expect(await store.recordExchange({ ...e, codeEnc: 'other' })).toBe(false);
+        expect(await store.getExchange(c, e.codeKey)).toEqual({ ...e, attempts: 0, state: 'pending', lastError: null });
+        expect(await store.dueExchanges(c, 999, 10)).toEqual([]);
+        expect((await store.dueExchanges(c, 1000, 10)).map((x) => x.codeKey)).toEqual([e.codeKey]);
+        await store.updateExchange(c, e.codeKey, { state: 'pending', attempts: 1, nextAttemptAt: 5000, lastError: 'errcode -1', at: 1001 });
+        expect(await store.dueExchanges(c, 4999, 10)).toEqual([]);
+        expect(await store.getExchange(c, e.codeKey)).toMatchObject({ attempts: 1, nextAttemptAt: 5000, lastError: 'errcode -1' });
+        await store.updateExchange(c, e.codeKey, { state: 'done', attempts: 2, nextAttemptAt: 601_000, lastError: null, at: 5001 });
+        expect(await store.dueExchanges(c, 10_000_000, 10)).toEqual([]);
+        expect(await store.pruneExchanges(c, 601_000)).toBe(0);
+        expect(await store.pruneExchanges(c, 601_001)).toBe(1);
+        expect(await store.getExchange(c, e.codeKey)).toBeUndefined();
+      });
+
+      it('answers the write probe', async () => {
+        expect(await store.probeWrite(1)).toBe(true);
+        expect(await store.probeWrite(2)).toBe(true);
+      });
     describe('operator keys and audit', () => {
       const key = (c: string, keyId: string) => ({
         componentAppid: c,

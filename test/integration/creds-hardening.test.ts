@@ -88,6 +88,7 @@ describe('no authorization is lost', () => {
     w.sandbox.faults.set(QUERY_AUTH, { type: 'system_busy', times: 1 });
     const { authCode } = await w.sandbox.authorize(appid);
     await w.settle();
+    await until(async () => (await w.store.getAuthorizer(w.config.componentAppid, appid))?.status === 'authorized');
     const key = w.platform.exchanges.key(authCode);
     await until(async () => (await w.store.getExchange(w.config.componentAppid, key))?.state !== 'pending');
     expect(await w.store.getExchange(w.config.componentAppid, key)).toMatchObject({ state: 'done', attempts: 2 });
@@ -112,7 +113,8 @@ describe('authorization events apply in CreateTime order', () => {
     const authorizedAt = nowS(w);
     expect(await push(w, { CreateTime: authorizedAt - 30, InfoType: 'unauthorized', AuthorizerAppid: appid })).toBe('success');
     const kept = await w.store.getAuthorizer(w.config.componentAppid, appid);
-    expect(kept).toMatchObject({ status: 'authorized', eventTime: authorizedAt });
+    expect(kept?.status).toBe('authorized');
+    expect(kept?.eventTime).toBe(authorizedAt);
     expect(kept?.refreshTokenEnc).not.toBeNull();
     expect(await w.platform.authorizerToken(appid)).toMatch(/.+/);
 
@@ -144,11 +146,26 @@ describe('authorization events apply in CreateTime order', () => {
     });
     expect(await push(w, fields('updateauthorized', second.authCode, t2))).toBe('success');
     expect((await w.store.getAuthorizer(w.config.componentAppid, account.appid))?.funcInfo).toEqual(all.slice(0, 4));
+    // WeChat answers the older code with the grant it was issued for (the sandbox would answer the current one).
+    const olderGrant = {
+      authorization_info: {
+        authorizer_appid: account.appid,
+        authorizer_access_token: 'authorizer_access_token@@@older',
+        expires_in: 7200,
+        authorizer_refresh_token: 'refreshtoken@@@older',
+        func_info: all.slice(0, 2).map((id) => ({ funcscope_category: { id } })),
+      },
+    };
+    w.sandbox.faults.set(QUERY_AUTH, { type: 'body', body: olderGrant, times: 1 });
     expect(await push(w, fields('authorized', first.authCode, t1))).toBe('success');
-    expect(await w.store.getAuthorizer(w.config.componentAppid, account.appid)).toMatchObject({ funcInfo: all.slice(0, 4), eventTime: t2 });
-    // Even when the older exchange races past the check, the conditional write keeps the newer state.
+    expect((await w.store.getAuthorizer(w.config.componentAppid, account.appid))?.funcInfo).toEqual(all.slice(0, 4));
+    expect((await w.store.getAuthorizer(w.config.componentAppid, account.appid))?.eventTime).toBe(t2);
+    // Even when the older exchange races past that check, the conditional write keeps the newer state.
+    w.sandbox.faults.set(QUERY_AUTH, { type: 'body', body: olderGrant, times: 1 });
     await w.platform.queryAuth(first.authCode, 'push', t1);
-    expect(await w.store.getAuthorizer(w.config.componentAppid, account.appid)).toMatchObject({ funcInfo: all.slice(0, 4), eventTime: t2 });
+    const after = (await w.store.getAuthorizer(w.config.componentAppid, account.appid))!;
+    expect(after).toMatchObject({ funcInfo: all.slice(0, 4), eventTime: t2 });
+    expect(w.platform.ctx.box.open(after.refreshTokenEnc!, `${w.config.componentAppid}:${account.appid}`)).not.toBe('refreshtoken@@@older');
   });
 });
 
