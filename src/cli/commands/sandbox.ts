@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { SANDBOX_DEFAULTS } from '../../config.js';
 import { startSandbox } from '../../sandbox/index.js';
@@ -11,6 +12,7 @@ interface SandboxCommandOptions {
   auditDelay: number;
   refreshTokenMode: 'stable' | 'rotate';
   logLevel: string;
+  stateFile?: string;
 }
 
 function nonNegativeInt(value: string): number {
@@ -36,6 +38,7 @@ export function registerSandboxCommand(program: Command): void {
     .option('--audit-delay <seconds>', 'time from submit_audit to the audit result push', nonNegativeInt, 60)
     .option('--refresh-token-mode <mode>', 'authorizer_refresh_token behaviour: stable (WeChat today) or rotate (catches lost rotations)', mode, 'stable')
     .option('--log-level <level>', 'sandbox log level', 'warn')
+    .option('--state-file <path>', 'keep the simulated WeChat (tokens, authorizations, quotas, clock) in this JSON file across restarts')
     .addHelpText(
       'after',
       `
@@ -55,6 +58,7 @@ Time can be moved with POST /sandbox/admin/clock/advance {"seconds":N}; see GET 
         // The platform runs in another process on real time; stamping pushes with the advanced
         // sandbox clock would make its replay window refuse them.
         pushTimestamps: 'real',
+        ...(opts.stateFile && { stateFile: resolve(opts.stateFile) }),
         logger: createLogger({ level: opts.logLevel, name: 'wxopen-sandbox' }),
       });
       const c = sandbox.state.component;
