@@ -1,8 +1,6 @@
 import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { SANDBOX_DEFAULTS } from '../../config.js';
-import { startSandbox } from '../../sandbox/index.js';
-import { createLogger } from '../../util/logger.js';
 
 interface SandboxCommandOptions {
   port: number;
@@ -47,6 +45,7 @@ needs, and pushes a component_verify_ticket to the platform right away and every
 Time can be moved with POST /sandbox/admin/clock/advance {"seconds":N}; see GET /sandbox/admin.`,
     )
     .action(async (opts: SandboxCommandOptions) => {
+      const [{ startSandbox }, { createLogger }] = await Promise.all([import('../../sandbox/index.js'), import('../../util/logger.js')]);
       const platform = opts.platform.replace(/\/+$/, '');
       const sandbox = await startSandbox({
         port: opts.port,
