@@ -1,12 +1,10 @@
 import { existsSync } from 'node:fs';
 import { loadConfig, redactUrl, sqlitePath, type Config, type Env } from '../config.js';
 import type { Lease, LockBackend } from '../lock/types.js';
-import { Platform } from '../platform.js';
+import type { Platform } from '../platform.js';
 import { projectEnv } from '../project.js';
 import { inUseMessage, instancePaths, readServerRuntime, tryLockDatabase, DatabaseInUseError, type InstanceLock } from '../server/instance.js';
-import { createStore } from '../store/create-store.js';
 import type { Store } from '../store/types.js';
-import { createLogger } from '../util/logger.js';
 import { CliError, describing } from './failures.js';
 
 /** The configuration every command uses: environment over the project's `.env`, paths against the project. */
@@ -18,7 +16,11 @@ export function cliConfig(overrides: Env = {}): Config {
 
 /** Opens the store with a one-line failure naming the database (never a stack). */
 export function openStore(config: Config): Promise<Store> {
-  return describing(`cannot open the database ${redactUrl(config.databaseUrl)}`, () => createStore(config.databaseUrl));
+  return describing(`cannot open the database ${redactUrl(config.databaseUrl)}`, async () => {
+    // Loaded on demand: `config`, `--help` and `dev` start fast without the database drivers.
+    const { createStore } = await import('../store/create-store.js');
+    return createStore(config.databaseUrl);
+  });
 }
 
 /**
@@ -74,6 +76,7 @@ export async function openCommandPlatform(config: Config): Promise<CommandPlatfo
     lock?.release();
     throw err;
   }
+  const [{ Platform }, { createLogger }] = await Promise.all([import('../platform.js'), import('../util/logger.js')]);
   const platform = new Platform({
     config,
     store,

@@ -112,7 +112,10 @@ export function openidFor(appid: string, user: string): string {
   return `o${createHash('sha256').update(`${appid}:${user}`).digest('base64url').slice(0, 27)}`;
 }
 
-/** Everything the simulated WeChat remembers. In memory: a sandbox restart is a fresh WeChat. */
+/**
+ * Everything the simulated WeChat remembers. In memory; with `stateFile` every field here (Maps, Sets,
+ * arrays, nested objects) is saved and restored generically (persistence.ts), so new fields persist too.
+ */
 export class SandboxState {
   readonly accounts = new Map<string, SandboxAccount>();
   readonly tokens = new Map<string, TokenRecord>();

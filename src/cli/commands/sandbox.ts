@@ -1,7 +1,6 @@
+import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { SANDBOX_DEFAULTS } from '../../config.js';
-import { startSandbox } from '../../sandbox/index.js';
-import { createLogger } from '../../util/logger.js';
 
 interface SandboxCommandOptions {
   port: number;
@@ -11,6 +10,7 @@ interface SandboxCommandOptions {
   auditDelay: number;
   refreshTokenMode: 'stable' | 'rotate';
   logLevel: string;
+  stateFile?: string;
 }
 
 function nonNegativeInt(value: string): number {
@@ -36,6 +36,7 @@ export function registerSandboxCommand(program: Command): void {
     .option('--audit-delay <seconds>', 'time from submit_audit to the audit result push', nonNegativeInt, 60)
     .option('--refresh-token-mode <mode>', 'authorizer_refresh_token behaviour: stable (WeChat today) or rotate (catches lost rotations)', mode, 'stable')
     .option('--log-level <level>', 'sandbox log level', 'warn')
+    .option('--state-file <path>', 'keep the simulated WeChat (tokens, authorizations, quotas, clock) in this JSON file across restarts')
     .addHelpText(
       'after',
       `
@@ -44,6 +45,7 @@ needs, and pushes a component_verify_ticket to the platform right away and every
 Time can be moved with POST /sandbox/admin/clock/advance {"seconds":N}; see GET /sandbox/admin.`,
     )
     .action(async (opts: SandboxCommandOptions) => {
+      const [{ startSandbox }, { createLogger }] = await Promise.all([import('../../sandbox/index.js'), import('../../util/logger.js')]);
       const platform = opts.platform.replace(/\/+$/, '');
       const sandbox = await startSandbox({
         port: opts.port,
@@ -55,6 +57,7 @@ Time can be moved with POST /sandbox/admin/clock/advance {"seconds":N}; see GET 
         // The platform runs in another process on real time; stamping pushes with the advanced
         // sandbox clock would make its replay window refuse them.
         pushTimestamps: 'real',
+        ...(opts.stateFile && { stateFile: resolve(opts.stateFile) }),
         logger: createLogger({ level: opts.logLevel, name: 'wxopen-sandbox' }),
       });
       const c = sandbox.state.component;

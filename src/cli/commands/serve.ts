@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { redactUrl, sqlitePath, type Config } from '../../config.js';
-import { startSandbox, type Sandbox } from '../../sandbox/index.js';
+import type { Sandbox } from '../../sandbox/index.js';
 import {
   DatabaseInUseError,
   inUseMessage,
@@ -11,8 +11,7 @@ import {
   writeServerRuntime,
   type InstanceLock,
 } from '../../server/instance.js';
-import { startServer, type RunningServer } from '../../server/listen.js';
-import { createLogger } from '../../util/logger.js';
+import type { RunningServer } from '../../server/listen.js';
 import { cliConfig, openStore } from '../context.js';
 import { CliError, systemCause } from '../failures.js';
 
@@ -35,6 +34,7 @@ export function registerServeCommand(program: Command): void {
       let server: RunningServer | undefined;
       let sandbox: Sandbox | undefined;
       try {
+        const { startServer } = await import('../../server/listen.js');
         const store = await openStore(config);
         server = await startServer(config, { ensureTicket: !embed, store }).catch((err: unknown) => {
           throw listenFailure(err, config.host, config.port, 'PORT or --port');
@@ -78,6 +78,7 @@ function listenFailure(err: unknown, host: string, port: number, setting: string
 }
 
 async function startEmbeddedSandbox(config: Config, platformUrl: string, stateFile: string): Promise<Sandbox> {
+  const [{ startSandbox }, { createLogger }] = await Promise.all([import('../../sandbox/index.js'), import('../../util/logger.js')]);
   const base = new URL(config.apiBase);
   const local = platformUrl.replace('localhost', '127.0.0.1');
   const sandbox = await startSandbox({

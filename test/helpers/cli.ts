@@ -1,0 +1,120 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** The compiled CLI, as `npx wxopen` and `npm start` run it. */
+export const BIN = join(ROOT, 'dist/cli/bin.js');
+
+function newest(dir: string): number {
+  let max = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    max = Math.max(max, entry.isDirectory() ? newest(path) : statSync(path).mtimeMs);
+  }
+  return max;
+}
+
+/** Compiles dist when it is missing or older than src (CI's `npm ci` builds it already). */
+export function ensureBuilt(): void {
+  if (existsSync(BIN) && statSync(BIN).mtimeMs >= newest(join(ROOT, 'src')) && newest(join(ROOT, 'dist')) >= newest(join(ROOT, 'src'))) return;
+  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'pipe' });
+}
+
+export interface CliResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs the CLI to completion with only `env` (plus PATH/HOME) in its environment. Asynchronous, so a
+ * sandbox or server in this test process keeps answering while the CLI talks to it.
+ */
+export function wxopen(args: string[], options: { cwd: string; env?: Record<string, string> }): Promise<CliResult> {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: options.cwd,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+  return new Promise((resolve) => {
+    child.once('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
+/** Expected failures are one line on stderr and never a stack frame. */
+export function oneLine(stderr: string): string {
+  const lines = stderr.split('\n').filter((l) => l !== '');
+  if (lines.length !== 1 || /^\s+at /m.test(stderr)) throw new Error(`expected one line on stderr, got:\n${stderr}`);
+  return lines[0]!;
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export interface ServeProcess {
+  child: ChildProcess;
+  out: string;
+  url: string;
+  sandboxUrl: string | undefined;
+  /** SIGTERM and wait for the exit. */
+  stop(): Promise<void>;
+  /** SIGKILL (no cleanup at all) and wait for the exit. */
+  kill9(): Promise<void>;
+}
+
+/** `wxopen serve` as a child; resolves once its banner is printed. */
+export async function startServe(options: { cwd: string; env?: Record<string, string>; args?: string[] }): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [BIN, 'serve', ...(options.args ?? [])], {
+    cwd: options.cwd,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...options.env },
+  });
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no banner within 45 s:\n${out}\n${err}`)), 45_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`serve exited with ${code}:\n${out}\n${err}`));
+    });
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (/\n {2}try |\n {2}metrics .*\n$/.test(out) && /listening on/.test(out)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  const proc: ServeProcess = {
+    child,
+    out,
+    url: /listening on (http:\/\/\S+)/.exec(out)![1]!,
+    sandboxUrl: /WeChat sandbox +(http:\/\/\S+)/.exec(out)?.[1],
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+    async kill9() {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+  return proc;
+}
