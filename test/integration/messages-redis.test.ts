@@ -14,7 +14,8 @@ import { noteSkipped, REDIS_URL } from '../helpers/services.js';
 
 const MERCHANT = 'wx3a7f2c9e1b4d6f80';
 
-if (REDIS_URL) {
+const redisUrl = REDIS_URL;
+if (redisUrl) {
   describe('retries reach handlers once across two instances sharing Redis', () => {
     const prefix = `wxopen-test:${randomBytes(5).toString('hex')}:msg:`;
     const config = loadConfig({ LOG_LEVEL: 'silent', WXOPEN_DATABASE_URL: 'sqlite::memory:' });
@@ -23,11 +24,11 @@ if (REDIS_URL) {
     let redis: Redis;
 
     beforeAll(async () => {
-      redis = new Redis(REDIS_URL);
+      redis = new Redis(redisUrl);
       for (const name of ['a', 'b']) {
         // Each instance its own store: only Redis is shared, so only Redis can dedupe across them.
         const store = await createStore('sqlite::memory:');
-        const built = await buildApp({ config, store, logger: createLogger({ level: 'silent' }), dedupe: RedisMessageDedupe.fromUrl(REDIS_URL, prefix) });
+        const built = await buildApp({ config, store, logger: createLogger({ level: 'silent' }), dedupe: RedisMessageDedupe.fromUrl(redisUrl, prefix) });
         built.context.router.on('message.text', (m) => {
           calls.push(`${name}:${m.msgId}`);
           return reply.text(`from ${name}`);
@@ -55,7 +56,7 @@ if (REDIS_URL) {
     };
 
     it('WeChat retrying on the other instance does not run the handlers again', async () => {
-      const [a, b] = instances as [WxOpenApp, WxOpenApp];
+      const [a, b] = [instances[0]!, instances[1]!];
       const msgId = String(Date.now());
       const first = await push(a, msgId);
       expect(first.statusCode).toBe(200);
@@ -69,7 +70,7 @@ if (REDIS_URL) {
     });
 
     it('concurrent deliveries of one message to both instances run the handlers once', async () => {
-      const [a, b] = instances as [WxOpenApp, WxOpenApp];
+      const [a, b] = [instances[0]!, instances[1]!];
       calls.length = 0;
       const msgId = String(Date.now() + 1);
       const answers = await Promise.all([push(a, msgId), push(b, msgId), push(a, msgId), push(b, msgId)]);
@@ -79,7 +80,7 @@ if (REDIS_URL) {
     });
 
     it('a message whose store write failed is released, so the retry is processed', async () => {
-      const [a] = instances as [WxOpenApp & { store: Store }];
+      const a = instances[0]!;
       calls.length = 0;
       const msgId = String(Date.now() + 2);
       const original = a.store.recordMessage.bind(a.store);

@@ -45,7 +45,8 @@ describe('customer-service window on /cgi-bin/message/custom/send (spec 13)', ()
   });
 
   it('opens 3 messages for 1 minute on follow, menu click and QR scan; an unfollow closes every window', async () => {
-    for (const event of [{ Event: 'subscribe' }, { Event: 'CLICK', EventKey: 'k' }, { Event: 'SCAN', EventKey: '1' }]) {
+    const events: Record<string, string>[] = [{ Event: 'subscribe' }, { Event: 'CLICK', EventKey: 'k' }, { Event: 'SCAN', EventKey: '1' }];
+    for (const event of events) {
       const openid = `o-${event.Event}`;
       await user(OA, openid, { MsgType: 'event', ...event });
       for (let i = 0; i < 3; i++) expect((await send(oaToken, openid)).errcode).toBe(0);
