@@ -61,6 +61,8 @@ export interface MiniProgramCode {
   undo: { day: number; dayCount: number; month: number; monthCount: number };
   /** change_visitstatus: a closed mini program cannot be opened by users (getvisitstatus 0). */
   visitClosed?: boolean;
+  /** setwebviewdomain's business domains. */
+  webviewDomains?: string[];
 }
 
 export const DOMAIN_KINDS = ['requestdomain', 'wsrequestdomain', 'uploaddomain', 'downloaddomain', 'udpdomain', 'tcpdomain'] as const;

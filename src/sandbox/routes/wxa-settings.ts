@@ -54,6 +54,35 @@ export async function settingsRoutes(app: FastifyInstance, ctx: SandboxContext):
     return { errcode: 0, errmsg: 'ok', ...domains };
   });
 
+  // Spec 5.3/12.3: https only, hosts within the platform's (business) domains, at most 100.
+  app.post('/wxa/setwebviewdomain', async (request) => {
+    const { account } = requireAuthorizerToken(ctx, request);
+    const body = jsonBody(request);
+    const code = codeFor(state, account.appid);
+    const current = (code.webviewDomains ??= []);
+    const action = body.action ?? 'add';
+    if (action === 'get') return { errcode: 0, errmsg: 'ok', webviewdomain: current };
+    if (action !== 'add' && action !== 'delete' && action !== 'set') reject(47001);
+    const platformHosts = state.settings.platformDomains.filter((d) => d.startsWith('https://')).map(hostOf);
+    if (platformHosts.length === 0) reject(89020);
+    const list = body.webviewdomain ?? (action === 'add' ? state.settings.platformDomains.filter((d) => d.startsWith('https://')) : []);
+    if (!Array.isArray(list) || list.some((d) => typeof d !== 'string')) reject(47001);
+    const requested = list as string[];
+    if (action !== 'delete') {
+      for (const d of requested) {
+        if (!d.startsWith('https://')) reject(89021);
+        const host = hostOf(d);
+        if (!platformHosts.some((p) => host === p || host.endsWith(`.${p}`))) reject(89021);
+      }
+    }
+    const next =
+      action === 'set' ? [...new Set(requested)] : action === 'add' ? [...new Set([...current, ...requested])] : current.filter((d) => !requested.includes(d));
+    if (next.length > 100) reject(89029);
+    if (next.length === current.length && next.every((d, i) => d === current[i])) reject(89019);
+    code.webviewDomains = next;
+    return { errcode: 0, errmsg: 'ok', webviewdomain: next };
+  });
+
   app.post('/wxa/bind_tester', async (request) => {
     const { account } = requireAuthorizerToken(ctx, request);
     const body = jsonBody(request);
