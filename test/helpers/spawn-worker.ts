@@ -1,15 +1,22 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const OUT = join(ROOT, 'node_modules/.cache/wxopen-test/token-worker.mjs');
+const DIR = join(ROOT, 'node_modules/.cache/wxopen-test');
 
-/** Bundles the worker once so each process starts in ~0.2 s instead of compiling TypeScript again. */
+/**
+ * Bundles the worker so each process starts in ~0.2 s instead of compiling TypeScript again. Each test
+ * process gets its own bundle, written under a temporary name and renamed into place, so test files
+ * running in parallel never read a bundle another one is still writing.
+ */
 export async function bundleWorker(): Promise<string> {
-  mkdirSync(join(OUT, '..'), { recursive: true });
+  mkdirSync(DIR, { recursive: true });
+  const OUT = join(DIR, `token-worker-${process.pid}.mjs`);
+  const tmp = `${OUT}.${randomBytes(4).toString('hex')}.tmp`;
   await build({
     entryPoints: [join(ROOT, 'test/helpers/token-worker.ts')],
     bundle: true,
@@ -17,9 +24,10 @@ export async function bundleWorker(): Promise<string> {
     format: 'esm',
     target: 'node20',
     packages: 'external',
-    outfile: OUT,
+    outfile: tmp,
     logLevel: 'warning',
   });
+  renameSync(tmp, OUT);
   return OUT;
 }
 
