@@ -78,7 +78,7 @@ export async function buildSandboxApp(options: SandboxOptions = {}): Promise<San
     state,
     clock,
     quotas: new QuotaBook(clock, options.quotas),
-    counters: new Counters(),
+    counters: new Counters(clock),
     faults: new FaultTable(clock),
     pusher,
     scheduler: new Scheduler(state, pusher),

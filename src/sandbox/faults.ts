@@ -33,7 +33,7 @@ const MINUTE_MS = 60_000;
 
 export class FaultTable {
   private readonly faults = new Map<string, Fault>();
-  private readonly windows = new Map<string, { minute: number; calls: number }>();
+  private readonly windows = new Map<string, { start: number; calls: number }>();
 
   constructor(private readonly clock: Clock) {}
 
@@ -91,11 +91,12 @@ export class FaultTable {
       case 'body':
         return { type: 'body', body: f.body };
       case 'rate_limit': {
-        // Counted per endpoint and account, in sandbox-clock minutes, like WeChat's minute quota.
+        // Counted per endpoint and account over a minute of sandbox time from the window's first call, so
+        // only advance() ends a window (minutes aligned to the wall clock would end one mid-test).
         const wk = `${k}|${path}|${appid ?? ''}`;
-        const minute = Math.floor(this.clock.now() / MINUTE_MS);
+        const now = this.clock.now();
         const w = this.windows.get(wk);
-        const window = w && w.minute === minute ? w : { minute, calls: 0 };
+        const window = w && now < w.start + MINUTE_MS ? w : { start: now, calls: 0 };
         window.calls += 1;
         this.windows.set(wk, window);
         return window.calls > f.perMinute ? { type: 'rate_limited' } : undefined;

@@ -33,7 +33,7 @@ export interface Sandbox extends SandboxControls {
   clock: SandboxClock;
   accounts: readonly SandboxAccount[];
   /** Upstream calls by endpoint path (and by account, where one is involved). */
-  counters: Pick<Counters, 'get' | 'reset' | 'all'>;
+  counters: Pick<Counters, 'get' | 'times' | 'reset' | 'all'>;
   /** Live state, for assertions; treat it as read-only. */
   state: SandboxState;
   close(): Promise<void>;
@@ -58,6 +58,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     accounts: [...context.state.accounts.values()],
     counters: {
       get: (path, appid) => context.counters.get(path, appid),
+      times: (path) => context.counters.times(path),
       reset: () => context.counters.reset(),
       all: () => context.counters.all(),
     },

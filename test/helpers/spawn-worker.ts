@@ -1,21 +1,27 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const OUT = join(ROOT, 'node_modules/.cache/wxopen-test/token-worker.mjs');
+const DIR = join(ROOT, 'node_modules/.cache/wxopen-test');
 
-/** Bundles the worker once so each process starts in ~0.2 s instead of compiling TypeScript again. */
+/**
+ * Bundles the worker so each process starts in ~0.2 s instead of compiling TypeScript again. Each test
+ * process gets its own bundle, written under a temporary name and renamed into place, so test files
+ * running in parallel never read a bundle another one is still writing.
+ */
 export async function bundleWorker(): Promise<string> {
   return bundleScript('token-worker');
 }
 
 /** Bundles `test/helpers/<name>.ts` into a runnable script (see bundleWorker). */
 export async function bundleScript(name: string): Promise<string> {
-  const out = join(OUT, '..', `${name}.mjs`);
-  mkdirSync(join(OUT, '..'), { recursive: true });
+  mkdirSync(DIR, { recursive: true });
+  const out = join(DIR, `${name}-${process.pid}.mjs`);
+  const tmp = `${out}.${randomBytes(4).toString('hex')}.tmp`;
   await build({
     entryPoints: [join(ROOT, `test/helpers/${name}.ts`)],
     bundle: true,
@@ -23,9 +29,10 @@ export async function bundleScript(name: string): Promise<string> {
     format: 'esm',
     target: 'node20',
     packages: 'external',
-    outfile: out,
+    outfile: tmp,
     logLevel: 'warning',
   });
+  renameSync(tmp, out);
   return out;
 }
 

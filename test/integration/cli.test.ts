@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createStore } from '../../src/store/create-store.js';
+import { freePorts } from '../helpers/ports.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = join(ROOT, 'src/cli/bin.ts');
@@ -68,8 +69,8 @@ describe('wxopen CLI', () => {
 
   it('npm start mode: serve embeds the sandbox; token commands print tokens, the refresh token only on request', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wxopen-cli-'));
-    const port = 20_000 + Math.floor(Math.random() * 20_000);
-    const env = { WXOPEN_DATABASE_URL: `sqlite:${join(dir, 'wx.db')}`, PORT: String(port), WXOPEN_SANDBOX_PORT: String(port + 1), LOG_LEVEL: 'warn' };
+    const [port, sandboxPort] = await freePorts(2);
+    const env = { WXOPEN_DATABASE_URL: `sqlite:${join(dir, 'wx.db')}`, PORT: String(port), WXOPEN_SANDBOX_PORT: String(sandboxPort), LOG_LEVEL: 'warn' };
     const child = spawn(TSX, [BIN, 'serve', '--host', '127.0.0.1'], { cwd: ROOT, env: { PATH: process.env.PATH, ...env } });
     children.push(child);
     let out = '';
@@ -85,17 +86,17 @@ describe('wxopen CLI', () => {
     });
     expect(out).toContain(`dashboard             http://127.0.0.1:${port}/`);
     expect(out).toContain(`authorize a merchant  http://localhost:${port}/authorize`);
-    expect(out).toMatch(new RegExp(`WeChat sandbox +http://127\\.0\\.0\\.1:${port + 1} \\(\\d+ simulated accounts`));
+    expect(out).toMatch(new RegExp(`WeChat sandbox +http://127\\.0\\.0\\.1:${sandboxPort} \\(\\d+ simulated accounts`));
     // The sandbox pushed a ticket on start.
     for (let i = 0; i < 50 && !(await (await fetch(`http://127.0.0.1:${port}/healthz`)).text()).includes('"fresh"'); i++) await new Promise((r) => setTimeout(r, 100));
     const component = cli(['token', 'component', '--json'], env);
     expect(component.status, component.stderr).toBe(0);
     expect(JSON.parse(component.stdout)).toMatchObject({ componentAppid: 'wx0c0ffee0c0ffee00', accessToken: expect.any(String), expiresAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), expiresIn: expect.any(Number) });
     // A merchant authorizes (the sandbox admin stands in for the page), then its token is one command away.
-    const accounts = (await (await fetch(`http://127.0.0.1:${port + 1}/sandbox/admin/accounts`)).json()) as { appid: string; type: string }[] | { accounts: { appid: string; type: string }[] };
+    const accounts = (await (await fetch(`http://127.0.0.1:${sandboxPort}/sandbox/admin/accounts`)).json()) as { appid: string; type: string }[] | { accounts: { appid: string; type: string }[] };
     const list = Array.isArray(accounts) ? accounts : accounts.accounts;
     const appid = list.find((a) => a.type === 'miniprogram')!.appid;
-    const auth = await fetch(`http://127.0.0.1:${port + 1}/sandbox/admin/authorize`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ appid }) });
+    const auth = await fetch(`http://127.0.0.1:${sandboxPort}/sandbox/admin/authorize`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ appid }) });
     expect(auth.status).toBe(200);
     let shown = cli(['token', 'authorizer', appid, '--json'], env);
     for (let i = 0; i < 20 && shown.status !== 0; i++) {

@@ -171,9 +171,11 @@ describe('authorizer_access_token', () => {
 describe('background refresher', () => {
   it('keeps every token valid over 6 hours, spread across ticks, within the budget, backing off on -1', async () => {
     const scheduled: number[] = [];
+    // Budget: 1/30 per second × 60 s interval = 2 refreshes per tick; the frozen base clock makes it exact.
     w = await startWorld({
+      sandbox: { clock: { now: () => Date.UTC(2026, 0, 15, 2, 0, 0) } },
       platform: {
-        refresher: { intervalMs: 60_000, spreadMs: 15 * 60_000, maxPerSecond: 1, concurrency: 4, backoffMs: 5 * 60_000, sleepUntil: async () => {}, onStart: (_a, at) => scheduled.push(at) },
+        refresher: { intervalMs: 60_000, spreadMs: 15 * 60_000, maxPerSecond: 1 / 30, concurrency: 4, backoffMs: 5 * 60_000, sleepUntil: async () => {}, onStart: (_a, at) => scheduled.push(at) },
       },
     });
     await withTicket(w);
@@ -184,58 +186,38 @@ describe('background refresher', () => {
     }
     await w.settle();
     const busy = appids[0]!;
+    const busyFailures: number[] = [];
+    // 4 × -1 = one refresh attempt (the transport retries -1 three times) fails.
     w.sandbox.faults.set(AAT, { type: 'system_busy', appid: busy, times: 4 });
     const refreshMinutes = new Set<number>();
     for (let minute = 1; minute <= 360; minute++) {
       await w.sandbox.advance(60_000);
-      const before = appids.reduce((n, a) => n + w.sandbox.counters.get(AAT, a), 0);
+      const before = appids.map((a) => w.sandbox.counters.get(AAT, a));
       const r = await w.platform.refresher.tick();
-      const after = appids.reduce((n, a) => n + w.sandbox.counters.get(AAT, a), 0);
-      // Budget: maxPerSecond 1 × 60 s interval = 60 refreshes per tick at most (and -1 retries inside one).
-      expect(r.refreshed).toBeLessThanOrEqual(60);
+      const called = appids.filter((a, i) => w.sandbox.counters.get(AAT, a) > before[i]!);
+      // What WeChat saw this tick: at most the budget's 2 authorizers, the ones the refresher reports.
+      expect(called.length, `minute ${minute}`).toBeLessThanOrEqual(2);
+      expect(r.refreshed + r.failed).toBe(called.length);
+      if (r.failed) busyFailures.push(minute);
       if (r.refreshed > 0) refreshMinutes.add(minute);
-      void before;
-      void after;
       for (const appid of appids) {
         const rec = (await w.store.getAuthorizer(w.config.componentAppid, appid))!;
-        if (appid !== busy) expect(rec.accessExpiresAt! - w.sandbox.clock.now()).toBeGreaterThan(0);
+        expect(rec.accessExpiresAt! - w.sandbox.clock.now(), `minute ${minute}, ${appid}`).toBeGreaterThan(0);
       }
     }
+    // The busy authorizer failed once and was not retried before its 5-minute backoff.
+    expect(busyFailures).toHaveLength(1);
     // Spread: the eight authorizers did not all refresh in the same minute.
     expect(refreshMinutes.size).toBeGreaterThan(3);
-    // Paced: with a budget of 1 per second, no two refreshes are scheduled less than a second apart.
+    // Paced: with a budget of 1 per 30 s, no two refreshes are scheduled less than 30 s apart.
     const gaps = scheduled.slice(1).map((t, i) => t - scheduled[i]!);
-    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(1000);
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(30_000);
     for (const appid of appids) {
       // ~6 h / (2 h − 10..25 min) ≈ 3–4 refreshes each, not one per tick.
       expect(w.sandbox.counters.get(AAT, appid)).toBeGreaterThanOrEqual(3);
       expect(w.sandbox.counters.get(AAT, appid)).toBeLessThanOrEqual(appid === busy ? 9 : 5);
     }
     expect((await w.store.getAuthorizer(w.config.componentAppid, busy))?.status).toBe('authorized');
-  });
-});
-
-describe('refresher pacing in real time', () => {
-  it('starts refreshes no faster than maxPerSecond', async () => {
-    w = await startWorld({ platform: { refresher: { maxPerSecond: 20, concurrency: 8, spreadMs: 0, sleepUntil: undefined } } });
-    await withTicket(w);
-    const appids = w.sandbox.accounts.slice(0, 6).map((a) => a.appid);
-    for (const a of appids) await w.sandbox.authorize(a);
-    await w.settle();
-    await w.sandbox.advance(2 * HOUR);
-    await w.sandbox.pushTicket();
-    await w.settle();
-    const sent: number[] = [];
-    const request = w.platform.http.request.bind(w.platform.http);
-    w.platform.http.request = ((req: Parameters<typeof request>[0]) => {
-      if (req.path === AAT) sent.push(performance.now());
-      return request(req);
-    }) as typeof request;
-    const r = await w.platform.refresher.tick();
-    expect(r.refreshed).toBe(6);
-    const gaps = sent.slice(1).map((t, i) => t - sent[i]!);
-    // 20 per second: one every 50 ms (timer granularity allows a little less).
-    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(45);
   });
 });
 

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { authorizedToken, call, COMPONENT, componentToken, MINUTE_MS, MP, MP2, OA, OA2, startWorld, type World } from './helpers.js';
 
 const C = '/cgi-bin/component';
@@ -6,12 +6,12 @@ const C = '/cgi-bin/component';
 describe('authorization page, codes and authorizer tokens', () => {
   let world: World;
   let cat: string;
-  beforeAll(async () => {
+  beforeEach(async () => {
     // The entry-domain check has its own tests (test/sandbox/entry-domain.test.ts); these open the page directly.
     world = await startWorld({ preAuthCodeTtlSeconds: 1800, entryDomainCheck: false });
     cat = await componentToken(world.sandbox);
   });
-  afterAll(async () => world.close());
+  afterEach(async () => world.close());
 
   const api = (path: string, body: Record<string, unknown>) =>
     call(world.sandbox.url, `${C}/${path}`, { query: { component_access_token: cat }, body: { component_appid: COMPONENT.appid, ...body } });
@@ -146,9 +146,9 @@ describe('authorization page, codes and authorizer tokens', () => {
     const refreshed = await api('api_authorizer_token', { authorizer_appid: MP2, authorizer_refresh_token: art });
     const next = String(refreshed.json.authorizer_access_token);
     expect(refreshed.json.expires_in).toBe(7200);
-    await world.sandbox.advance(5 * MINUTE_MS - 1000);
+    await world.sandbox.advance(5 * MINUTE_MS - 1);
     expect((await page(aat)).errcode).toBe(0);
-    await world.sandbox.advance(2000);
+    await world.sandbox.advance(1);
     expect((await page(aat)).errcode).toBe(40001);
     expect((await page(next)).errcode).toBe(0);
     await world.sandbox.advance(7200 * 1000);
@@ -187,6 +187,7 @@ describe('authorization page, codes and authorizer tokens', () => {
 
   it('authorizer info has MiniProgramInfo only for mini programs; the list caps count at 500', async () => {
     await authorizedToken(world.sandbox, cat, MP, [18]);
+    await authorizedToken(world.sandbox, cat, OA, [1]);
     const mp = await api('api_get_authorizer_info', { authorizer_appid: MP });
     const mpInfo = mp.json.authorizer_info as Record<string, unknown>;
     expect(mpInfo.user_name).toBe('gh_7f4b2d9e1c68');
@@ -203,6 +204,7 @@ describe('authorization page, codes and authorizer tokens', () => {
   });
 
   it('authorizer options work in both variants and reject bad names and values', async () => {
+    await authorizedToken(world.sandbox, cat, OA, [1]);
     const a = await api('api_set_authorizer_option', { authorizer_appid: OA, option_name: 'voice_recognize', option_value: '1' });
     expect(a.errcode).toBe(0);
     const got = await api('api_get_authorizer_option', { authorizer_appid: OA, option_name: 'voice_recognize' });

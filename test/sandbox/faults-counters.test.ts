@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { authorizedToken, call, COMPONENT, componentToken, MP, OA, startWorld, type World } from './helpers.js';
 
 const PREAUTH = '/cgi-bin/component/api_create_preauthcode';
@@ -6,11 +6,11 @@ const PREAUTH = '/cgi-bin/component/api_create_preauthcode';
 describe('counters, fault injection and the admin API', () => {
   let world: World;
   let cat: string;
-  beforeAll(async () => {
+  beforeEach(async () => {
     world = await startWorld();
     cat = await componentToken(world.sandbox);
   });
-  afterAll(async () => world.close());
+  afterEach(async () => world.close());
   beforeEach(() => world.sandbox.faults.clear());
 
   const preauth = () => call(world.sandbox.url, PREAUTH, { query: { component_access_token: cat }, body: { component_appid: COMPONENT.appid } });
@@ -76,7 +76,10 @@ describe('counters, fault injection and the admin API', () => {
     expect((await ticket(aat)).errcode).toBe(0);
     expect((await ticket(aat)).errcode).toBe(45011);
     for (let i = 0; i < 3; i++) expect((await ticket(oaToken)).errcode).toBe(0);
-    await world.sandbox.advance(60_000);
+    // The window is a minute of sandbox time from its first call, to the millisecond.
+    await world.sandbox.advance(60_000 - 1);
+    expect((await ticket(aat)).errcode).toBe(45011);
+    await world.sandbox.advance(1);
     expect((await ticket(aat)).errcode).toBe(0);
   });
 
@@ -96,6 +99,7 @@ describe('counters, fault injection and the admin API', () => {
     const pushed = await admin('/push-ticket', {});
     expect(pushed.json.ticket).toBe(world.sandbox.state.latestTicket);
 
+    await authorizedToken(world.sandbox, cat, OA, [1]);
     const code = await admin('/js-code', { appid: MP });
     expect(typeof code.json.js_code).toBe('string');
     const auth = await admin('/authorize', { appid: OA, func_ids: [1, 15] });

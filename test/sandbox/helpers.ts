@@ -95,11 +95,17 @@ export interface World {
   close(): Promise<void>;
 }
 
-/** A sandbox wired to a fake platform; the first ticket push has arrived when this resolves. */
+/**
+ * A sandbox wired to a fake platform; the first ticket push has arrived when this resolves. Its base clock
+ * is frozen at the start, so only `advance()` moves sandbox time: expiry edges can be tested to the
+ * millisecond and a slow machine cannot cross a boundary.
+ */
 export async function startWorld(options: SandboxOptions = {}): Promise<World> {
   const platform = await startPlatform();
+  const startedAt = Date.now();
   const sandbox = await startSandbox({
     platform: { componentPushUrl: `${platform.url}/wechat/component`, authorizerPushUrl: `${platform.url}/wechat/authorizer/$APPID$` },
+    clock: { now: () => startedAt },
     ...options,
   });
   await platform.waitFor((p) => p.fields.InfoType === 'component_verify_ticket');

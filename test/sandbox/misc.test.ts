@@ -1,15 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildXml } from '../../src/xml/build.js';
 import { authorizedToken, call, COMPONENT, componentToken, MINUTE_MS, MP, MP2, OA, startWorld, type World } from './helpers.js';
 
 describe('login, JS-SDK, customer service, quotas and messages', () => {
   let world: World;
   let cat: string;
-  beforeAll(async () => {
+  beforeEach(async () => {
     world = await startWorld({ quotas: { '/cgi-bin/ticket/getticket': 2 } });
     cat = await componentToken(world.sandbox);
   });
-  afterAll(async () => world.close());
+  afterEach(async () => world.close());
 
   const session = (appid: string, code: string, overrides: Record<string, string> = {}) =>
     call(world.sandbox.url, '/sns/component/jscode2session', {

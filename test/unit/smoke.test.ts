@@ -1,20 +1,80 @@
-import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
 import * as wxopen from '../../src/index.js';
-import * as crypto from '../../src/crypto/index.js';
-import * as sandbox from '../../src/sandbox/index.js';
-import * as store from '../../src/store/index.js';
 
-describe('package exports', () => {
-  it('exposes the SDK, crypto, store and sandbox entry points', () => {
-    for (const name of ['loadConfig', 'buildApp', 'startServer', 'Platform', 'openPlatform', 'createStore', 'signPush', 'openPush', 'WeChatApiError', 'TicketMissingError', 'RedisLockBackend', 'pcAuthUrl']) {
-      expect(wxopen, name).toHaveProperty(name);
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const ENTRY_POINTS = { '.': 'dist/index', './crypto': 'dist/crypto/index', './store': 'dist/store/index', './sandbox': 'dist/sandbox/index' };
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    newest = Math.max(newest, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+/** Builds dist when it is missing or older than src, as `npm pack` would ship it. */
+function ensureBuilt(): void {
+  const entries = Object.values(ENTRY_POINTS).map((e) => join(ROOT, `${e}.js`));
+  const built = entries.every((e) => existsSync(e)) ? Math.min(...entries.map((e) => statSync(e).mtimeMs)) : 0;
+  if (built > newestMtime(join(ROOT, 'src'))) return;
+  const r = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`npm run build failed:\n${r.stdout}${r.stderr}`);
+}
+
+/** Runs ESM code in a fresh node process inside the package, so `wxopen/*` resolves through package.json `exports`. */
+function runInPackage(code: string): { status: number | null; stdout: string; stderr: string } {
+  return spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+}
+
+describe('package exports (the built dist, through package.json exports)', () => {
+  beforeAll(() => ensureBuilt(), 180_000);
+
+  it('every subpath in the exports map resolves to a built file with its types', async () => {
+    const pkg = (await import('../../package.json', { with: { type: 'json' } })).default as { exports: Record<string, { types: string; default: string }> };
+    expect(Object.keys(pkg.exports).sort()).toEqual(Object.keys(ENTRY_POINTS).sort());
+    for (const [subpath, target] of Object.entries(pkg.exports)) {
+      expect(existsSync(join(ROOT, target.default)), `${subpath} → ${target.default}`).toBe(true);
+      expect(existsSync(join(ROOT, target.types)), `${subpath} → ${target.types}`).toBe(true);
     }
-    expect(typeof crypto.decryptMessage).toBe('function');
-    expect(typeof crypto.SecretBox).toBe('function');
-    expect(typeof store.createSqliteStore).toBe('function');
-    expect(typeof sandbox.startSandbox).toBe('function');
   });
 
+  it("imports 'wxopen', 'wxopen/crypto', 'wxopen/store' and 'wxopen/sandbox' and uses them", () => {
+    const r = runInPackage(`
+      const wxopen = await import('wxopen');
+      const crypto = await import('wxopen/crypto');
+      const store = await import('wxopen/store');
+      const sandbox = await import('wxopen/sandbox');
+      const names = ['loadConfig', 'buildApp', 'startServer', 'Platform', 'openPlatform', 'createStore', 'signPush', 'openPush', 'WeChatApiError', 'TicketMissingError', 'RedisLockBackend', 'pcAuthUrl'];
+      const missing = names.filter((n) => !(n in wxopen));
+      // Round trip through the public crypto entry point.
+      const key = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG';
+      const sealed = crypto.encryptMessage('<xml>hi</xml>', key, 'wx0123456789abcdef');
+      const opened = crypto.decryptMessage(sealed, key, 'wx0123456789abcdef').message;
+      const s = await store.createStore('sqlite::memory:');
+      await s.close();
+      const sb = await sandbox.startSandbox({ ticketIntervalMs: 0 });
+      const res = await fetch(sb.url + '/cgi-bin/component/api_component_token', { method: 'POST', body: '{}' });
+      const body = await res.json();
+      await sb.close();
+      console.log(JSON.stringify({ missing, opened, secretBox: typeof crypto.SecretBox, sqlite: typeof store.createSqliteStore, errcode: body.errcode }));
+    `);
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout.trim().split('\n').at(-1)!)).toEqual({ missing: [], opened: '<xml>hi</xml>', secretBox: 'function', sqlite: 'function', errcode: expect.any(Number) });
+  });
+
+  it('does not expose internals outside the exports map', () => {
+    const r = runInPackage(`await import('wxopen/dist/platform.js')`);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/ERR_PACKAGE_PATH_NOT_EXPORTED/);
+  });
+});
+
+describe('authorization URLs', () => {
   it('builds the PC and mobile authorization URLs of spec 4.1/4.2', () => {
     const i = { componentAppid: 'wxc', preAuthCode: 'pre@@@1', redirectUri: 'https://a.example/authorize/callback?x=1' };
     expect(wxopen.pcAuthUrl('https://mp.weixin.qq.com', { ...i, authType: 2, categoryList: [17, 18] })).toBe(
