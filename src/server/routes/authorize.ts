@@ -33,7 +33,7 @@ const goQuery = z.object({
  * single-use pre_auth_code and redirects. The callback is a server path (no fragment: spec 4.4).
  */
 export async function authorizeRoutes(app: FastifyInstance, ctx: AppContext & { platform: Platform }): Promise<void> {
-  const { platform, config, logger, clock, refusals } = ctx;
+  const { platform, config, clock, refusals } = ctx;
   const stateKeys = deriveStateKeys(config.secretKeys);
   const perClient = new TokenBuckets({ capacity: config.authorizeLinksPerMinute, perMs: 60_000, clock, maxKeys: MAX_CLIENTS });
   const total = new TokenBuckets({ capacity: config.authorizeLinksPerMinuteTotal, perMs: 60_000, clock, maxKeys: 1 });
