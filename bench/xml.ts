@@ -5,6 +5,10 @@
  * processing, DOCTYPE/ENTITY refused up front (it has no option to refuse them), tag values kept as
  * strings, CDATA merged into the text, and its fastest relevant setting (`jPath: false`).
  *
+ * Then the 64 KB bodies a stranger can post (bench/lib/pathological.ts): the cost of refusing each
+ * through `openPush` (envelope read + signature check), against the cheapest 64 KB refusal (a
+ * well-formed envelope with a wrong signature) and a valid push of the same size.
+ *
  * Env: BENCH_XML_MS (time per measured round, default 300), BENCH_XML_ROUNDS (default 5).
  */
 import { isDeepStrictEqual } from 'node:util';
@@ -13,6 +17,8 @@ import { XMLParser } from 'fast-xml-parser';
 import { signPush } from '../src/crypto/reply.js';
 import { SANDBOX_DEFAULTS } from '../src/config.js';
 import { parseXml, type XmlObject } from '../src/xml/parse.js';
+import { openPush } from '../src/push/verify-push.js';
+import { badSignatureEnvelope, pathologicalBodies, validPush } from './lib/pathological.js';
 
 const ROUND_MS = Number(process.env.BENCH_XML_MS ?? 300);
 const ROUNDS = Number(process.env.BENCH_XML_ROUNDS ?? 5);
@@ -144,4 +150,40 @@ function fmt(n: number): string {
   return Math.round(n).toLocaleString('en-US');
 }
 
+/** µs per call: fastest round of ROUNDS, each ROUND_MS/3 long (refusals are slow enough to time one by one). */
+function microseconds(fn: () => unknown): number {
+  let best = Number.POSITIVE_INFINITY;
+  for (let r = 0; r < ROUNDS; r++) {
+    let n = 0;
+    const start = performance.now();
+    do {
+      fn();
+      n++;
+    } while (performance.now() - start < ROUND_MS / 3);
+    best = Math.min(best, ((performance.now() - start) * 1000) / n);
+  }
+  return best;
+}
+
+function pathological(): void {
+  const size = 64 * 1024;
+  const { query, body, options } = validPush(size);
+  const forged = { ...query, msg_signature: '0'.repeat(40) };
+  const reference = microseconds(() => openPush(forged, badSignatureEnvelope(size), options));
+  const valid = microseconds(() => openPush(query, body, options));
+  console.log(`\npathological 64 KB bodies through openPush (fastest of ${ROUNDS}): reference = well-formed envelope, wrong signature ${reference.toFixed(0)} µs; valid push ${valid.toFixed(0)} µs\n`);
+  const rows = pathologicalBodies(size).map(([name, b]) => {
+    const r = openPush(forged, b, options);
+    const t = microseconds(() => openPush(forged, b, options));
+    return [name, r.ok ? 'accepted!' : r.reason, t.toFixed(0), `${(t / reference).toFixed(1)}x`, `${(t / valid).toFixed(2)}x`];
+  });
+  const header = ['body', 'refused as', 'µs', 'vs reference', 'vs valid push'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  console.log(line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const row of rows) console.log(line(row));
+}
+
 main();
+pathological();

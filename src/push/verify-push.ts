@@ -45,6 +45,8 @@ export interface RefusedPush {
   detail: string;
 }
 
+/** The envelope is `<xml>` with ToUserName or AppId and Encrypt; room for a few unknown extras. */
+const ENVELOPE_MAX_NODES = 16;
 const STRING_PARAM = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= 128;
 
 /**
@@ -67,7 +69,8 @@ export function openPush(
     return refuse('stale', `timestamp is ${skew}s away from now (window ${options.maxSkewSeconds}s)`);
   }
   try {
-    const envelope = parseXml(body, { maxLength: options.maxBodyLength, maxDepth: 2 });
+    // Read before anything is authenticated: shallow and few nodes, so any body costs one linear pass.
+    const envelope = parseXml(body, { maxLength: options.maxBodyLength, maxDepth: 2, maxNodes: ENVELOPE_MAX_NODES });
     const encrypt = envelope.Encrypt;
     if (typeof encrypt !== 'string' || encrypt === '') return refuse('missing_encrypt', 'the body has no <Encrypt>');
     // Signature first: nothing unauthenticated reaches the cipher.

@@ -98,7 +98,8 @@ export function createFastPush(handlers: PushHandlers, options: FastPushOptions)
       } catch (err) {
         return fail(res, path, err);
       }
-      if (answer instanceof Promise) answer.then((a) => write(res, a, false), (err: unknown) => fail(res, path, err));
+      // The trailing catch: a throw while writing must not become an unhandled rejection.
+      if (answer instanceof Promise) answer.then((a) => write(res, a, false), (err: unknown) => fail(res, path, err)).catch(() => res.destroy());
       else write(res, answer, false);
     });
     return true;
