@@ -8,6 +8,8 @@ import { decryptMessage } from '../src/crypto/message-cipher.js';
 import { computeMsgSignature, safeCompare } from '../src/crypto/msg-signature.js';
 import { loadConfig, type Config } from '../src/config.js';
 import { startServer } from '../src/server/listen.js';
+import { buildEncryptedReply } from '../src/crypto/reply.js';
+import { buildXml } from '../src/xml/build.js';
 import { parseXml } from '../src/xml/parse.js';
 
 export type ToChild = { type: 'probe'; id: number } | { type: 'stop' };
@@ -59,6 +61,14 @@ async function startMinimal(config: Config): Promise<{ port: number; close(): Pr
       if (!safeCompare(computeMsgSignature(config.token, timestamp, nonce, encrypt), signature)) return answer(res, 401, 'bad signature');
       const fields = parseXml(decryptMessage(encrypt, aesKey, config.componentAppid).message, { maxLength: config.bodyLimitBytes });
       if (isComponent && fields.AppId !== config.componentAppid) return answer(res, 401, 'appid mismatch');
+      if (!isComponent && fields.Content === 'TESTCOMPONENT_MSG_TYPE_TEXT') {
+        // The same release-test answer as wxopen's responder: reply XML, encrypted and signed.
+        const now = String(Math.floor(Date.now() / 1000));
+        const xml = buildXml({ ToUserName: String(fields.FromUserName), FromUserName: String(fields.ToUserName), CreateTime: Number(now), MsgType: 'text', Content: 'TESTCOMPONENT_MSG_TYPE_TEXT_callback' });
+        const sealed = buildEncryptedReply(xml, { token: config.token, encodingAesKey: aesKey, appid: config.componentAppid, timestamp: now });
+        res.writeHead(200, { 'content-type': 'application/xml; charset=utf-8', 'content-length': Buffer.byteLength(sealed) });
+        return res.end(sealed);
+      }
       return answer(res, 200, 'success');
     } catch (err) {
       return answer(res, 400, String(err));

@@ -6,7 +6,7 @@
  * Env: BENCH_SECONDS (measured window, default 10), BENCH_WARMUP (default 5), BENCH_CONNECTIONS
  * (keep-alive connections, default 32), BENCH_POOL_RATE (req/s the pre-generated pool is sized for,
  * default 40000), BENCH_CPU_PROF=<dir> (run the servers with --cpu-prof into <dir>), BENCH_ONLY
- * (comma list of scenarios: ticket,message), BENCH_LOG_LEVEL (wxopen's, default warn).
+ * (comma list of scenarios: ticket,message,reply), BENCH_LOG_LEVEL (wxopen's, default warn).
  *
  * Exit code: 0 whatever the ratio (it is a report); 1 only if the measurement itself is invalid (a
  * server failed to start, the sample push was not answered `success`, or non-200 answers occurred).
@@ -18,7 +18,10 @@ import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runLoad, type LoadResult } from './lib/load.js';
-import { makePush, PushPool, type Scenario } from './lib/pushes.js';
+import { decryptMessage } from '../src/crypto/message-cipher.js';
+import { computeMsgSignature } from '../src/crypto/msg-signature.js';
+import { parseXml } from '../src/xml/parse.js';
+import { CREDS, makePush, PushPool, RELEASE_TEST_TEXT, RELEASE_TEST_USERNAME, type Scenario } from './lib/pushes.js';
 import type { FromChild, ToChild } from './push-server.js';
 
 const env = process.env;
@@ -32,7 +35,7 @@ const WARMUP_S = num('BENCH_WARMUP', 5);
 const CONNECTIONS = Math.round(num('BENCH_CONNECTIONS', 32));
 const POOL_RATE = num('BENCH_POOL_RATE', 40_000);
 const PROFILE_DIR = env.BENCH_CPU_PROF ? resolve(env.BENCH_CPU_PROF) : undefined;
-const ONLY = (env.BENCH_ONLY ?? 'ticket,message').split(',').map((s) => s.trim());
+const ONLY = (env.BENCH_ONLY ?? 'ticket,message,reply').split(',').map((s) => s.trim());
 const TARGET = 0.85;
 const SERVER_SOURCE = fileURLToPath(new URL('./push-server.ts', import.meta.url));
 const SERVER_ENTRY = fileURLToPath(new URL('../node_modules/.cache/wxopen-bench/push-server.mjs', import.meta.url));
@@ -113,6 +116,25 @@ class Child {
   }
 }
 
+/**
+ * The reply scenario's sample answer must be the release responder's encrypted text reply: signature over
+ * what it emits, decrypts under the component key, `<Content>` exactly `…_callback`, To/From swapped.
+ */
+function checkReply(body: string): string | undefined {
+  try {
+    const outer = parseXml(body) as Record<string, string>;
+    if (computeMsgSignature(CREDS.token, outer.TimeStamp!, outer.Nonce!, outer.Encrypt!) !== outer.MsgSignature) return 'bad MsgSignature';
+    const inner = parseXml(decryptMessage(outer.Encrypt!, CREDS.aesKey, CREDS.componentAppid).message);
+    if (inner.Content !== `${RELEASE_TEST_TEXT}_callback` || inner.FromUserName !== RELEASE_TEST_USERNAME || inner.MsgType !== 'text') return `unexpected reply ${JSON.stringify(inner)}`;
+    return undefined;
+  } catch (err) {
+    return `reply cannot be opened: ${String(err)}`;
+  }
+}
+
+/** Cheap per-request check for the load generator (the sample request is checked fully). */
+const okBody = (scenario: Scenario) => (scenario === 'reply' ? (b: string) => b.startsWith('<xml><Encrypt><![CDATA[') : (b: string) => b === 'success');
+
 /** One request on its own connection (not the load generator): checks the server answers `success`. */
 function postOnce(port: number, scenario: Scenario): Promise<{ status: number; body: string }> {
   const { path, push } = makePush(scenario, 1_000_000_000 + sampleCounter++, Math.floor(Date.now() / 1000));
@@ -149,7 +171,8 @@ async function runServer(scenario: Scenario, spec: ServerSpec, pool: PushPool, t
   try {
     const port = await child.ready;
     const sample = await postOnce(port, scenario);
-    if (sample.status !== 200 || sample.body !== 'success') {
+    const sampleProblem = scenario === 'reply' ? (sample.status === 200 ? checkReply(sample.body) : 'not 200') : sample.body === 'success' ? undefined : 'not success';
+    if (sample.status !== 200 || sampleProblem !== undefined) {
       console.error(`  ✗ ${scenario}/${spec.label}: sample push answered ${sample.status} ${sample.body.slice(0, 300)}`);
       invalid = true;
       return undefined;
@@ -167,6 +190,7 @@ async function runServer(scenario: Scenario, spec: ServerSpec, pool: PushPool, t
       warmupMs: WARMUP_S * 1000,
       measureMs: MEASURE_S * 1000,
       next: pool.next,
+      okBody: okBody(scenario),
       onMeasureStart: () => {
         cpuStart = child.probe();
         sampler = setInterval(() => rssSamples.push(child.probe()), 500);
@@ -213,6 +237,11 @@ const WXOPEN_MESSAGE: ServerSpec = { label: 'wxopen', kind: 'wxopen' };
 const SCENARIOS: { scenario: Scenario; servers: ServerSpec[]; describe: string }[] = [
   { scenario: 'ticket', servers: [MINIMAL, WXOPEN_FULL, WXOPEN_NORMAL], describe: 'component_verify_ticket → POST /wechat/component' },
   { scenario: 'message', servers: [MINIMAL, WXOPEN_MESSAGE], describe: 'user text message → POST /wechat/authorizer/<appid>' },
+  {
+    scenario: 'reply',
+    servers: [MINIMAL, WXOPEN_MESSAGE],
+    describe: 'release-test text → encrypted text reply (built-in responder) → POST /wechat/authorizer/<test appid>',
+  },
 ];
 
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
@@ -284,6 +313,7 @@ async function main(): Promise<void> {
     console.log(summary('ticket (sqlite synchronous=normal)', find('ticket', WXOPEN_NORMAL), find('ticket', MINIMAL)));
   }
   if (ONLY.includes('message')) console.log(summary('message', find('message', WXOPEN_MESSAGE), find('message', MINIMAL)));
+  if (ONLY.includes('reply')) console.log(summary('reply', find('reply', WXOPEN_MESSAGE), find('reply', MINIMAL)));
   if (invalid) {
     console.error('\nINVALID RUN: see the errors above (non-200 answers, failed sample or server start).');
     process.exitCode = 1;

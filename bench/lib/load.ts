@@ -17,6 +17,8 @@ export interface LoadOptions {
   /** Called once when the measured window opens / closes (e.g. to snapshot the server's CPU time). */
   onMeasureStart?: () => void;
   onMeasureEnd?: () => void;
+  /** Whether a 200 answer's body is the expected one; default: exactly `success`. */
+  okBody?: (body: string) => boolean;
 }
 
 export interface LoadResult {
@@ -29,7 +31,7 @@ export interface LoadResult {
   /** Answers that were not 200, during warm-up and during the measured window. */
   non200Warmup: number;
   non200: number;
-  /** 200 answers whose body was not exactly `success`. */
+  /** 200 answers whose body was not the expected one (`success`, or `okBody`). */
   badBody: number;
   /** Socket errors and connections the server closed with a request in flight. */
   socketErrors: number;
@@ -43,6 +45,7 @@ const CONNECTION_CLOSE = /\r\nconnection:[ \t]*close/i;
 
 export function runLoad(options: LoadOptions): Promise<LoadResult> {
   const { port, connections, warmupMs, measureMs, next } = options;
+  const okBody = options.okBody ?? ((body: string) => body === 'success');
   const latencies: number[] = [];
   let non200Warmup = 0;
   let non200 = 0;
@@ -129,7 +132,7 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
           pending = end === buf.length ? null : buf.subarray(end);
           inFlight = false;
           const measured = sentAt >= measureStart && now <= measureEnd;
-          if (status !== 200 || body !== 'success') {
+          if (status !== 200 || !okBody(body)) {
             sample ??= `${head.split('\r\n')[0]} ${body.slice(0, 300)}`;
             if (status !== 200) {
               if (sentAt < measureStart) non200Warmup++;

@@ -9,10 +9,14 @@ export const CREDS = {
   aesKey: decodeAesKey(SANDBOX_DEFAULTS.WXOPEN_ENCODING_AES_KEY),
 } as const;
 
-export type Scenario = 'ticket' | 'message';
+export type Scenario = 'ticket' | 'message' | 'reply';
 
 const AUTHORIZER_APPID = 'wxa1b2c3d4e5f6a7b8';
 const USERNAME = 'gh_3fa9c1b2d4e5';
+/** A full-network-release test account (spec 7, group 1): its text is answered by the built-in responder. */
+export const RELEASE_TEST_APPID = 'wx570bc396a51b8ff8';
+export const RELEASE_TEST_USERNAME = 'gh_3c884a361561';
+export const RELEASE_TEST_TEXT = 'TESTCOMPONENT_MSG_TYPE_TEXT';
 
 /** A run-unique prefix so pushes never collide with those of an earlier bench run. */
 const RUN = Date.now().toString(36);
@@ -30,6 +34,13 @@ export function makePush(scenario: Scenario, i: number, nowSeconds: number): { p
   }
   const openid = `oB8Xj5${RUN}${String(i).padStart(12, '0')}`;
   const msgId = `${nowSeconds}${String(i).padStart(9, '0')}`;
+  if (scenario === 'reply') {
+    const xml =
+      `<xml><ToUserName><![CDATA[${RELEASE_TEST_USERNAME}]]></ToUserName><FromUserName><![CDATA[${openid}]]></FromUserName>` +
+      `<CreateTime>${nowSeconds}</CreateTime><MsgType><![CDATA[text]]></MsgType>` +
+      `<Content><![CDATA[${RELEASE_TEST_TEXT}]]></Content><MsgId>${msgId}</MsgId></xml>`;
+    return { path: `/wechat/authorizer/${RELEASE_TEST_APPID}`, push: signPush(xml, { ...seal, toUserName: RELEASE_TEST_USERNAME, openid }) };
+  }
   const xml =
     `<xml><ToUserName><![CDATA[${USERNAME}]]></ToUserName><FromUserName><![CDATA[${openid}]]></FromUserName>` +
     `<CreateTime>${nowSeconds}</CreateTime><MsgType><![CDATA[text]]></MsgType>` +
