@@ -143,7 +143,10 @@ export class ExchangeQueue {
       return record;
     } catch (err) {
       const why = describe(err);
-      if (!isTransient(err)) return this.fail(r, attempts, why, err);
+      // 61009/61010 "code used": another instance may be exchanging it right now and not have committed
+      // yet; a few tries let its stored authorization be found before this is called a loss.
+      const usedElsewhere = err instanceof WeChatApiError && (err.errcode === 61009 || err.errcode === 61010) && attempts < 3;
+      if (!isTransient(err) && !usedElsewhere) return this.fail(r, attempts, why, err);
       const delay = Math.min(this.o.maxRetryMs, this.o.firstRetryMs * 2 ** (attempts - 1));
       const at = ctx.clock.now() + delay;
       if (at >= r.expiresAt) return this.fail(r, attempts, `${why}; no retry fits in the code's life`, err);
