@@ -1,7 +1,11 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { signPush } from '../../src/crypto/reply.js';
 import { ReauthorizationRequiredError, UpstreamInvalidError } from '../../src/errors.js';
+import { createStore } from '../../src/store/create-store.js';
 import type { KyselyStore } from '../../src/store/kysely/kysely-store.js';
 import { buildXml, type XmlInputObject } from '../../src/xml/build.js';
 import { startWorld, type World } from '../helpers/world.js';
@@ -188,7 +192,9 @@ describe('ticket ordering', () => {
 
 describe('a store that cannot write', () => {
   it('/healthz says read_only with 503, and 20 /authorize/go cost one component_access_token, written when the store recovers', async () => {
-    w = await startWorld();
+    // A SQLite file turned read-only under the running server (query_only: chmod does not stop root).
+    const dbUrl = `sqlite:${join(mkdtempSync(join(tmpdir(), 'wxopen-ro-')), 'wx.db')}`;
+    w = await startWorld({ store: () => createStore(dbUrl), env: { WXOPEN_DATABASE_URL: dbUrl } });
     await withTicket(w);
     const db = (w.store as KyselyStore).db;
     expect((await fetch(`${w.url}/healthz`)).status).toBe(200);
