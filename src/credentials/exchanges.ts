@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { WeChatApiError } from '../errors.js';
 import type { AuthorizerRecord, ExchangeRecord } from '../store/types.js';
+import { parseXml } from '../xml/parse.js';
 import type { CredentialContext } from './context.js';
 
 /** Authorization codes live 10 minutes (spec 3.9): retrying after that only burns calls. */
@@ -101,8 +102,8 @@ export class ExchangeQueue {
     for (const infoType of ['authorized', 'updateauthorized']) {
       for (const push of await ctx.store.listPushes(ctx.componentAppid, { infoType, limit: 200 })) {
         if (push.receivedAt + CODE_LIFE_MS <= now) continue;
-        const code = /<AuthorizationCode>(?:<!\[CDATA\[)?([^<\]]+)/.exec(push.payload)?.[1];
-        if (!code) continue;
+        const code = parseXml(push.payload).AuthorizationCode;
+        if (typeof code !== 'string' || code === '') continue;
         await ctx.store.recordExchange({
           componentAppid: ctx.componentAppid,
           codeKey: this.key(code),
