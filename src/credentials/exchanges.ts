@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { WeChatApiError } from '../errors.js';
 import type { AuthorizerRecord, ExchangeRecord } from '../store/types.js';
+import { parseXml } from '../xml/parse.js';
 import type { CredentialContext } from './context.js';
 
 /** Authorization codes live 10 minutes (spec 3.9): retrying after that only burns calls. */
@@ -101,8 +102,8 @@ export class ExchangeQueue {
     for (const infoType of ['authorized', 'updateauthorized']) {
       for (const push of await ctx.store.listPushes(ctx.componentAppid, { infoType, limit: 200 })) {
         if (push.receivedAt + CODE_LIFE_MS <= now) continue;
-        const code = /<AuthorizationCode>(?:<!\[CDATA\[)?([^<\]]+)/.exec(push.payload)?.[1];
-        if (!code) continue;
+        const code = parseXml(push.payload).AuthorizationCode;
+        if (typeof code !== 'string' || code === '') continue;
         await ctx.store.recordExchange({
           componentAppid: ctx.componentAppid,
           codeKey: this.key(code),
@@ -143,7 +144,10 @@ export class ExchangeQueue {
       return record;
     } catch (err) {
       const why = describe(err);
-      if (!isTransient(err)) return this.fail(r, attempts, why, err);
+      // 61009/61010 "code used": another instance may be exchanging it right now and not have committed
+      // yet; a few tries let its stored authorization be found before this is called a loss.
+      const usedElsewhere = err instanceof WeChatApiError && (err.errcode === 61009 || err.errcode === 61010) && attempts < 3;
+      if (!isTransient(err) && !usedElsewhere) return this.fail(r, attempts, why, err);
       const delay = Math.min(this.o.maxRetryMs, this.o.firstRetryMs * 2 ** (attempts - 1));
       const at = ctx.clock.now() + delay;
       if (at >= r.expiresAt) return this.fail(r, attempts, `${why}; no retry fits in the code's life`, err);

@@ -72,7 +72,11 @@ export class KyselyStore implements Store {
   }
 
   async migrate(): Promise<void> {
-    const migrator = new Migrator({ db: this.db, provider: migrationProvider(this.dialect) });
+    // PostgreSQL: name the schema of the migration tables. Kysely's existence check otherwise sees the
+    // tables of any schema in the database and skips creating ours ("kysely_migration_lock does not exist").
+    const migrationTableSchema =
+      this.dialect === 'postgres' ? (await sql<{ s: string }>`select current_schema() as s`.execute(this.db)).rows[0]?.s : undefined;
+    const migrator = new Migrator({ db: this.db, provider: migrationProvider(this.dialect), ...(migrationTableSchema && { migrationTableSchema }) });
     const { error, results } = await migrator.migrateToLatest();
     if (error) {
       const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
