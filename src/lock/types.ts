@@ -8,7 +8,7 @@ export interface Lease {
  * cannot block the others forever; `tryAcquire` never waits, so no connection is held while waiting.
  */
 export interface LockBackend {
-  readonly kind: 'memory' | 'redis' | 'postgres';
+  readonly kind: 'memory' | 'redis' | 'postgres' | 'sqlite';
   tryAcquire(key: string, ttlMs: number): Promise<Lease | undefined>;
   close(): Promise<void>;
 }
