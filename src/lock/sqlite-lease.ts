@@ -15,6 +15,8 @@ export class SqliteLeaseLockBackend implements LockBackend {
   private readonly db: BetterSqlite3.Database;
   private readonly acquire: BetterSqlite3.Statement<[string, string, number, number]>;
   private readonly release: BetterSqlite3.Statement<[string, string]>;
+  private readonly takeOver: BetterSqlite3.Statement<[string, string]>;
+  private readonly holderOf: BetterSqlite3.Statement<[string], { holder: string }>;
 
   constructor(
     path: string,
@@ -28,12 +30,21 @@ export class SqliteLeaseLockBackend implements LockBackend {
       'INSERT INTO lease (key, holder, expires_at) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at WHERE lease.expires_at <= ?',
     );
     this.release = this.db.prepare('DELETE FROM lease WHERE key = ? AND holder = ?');
+    this.takeOver = this.db.prepare('DELETE FROM lease WHERE key = ? AND holder = ?');
+    this.holderOf = this.db.prepare('SELECT holder FROM lease WHERE key = ?');
   }
 
   async tryAcquire(key: string, ttlMs: number): Promise<Lease | undefined> {
     const now = this.clock.now();
-    const holder = randomUUID();
-    if (this.acquire.run(key, holder, now + ttlMs, now).changes === 0) return undefined;
+    // The pid names the holder: every process on one SQLite file is on this machine, so a lease whose
+    // holder died (kill -9 mid-refresh) is taken over at once instead of blocking everyone until it expires.
+    const holder = `${process.pid}:${randomUUID()}`;
+    if (this.acquire.run(key, holder, now + ttlMs, now).changes === 0) {
+      const current = this.holderOf.get(key);
+      if (!current || alive(Number(current.holder.split(':')[0]))) return undefined;
+      this.takeOver.run(key, current.holder);
+      if (this.acquire.run(key, holder, now + ttlMs, now).changes === 0) return undefined;
+    }
     return {
       release: async () => {
         if (this.db.open) this.release.run(key, holder);
@@ -43,5 +54,15 @@ export class SqliteLeaseLockBackend implements LockBackend {
 
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
+  }
+}
+
+function alive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
