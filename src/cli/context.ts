@@ -1,9 +1,8 @@
 import { existsSync } from 'node:fs';
 import { loadConfig, redactUrl, sqlitePath, type Config, type Env } from '../config.js';
-import type { Lease, LockBackend } from '../lock/types.js';
 import type { Platform } from '../platform.js';
 import { projectEnv } from '../project.js';
-import { inUseMessage, instancePaths, readServerRuntime, tryLockDatabase, DatabaseInUseError, type InstanceLock } from '../server/instance.js';
+import { instancePaths, readServerRuntime } from '../server/instance.js';
 import type { Store } from '../store/types.js';
 import { CliError, describing } from './failures.js';
 
@@ -23,25 +22,10 @@ export function openStore(config: Config): Promise<Store> {
   });
 }
 
-/**
- * While a server owns the SQLite file, CLI commands may read what it stored but not refresh: two
- * processes refreshing on SQLite are not coordinated (the lock is in-process).
- */
-class ServerOwnsDatabase implements LockBackend {
-  readonly kind = 'memory' as const;
-  constructor(private readonly message: string) {}
-  tryAcquire(): Promise<Lease | undefined> {
-    return Promise.reject(new DatabaseInUseError(this.message));
-  }
-  async close(): Promise<void> {}
-}
-
 export interface CommandPlatform {
   config: Config;
   platform: Platform;
   store: Store;
-  /** True when a running server owns the SQLite file (this command only reads). */
-  readOnly: boolean;
   close(): Promise<void>;
 }
 
@@ -58,44 +42,26 @@ export async function openCommandPlatform(config: Config): Promise<CommandPlatfo
     );
   }
   const paths = instancePaths(config);
-  let lock: InstanceLock | undefined;
-  let readOnly = false;
-  if (paths.lock) {
-    lock = tryLockDatabase(paths.lock);
-    readOnly = lock === undefined;
-  }
   const runtime = readServerRuntime(paths.runtime);
   if (config.mode === 'sandbox' && runtime?.sandboxUrl) {
     // The simulator the running server embeds, wherever its port was set.
     config = { ...config, apiBase: runtime.sandboxUrl, mpBase: runtime.sandboxUrl, openBase: runtime.sandboxUrl, apiBackupBases: [] };
   }
-  let store: Store;
-  try {
-    store = await openStore(config);
-  } catch (err) {
-    lock?.release();
-    throw err;
-  }
+  const store = await openStore(config);
   const [{ Platform }, { createLogger }] = await Promise.all([import('../platform.js'), import('../util/logger.js')]);
   const platform = new Platform({
     config,
     store,
+    // The token leases live beside a SQLite file, shared with a running server: one refresh between them.
     logger: createLogger({ level: 'warn' }),
-    ...(readOnly && {
-      lock: new ServerOwnsDatabase(
-        `${inUseMessage(file!, runtime)}. While it runs, this command can only show a stored token that is still valid`,
-      ),
-    }),
   });
   return {
     config,
     platform,
     store,
-    readOnly,
     async close() {
       await platform.close();
       await store.close();
-      lock?.release();
     },
   };
 }

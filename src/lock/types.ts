@@ -16,7 +16,7 @@ export interface Lease {
  * `tryAcquire` never waits, so no connection is held while waiting.
  */
 export interface LockBackend {
-  readonly kind: 'memory' | 'redis' | 'postgres';
+  readonly kind: 'memory' | 'redis' | 'postgres' | 'sqlite';
   tryAcquire(key: string, ttlMs: number): Promise<Lease | undefined>;
   /** Errors on connections no call is waiting on (PostgreSQL): reported instead of crashing. */
   onConnectionError?(listener: (err: Error) => void): void;

@@ -67,6 +67,22 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+async function isFree(port: number): Promise<boolean> {
+  const server = createServer();
+  return new Promise((resolve) => {
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/** A free port whose successor is free too (PORT and the embedded sandbox on PORT + 1). */
+export async function freePortPair(): Promise<number> {
+  for (;;) {
+    const port = await freePort();
+    if (port < 65535 && (await isFree(port + 1))) return port;
+  }
+}
+
 export interface ServeProcess {
   child: ChildProcess;
   out: string;

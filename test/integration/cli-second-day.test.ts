@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SANDBOX_DEFAULTS } from '../../src/config.js';
 import { createStore } from '../../src/store/create-store.js';
-import { BIN, ensureBuilt, freePort, oneLine, startServe, wxopen, type ServeProcess } from '../helpers/cli.js';
+import { BIN, ensureBuilt, freePort, freePortPair, oneLine, startServe, wxopen, type ServeProcess } from '../helpers/cli.js';
 import { startWorld, type World } from '../helpers/world.js';
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
@@ -61,11 +61,11 @@ describe('the second day: restart, a second process, the CLI from anywhere in th
 
   it('keeps merchants working across restarts, refuses a second server on the SQLite file, and survives kill -9', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wxopen-day2-'));
-    const port = await freePort();
-    const sandboxPort = await freePort();
+    const port = await freePortPair();
+    const sandboxPort = port + 1;
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'shop', private: true, dependencies: { wxopen: '^0.1.0' } }));
     // npm start's settings live in the project's .env: every command reads them, from any subdirectory.
-    writeFileSync(join(dir, '.env'), `PORT=${port}\nWXOPEN_SANDBOX_PORT=${sandboxPort}\nLOG_LEVEL=warn\n`);
+    writeFileSync(join(dir, '.env'), `PORT=${port}\nLOG_LEVEL=warn\n`);
     const sub = join(dir, 'scripts/jobs');
     mkdirSync(sub, { recursive: true });
 
@@ -88,10 +88,11 @@ describe('the second day: restart, a second process, the CLI from anywhere in th
     const second = await wxopen(['serve'], { cwd: dir });
     expect(second.status).toBe(1);
     expect(oneLine(second.stderr)).toMatch(new RegExp(`data/wxopen\\.db is in use by the wxopen server \\(pid ${first.child.pid}, .*SQLite allows one process.*PostgreSQL`));
-    // While the server owns the file the CLI reads tokens but does not refresh them itself.
-    const force = await wxopen(['token', 'component', '--force'], { cwd: sub });
-    expect(force.status).toBe(1);
-    expect(oneLine(force.stderr)).toMatch(/is in use by the wxopen server .*can only show a stored token/);
+    // CLI commands share the database with the running server (one refresh between them, through the lease file).
+    const c1 = JSON.parse((await wxopen(['token', 'component', '--json'], { cwd: sub })).stdout) as { accessToken: string };
+    const force = await wxopen(['token', 'component', '--force', '--json'], { cwd: sub });
+    expect(force.status, force.stderr).toBe(0);
+    expect((JSON.parse(force.stdout) as { accessToken: string }).accessToken).not.toBe(c1.accessToken);
 
     // Restart (npm start again): the simulated WeChat still knows the merchant and the tokens it issued.
     await first.stop();
@@ -108,15 +109,24 @@ describe('the second day: restart, a second process, the CLI from anywhere in th
       { component_appid: SANDBOX_DEFAULTS.WXOPEN_COMPONENT_APPID, authorizer_appid: appid, authorizer_refresh_token: before.refreshToken },
     );
     expect(refreshed).toMatchObject({ authorizer_access_token: expect.any(String) });
-    const after = await wxopen(['token', 'authorizer', appid, '--json'], { cwd: sub });
-    expect(JSON.parse(after.stdout)).toMatchObject({ status: 'authorized' });
+    // And on the merchant's behalf through wxopen itself: a new token, not 61003, not flagged.
+    const after = await wxopen(['token', 'authorizer', appid, '--force', '--json'], { cwd: sub });
+    expect(after.status, after.stderr).toBe(0);
+    const renewed = JSON.parse(after.stdout) as { accessToken: string; status: string };
+    expect(renewed.status).toBe('authorized');
+    expect(renewed.accessToken).not.toBe(before.accessToken);
+    expect((await sandboxCall(restarted.sandboxUrl!, '/wxa/get_category', { access_token: renewed.accessToken })).errcode).toBe(0);
 
-    // kill -9 leaves no lock behind: the next start succeeds (on another port, which the CLI then finds).
+    // kill -9 leaves no lock behind: the next start succeeds (on other ports, which the CLI then finds).
     await restarted.kill9();
-    const port3 = await freePort();
+    const port3 = await freePortPair();
     const third = await startServe({ cwd: dir, args: ['--port', String(port3)] });
     servers.push(third);
     expect(third.url).toBe(`http://127.0.0.1:${port3}`);
+    expect(third.sandboxUrl).toBe(`http://127.0.0.1:${port3 + 1}`);
+    const viaRuntime = await wxopen(['token', 'authorizer', appid, '--force', '--json'], { cwd: sub });
+    expect(viaRuntime.status, viaRuntime.stderr).toBe(0);
+    expect(JSON.parse(viaRuntime.stdout)).toMatchObject({ status: 'authorized' });
     const push = await wxopen(['dev', 'push-ticket', '--json'], { cwd: sub });
     expect(push.status, push.stderr).toBe(0);
     expect(JSON.parse(push.stdout)).toMatchObject({ status: 200, body: 'success', url: third.url });

@@ -3,16 +3,18 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, ensureBuilt } from '../helpers/cli.js';
 import { createStore } from '../../src/store/create-store.js';
 import { freePorts } from '../helpers/ports.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const BIN = join(ROOT, 'src/cli/bin.ts');
-const TSX = join(ROOT, 'node_modules/.bin/tsx');
+// The compiled CLI (as `npx wxopen` runs it), rebuilt when src is newer.
+const TSX = process.execPath;
+beforeAll(() => ensureBuilt(), 180_000);
 
 function cli(args: string[], env: Record<string, string> = {}) {
-  return spawnSync(TSX, [BIN, ...args], { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, encoding: 'utf8', timeout: 20_000 });
+  return spawnSync(TSX, [BIN, ...args], { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, encoding: 'utf8', timeout: 60_000 });
 }
 
 describe('wxopen CLI', () => {
@@ -21,7 +23,7 @@ describe('wxopen CLI', () => {
     for (const c of children) c.kill('SIGTERM');
   });
 
-  it('prints help for every command', () => {
+  it('prints help for every command', { timeout: 120_000 }, () => {
     for (const args of [['--help'], ['serve', '--help'], ['dev', '--help'], ['dev', 'push-ticket', '--help'], ['config', '--help'], ['token', '--help'], ['token', 'component', '--help'], ['token', 'authorizer', '--help'], ['sandbox', '--help']]) {
       const r = cli(args);
       expect(r.status, args.join(' ')).toBe(0);
@@ -35,7 +37,7 @@ describe('wxopen CLI', () => {
     expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^wxopen: invalid configuration: WXOPEN_ENCODING_AES_KEY must be 43 characters/)]);
   });
 
-  it('serve starts, prints its URLs, and `dev push-ticket` gets success and a stored ticket', async () => {
+  it('serve starts, prints its URLs, and `dev push-ticket` gets success and a stored ticket', { timeout: 120_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wxopen-cli-'));
     const db = `sqlite:${join(dir, 'wx.db')}`;
     const child = spawn(TSX, [BIN, 'serve', '--port', '0', '--host', '127.0.0.1'], {
@@ -45,7 +47,7 @@ describe('wxopen CLI', () => {
     children.push(child);
     let out = '';
     const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no URL printed: ${out}`)), 15_000);
+      const timer = setTimeout(() => reject(new Error(`no URL printed: ${out}`)), 45_000);
       child.stdout.on('data', (d: Buffer) => {
         out += d.toString();
         const m = /listening on (http:\/\/\S+)/.exec(out);
@@ -75,7 +77,7 @@ describe('wxopen CLI', () => {
     children.push(child);
     let out = '';
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no banner: ${out}`)), 15_000);
+      const timer = setTimeout(() => reject(new Error(`no banner: ${out}`)), 45_000);
       child.stdout.on('data', (d: Buffer) => {
         out += d.toString();
         if (out.includes('WeChat sandbox')) {
@@ -113,7 +115,7 @@ describe('wxopen CLI', () => {
     expect(missing.status).toBe(1);
     expect(missing.stderr).toMatch(/^wxopen: authorizer wx0000000000000000 has not authorized this platform.* \(WXO_ERR_AUTHORIZER_NOT_FOUND\)\n$/);
     child.kill('SIGTERM');
-  }, 60_000);
+  }, 180_000);
 
   it('dev push-ticket --print shows a curl command', () => {
     const r = cli(['dev', 'push-ticket', '--print', '--url', 'http://127.0.0.1:3000']);
