@@ -1,14 +1,6 @@
 import { createHash } from 'node:crypto';
 import { authorizerInfoAnswer, parseAnswer, preAuthCodeAnswer, queryAuthAnswer } from './api/answers.js';
-import { createAuthorizerApi, type AuthorizerApi } from './api/authorizer-client.js';
-import { ApiCaller, type ApiCallerDeps, type TokenProvider } from './api/client.js';
-import { componentAdminApi } from './api/component-admin.js';
 import { WeChatHttp, type WeChatHttpOptions, type WeChatRequest } from './api/http.js';
-import { MemoryRateLimitBackend, parseRateLimits, RateLimiter, RedisRateLimitBackend, type RateLimitBackend } from './api/rate-limit.js';
-import { wxaTemplateApi } from './api/wxa-template.js';
-import { JsSdk, type JssdkConfig } from './jssdk/jssdk.js';
-import { MiniProgramLogin, type LoginResult } from './login/mini-login.js';
-import { OfficialAccountOAuth } from './oauth/web-oauth.js';
 import { mobileAuthUrl, pcAuthUrl, type AuthUrlInput } from './authorize/auth-url.js';
 import type { Config } from './config.js';
 import { SecretBox } from './crypto/secret-box.js';
@@ -29,8 +21,9 @@ import type { AuthorizerRecord, Store } from './store/types.js';
 import { systemClock, type Clock } from './util/clock.js';
 import { parseXml } from './xml/parse.js';
 import { createLogger, type Logger } from './util/logger.js';
+import { PlatformApi, type AuthorizerClient, type ComponentApi, type PlatformApiOptions } from './platform-api.js';
 
-export interface PlatformOptions {
+export interface PlatformOptions extends PlatformApiOptions {
   config: Config;
   store: Store;
   logger?: Logger;
@@ -44,25 +37,7 @@ export interface PlatformOptions {
   refresher?: Partial<RefresherOptions>;
   http?: Partial<Omit<WeChatHttpOptions, 'bases'>>;
   exchanges?: Partial<Omit<ExchangeQueueOptions, 'orderingTime'>>;
-  /** Rate-limit store for typed API calls; default Redis when WXOPEN_REDIS_URL is set, else memory. */
-  rateLimitBackend?: RateLimitBackend;
-  /** Typed API calls: retries of idempotent calls after 5xx/network failures, and their first backoff. */
-  api?: Partial<Pick<ApiCallerDeps, 'upstreamRetries' | 'backoffMs' | 'sleep'>> & { rateLimitSleep?: (ms: number) => Promise<void> };
-  /** JS-SDK domains per authorizer appid, used when the store has none (`platform.jssdk.setDomains`). */
-  jssdkDomains?: Readonly<Record<string, readonly string[]>>;
 }
-
-/** `platform.authorizer(appid)`: the API groups on its token, plus login and JS-SDK for that account. */
-export type AuthorizerClient = AuthorizerApi & {
-  login: {
-    code2session(code: string): Promise<LoginResult>;
-    decrypt(sessionId: string, encryptedData: string, iv: string): Promise<Record<string, unknown>>;
-  };
-  jssdk: {
-    sign(url: string, options?: { nonceStr?: string; timestamp?: number }): Promise<JssdkConfig>;
-    ticket(): Promise<string>;
-  };
-};
 
 /** Authorization codes live 10 minutes (spec 3.9); remember exchanges that long. */
 const CODE_MEMORY_MS = 10 * 60_000;
@@ -85,14 +60,8 @@ export class Platform {
   /** Durable exchanges of pushed authorization codes, retried within the code's life. */
   readonly exchanges: ExchangeQueue;
   readonly ctx: CredentialContext;
-  readonly limiter: RateLimiter;
-  readonly login: MiniProgramLogin;
-  readonly jssdk: JsSdk;
-  readonly oauth: OfficialAccountOAuth;
-  private readonly apiDeps: ApiCallerDeps;
-  private readonly clients = new Map<string, AuthorizerClient>();
-  private componentClient: ReturnType<Platform['buildComponentApi']> | undefined;
-  private componentCaller: ApiCaller | undefined;
+  /** Typed API clients, rate limiter, mini-program login, JS-SDK and OAuth (src/platform-api.ts). */
+  readonly api: PlatformApi;
   private readonly ownsLock: boolean;
   /** Exchanges in flight only (deleted when settled): nothing is kept for a code, and no failure is cached. */
   private readonly codeExchanges = new Map<string, Promise<AuthorizerRecord>>();
@@ -145,107 +114,29 @@ export class Platform {
         logger.warn({ source: 'lock', error: err.message }, 'lock connection lost; a lease on it is treated as lost');
       });
     }
-    this.limiter = new RateLimiter({
-      rules: parseRateLimits(o.config.apiRateLimits),
-      backend: o.rateLimitBackend ?? (o.config.redisUrl ? RedisRateLimitBackend.fromUrl(o.config.redisUrl, `wxopen:rate:${this.ctx.apiNamespace}:`) : new MemoryRateLimitBackend()),
-      clock,
-      maxWaitMs: o.config.apiRateLimitMaxWaitMs,
-      sleep: o.api?.rateLimitSleep,
-    });
-    this.apiDeps = { http: this.http, metrics, logger, clock, limiter: this.limiter, ...o.api };
-    const componentCaller = this.componentApiCaller();
-    this.login = new MiniProgramLogin({
-      componentAppid: this.ctx.componentAppid,
-      store: o.store,
-      box: this.ctx.box,
-      clock,
-      component: componentCaller,
-      sessionTtlMs: o.config.loginSessionTtlSeconds * 1000,
-    });
-    this.jssdk = new JsSdk({
-      componentAppid: this.ctx.componentAppid,
-      store: o.store,
-      box: this.ctx.box,
-      clock,
-      lock: this.ctx.lock,
-      fetchTicket: (appid) => this.authorizer(appid).getTicket('jsapi'),
-      domains: o.jssdkDomains,
-      lockLeaseMs: this.ctx.options.lockLeaseMs,
-      lockMaxWaitMs: this.ctx.options.lockMaxWaitMs,
-      lockPollMs: this.ctx.options.lockPollMs,
-    });
-    this.oauth = new OfficialAccountOAuth({
-      componentAppid: this.ctx.componentAppid,
-      openBase: o.config.openBase,
-      component: componentCaller,
-      user: (accessToken) =>
-        new ApiCaller(this.apiDeps, {
-          subject: 'sns-user',
-          param: 'access_token',
-          current: async () => ({ value: accessToken, invalidate: async () => {} }),
-        }),
-    });
+    this.api = new PlatformApi(this.ctx, o.config, this.http, this.component, this.authorizers, o);
   }
 
-  /** The component-token caller: CAT in `component_access_token` (or `access_token` where a call says so). */
-  private componentApiCaller(): ApiCaller {
-    this.componentCaller ??= new ApiCaller(this.apiDeps, {
-      subject: this.ctx.componentAppid,
-      param: 'component_access_token',
-      current: async () => {
-        const t = await this.component.info();
-        return { value: t.token, invalidate: () => this.component.invalidate(t.obtainedAt) };
-      },
-    });
-    return this.componentCaller;
-  }
-
-  private buildComponentApi() {
-    const c = this.componentApiCaller();
-    return {
-      templates: wxaTemplateApi(c),
-      ...componentAdminApi(c, { componentAppid: this.ctx.componentAppid, componentSecret: this.ctx.componentSecret, http: this.http }),
-    };
-  }
-
-  /**
-   * Component-level typed APIs: the template library (`templates.getDraftList()`…), authorizer
-   * info/list/options, clear_quota (three variants) and openapi quota.
-   */
-  get componentApi(): ReturnType<Platform['buildComponentApi']> {
-    this.componentClient ??= this.buildComponentApi();
-    return this.componentClient;
-  }
-
-  /**
-   * Typed API groups acting for one authorizer, bound to its access token (refreshed once on
-   * 40001/40014/42001), plus its mini-program login and JS-SDK signing.
-   */
+  /** Typed API groups bound to one authorizer's token, plus its mini-program login and JS-SDK. */
   authorizer(appid: string): AuthorizerClient {
-    let client = this.clients.get(appid);
-    if (!client) {
-      const provider: TokenProvider = {
-        subject: appid,
-        param: 'access_token',
-        current: async () => {
-          const t = await this.authorizers.info(appid);
-          return { value: t.token, invalidate: () => this.authorizers.invalidate(appid, t.version) };
-        },
-      };
-      client = {
-        ...createAuthorizerApi(new ApiCaller(this.apiDeps, provider)),
-        login: {
-          code2session: (code) => this.login.code2session(appid, code),
-          decrypt: (sessionId, encryptedData, iv) => this.login.decrypt(appid, sessionId, encryptedData, iv),
-        },
-        jssdk: {
-          sign: (url, options) => this.jssdk.sign(appid, url, options),
-          ticket: () => this.jssdk.ticket(appid),
-        },
-      };
-      this.clients.set(appid, client);
-    }
-    return client;
+    return this.api.authorizer(appid);
+  }
+
+  /** Component-level APIs: template library, authorizer info/list/options, clear_quota, openapi quota. */
+  get componentApi(): ComponentApi {
+    return this.api.componentApi;
+  }
+
+  get login(): PlatformApi['login'] {
+    return this.api.login;
+  }
+
+  get jssdk(): PlatformApi['jssdk'] {
+    return this.api.jssdk;
+  }
+
+  get oauth(): PlatformApi['oauth'] {
+    return this.api.oauth;
   }
 
   /** CreateTime when within the push skew of receipt, else the receive time (Unix s). */
@@ -442,7 +333,7 @@ export class Platform {
     await this.exchanges.stop();
     if (this.ownsLock) await this.ctx.lock.close();
     if (this.o.cache === undefined) await this.ctx.cache?.close();
-    if (this.o.rateLimitBackend === undefined) await this.limiter.close();
+    await this.api.close();
   }
 }
 

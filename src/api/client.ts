@@ -20,6 +20,8 @@ export interface ApiCall {
   binary?: boolean;
   /** Overrides the provider's token parameter (spec 3.0: `access_token` for /wxa/*template*, clear_quota, quota/get). */
   tokenParam?: 'access_token' | 'component_access_token';
+  /** The account the call is about when it is not the token's (component calls for one mini program): its rate-limit bucket and log field. */
+  subject?: string;
   /** The token is not ours to refresh (a user's OAuth access_token): surface token errors as they are. */
   noTokenRefresh?: boolean;
 }
@@ -101,10 +103,11 @@ export class ApiCaller {
   private async run(req: ApiCall): Promise<unknown> {
     const { deps } = this;
     const api = req.path.replace(/^\//, '');
+    const subject = req.subject ?? this.token.subject;
     const started = performance.now();
     let outcome = 'ok';
     try {
-      await deps.limiter?.acquire(api, this.token.subject);
+      await deps.limiter?.acquire(api, subject);
       return await this.attempt(req);
     } catch (err) {
       outcome =
@@ -114,7 +117,7 @@ export class ApiCaller {
       const seconds = (performance.now() - started) / 1000;
       deps.metrics.apiCalls.inc({ api, outcome });
       deps.metrics.apiCallDuration.observe({ api }, seconds);
-      deps.logger.debug({ api, appid: this.token.subject, outcome, ms: Math.round(seconds * 1000) }, 'WeChat API call');
+      deps.logger.debug({ api, appid: subject, outcome, ms: Math.round(seconds * 1000) }, 'WeChat API call');
     }
   }
 
@@ -126,7 +129,7 @@ export class ApiCaller {
     let refreshed = false;
     for (let failures = 0; ; ) {
       const token = await this.token.current();
-      const { tokenParam, noTokenRefresh, ...request } = req;
+      const { tokenParam, noTokenRefresh, subject: _subject, ...request } = req;
       try {
         return await this.deps.http.request({ ...request, idempotent, query: { ...req.query, [tokenParam ?? this.token.param]: token.value } });
       } catch (err) {

@@ -199,9 +199,14 @@ export function permissionSetsFor(path: string): PermissionSet[] {
   return (API_PERMISSION_SETS[path] ?? []).map((id) => ({ id, name: PERMISSION_SET_NAMES[id] ?? `权限集 ${id}` }));
 }
 
-/** The egress IP WeChat names in a 61004/40164 errmsg ("… clientip:1.2.3.4 …" / "invalid ip 1.2.3.4 …"). */
+/**
+ * The egress IP WeChat names in a 61004/40164 errmsg. Its wording varies ("access clientip is not
+ * registered requestIP: 1.2.3.4 rid: …", "invalid ip 1.2.3.4 ipv6 ::ffff:1.2.3.4, not in whitelist"), so
+ * take the first dotted IPv4 literal (the rid is hex with dashes, never dotted), else an IPv6 after a label.
+ */
 export function egressIpFrom(errmsg: string): string | undefined {
-  return /(?:clientip|client ip|invalid ip)[\s:=]*\[?((?:\d{1,3}\.){3}\d{1,3}|[0-9a-f:]*:[0-9a-f:]+)/i.exec(errmsg)?.[1];
+  const v4 = /(?<![\d.])((?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3})(?![\d.])/.exec(errmsg)?.[1];
+  return v4 ?? /(?:requestip|clientip|ipv6|invalid ip)[\s:=]*\[?([0-9a-f]*:[0-9a-f:]+)/i.exec(errmsg)?.[1];
 }
 
 /** The `rid: …` request id suffix WeChat support asks for. */

@@ -17,6 +17,7 @@ export class SqliteLeaseLockBackend implements LockBackend {
   private readonly release: BetterSqlite3.Statement<[string, string]>;
   private readonly takeOver: BetterSqlite3.Statement<[string, string]>;
   private readonly holderOf: BetterSqlite3.Statement<[string], { holder: string }>;
+  private readonly extend: BetterSqlite3.Statement<[number, string, string, number]>;
 
   constructor(
     path: string,
@@ -32,6 +33,7 @@ export class SqliteLeaseLockBackend implements LockBackend {
     this.release = this.db.prepare('DELETE FROM lease WHERE key = ? AND holder = ?');
     this.takeOver = this.db.prepare('DELETE FROM lease WHERE key = ? AND holder = ?');
     this.holderOf = this.db.prepare('SELECT holder FROM lease WHERE key = ?');
+    this.extend = this.db.prepare('UPDATE lease SET expires_at = ? WHERE key = ? AND holder = ? AND expires_at > ?');
   }
 
   async tryAcquire(key: string, ttlMs: number): Promise<Lease | undefined> {
@@ -45,11 +47,21 @@ export class SqliteLeaseLockBackend implements LockBackend {
       this.takeOver.run(key, current.holder);
       if (this.acquire.run(key, holder, now + ttlMs, now).changes === 0) return undefined;
     }
-    return {
+    const lease: Lease & { lost: boolean } = {
+      lost: false,
+      renew: async (ttl: number) => {
+        const at = this.clock.now();
+        if (!this.db.open || this.extend.run(at + ttl, key, holder, at).changes === 0) {
+          lease.lost = true;
+          return false;
+        }
+        return true;
+      },
       release: async () => {
         if (this.db.open) this.release.run(key, holder);
       },
     };
+    return lease;
   }
 
   async close(): Promise<void> {

@@ -83,6 +83,7 @@ export class MiniProgramLogin {
           query: { appid, js_code: jsCode, grant_type: 'authorization_code', component_appid: o.componentAppid },
           // A code is single-use: a repeat after a lost answer would be 40163, so never repeat.
           idempotent: false,
+          subject: appid,
         },
         Code2SessionAnswer,
       );

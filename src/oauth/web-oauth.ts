@@ -85,6 +85,7 @@ export class OfficialAccountOAuth {
           path: '/sns/oauth2/component/access_token',
           query: { appid, code, grant_type: 'authorization_code', component_appid: this.o.componentAppid },
           idempotent: false,
+          subject: appid,
         },
         OAuthTokenAnswer,
       )
@@ -98,6 +99,7 @@ export class OfficialAccountOAuth {
         path: '/sns/oauth2/component/refresh_token',
         query: { appid, grant_type: 'refresh_token', component_appid: this.o.componentAppid, refresh_token: refreshToken },
         idempotent: false,
+        subject: appid,
       },
       OAuthTokenAnswer,
     );
@@ -105,6 +107,6 @@ export class OfficialAccountOAuth {
 
   /** Needs scope snsapi_userinfo. */
   userInfo(accessToken: string, openid: string, lang: 'zh_CN' | 'zh_TW' | 'en' = 'zh_CN'): Promise<SnsUserInfo> {
-    return this.o.user(accessToken).call({ method: 'GET', path: '/sns/userinfo', query: { openid, lang }, noTokenRefresh: true }, SnsUserInfo);
+    return this.o.user(accessToken).call({ method: 'GET', path: '/sns/userinfo', query: { openid, lang }, noTokenRefresh: true, subject: openid }, SnsUserInfo);
   }
 }

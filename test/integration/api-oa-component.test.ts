@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WeChatApiError } from '../../src/errors.js';
+import { UpstreamError, WeChatApiError } from '../../src/errors.js';
 import { sandboxTemplateId } from '../../src/sandbox/index.js';
 import { openidFor } from '../../src/sandbox/state.js';
 import { startWorld, type World } from '../helpers/world.js';
@@ -10,7 +10,7 @@ const MP = 'wx5c9d0e3a7f1b2846';
 
 let w: World;
 beforeAll(async () => {
-  w = await startWorld({ platform: { api: { backoffMs: 2 } } });
+  w = await startWorld({ sandbox: { quotas: { '/cgi-bin/message/custom/send': 4 } }, platform: { api: { backoffMs: 2 } } });
   await w.sandbox.pushTicket();
   await w.settle();
   await w.sandbox.authorize(OA);
@@ -109,5 +109,46 @@ describe('component level (wx.component)', () => {
     expect((await mp.quota.get('/wxa/get_category')).quota.used).toBe(1);
     await mp.quota.clear();
     expect((await mp.quota.get('/wxa/get_category')).quota.used).toBe(0);
+  });
+});
+
+describe('retry policy for the OA and component groups', () => {
+  it('component token replaced by WeChat: one refresh, one retry', async () => {
+    const c = w.platform.componentApi;
+    await c.templates.getDraftList();
+    const tokens = w.sandbox.counters.get('/cgi-bin/component/api_component_token');
+    w.sandbox.state.issueToken('component', w.config.componentAppid);
+    await w.sandbox.advance(6 * 60_000);
+    await c.templates.getDraftList();
+    expect(w.sandbox.counters.get('/cgi-bin/component/api_component_token') - tokens).toBe(1);
+  });
+
+  it('-1 on idempotent reads (user info, authorizer list) is retried; 5xx on menu create is not', async () => {
+    const oa = w.platform.authorizer(OA);
+    const user = openidFor(OA, 'demo-user');
+    const base = w.sandbox.counters.get('/cgi-bin/user/info', OA);
+    w.sandbox.faults.set('/cgi-bin/user/info', { type: 'system_busy', times: 1 });
+    expect((await oa.user.info(user)).openid).toBe(user);
+    expect(w.sandbox.counters.get('/cgi-bin/user/info', OA) - base).toBe(2);
+    const lists = w.sandbox.counters.get('/cgi-bin/component/api_get_authorizer_list');
+    w.sandbox.faults.set('/cgi-bin/component/api_get_authorizer_list', { type: 'http_error', times: 1 });
+    await w.platform.componentApi.getAuthorizerList();
+    expect(w.sandbox.counters.get('/cgi-bin/component/api_get_authorizer_list') - lists).toBe(2);
+    const creates = w.sandbox.counters.get('/cgi-bin/menu/create', OA);
+    w.sandbox.faults.set('/cgi-bin/menu/create', { type: 'http_error', times: 1 });
+    await expect(oa.menu.create([{ type: 'click', name: 'A', key: 'A' }])).rejects.toBeInstanceOf(UpstreamError);
+    expect(w.sandbox.counters.get('/cgi-bin/menu/create', OA) - creates).toBe(1);
+  });
+
+  it('45009 on customer-service send is surfaced, never retried', async () => {
+    w.sandbox.faults.clear();
+    const oa = w.platform.authorizer(OA);
+    const user = openidFor(OA, 'demo-user');
+    // The first test sent 3 of the 4 messages the (sandbox) daily quota allows.
+    await oa.message.sendText(user, 'fourth');
+    const sends = w.sandbox.counters.get('/cgi-bin/message/custom/send', OA);
+    const err = await oa.message.sendText(user, 'fifth').catch((e: unknown) => e);
+    expect(err).toMatchObject({ errcode: 45009, errorClass: 'quota', retryable: false });
+    expect(w.sandbox.counters.get('/cgi-bin/message/custom/send', OA) - sends).toBe(1);
   });
 });

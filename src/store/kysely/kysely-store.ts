@@ -76,7 +76,14 @@ export class KyselyStore implements Store {
     // tables of any schema in the database and skips creating ours ("kysely_migration_lock does not exist").
     const migrationTableSchema =
       this.dialect === 'postgres' ? (await sql<{ s: string }>`select current_schema() as s`.execute(this.db)).rows[0]?.s : undefined;
-    const migrator = new Migrator({ db: this.db, provider: migrationProvider(this.dialect), ...(migrationTableSchema && { migrationTableSchema }) });
+    // Migrations are named by area (creds_, messages_, …), so their names do not sort in the order they
+    // were written: an area's first migration may sort before one a database already ran.
+    const migrator = new Migrator({
+      db: this.db,
+      provider: migrationProvider(this.dialect),
+      allowUnorderedMigrations: true,
+      ...(migrationTableSchema && { migrationTableSchema }),
+    });
     const { error, results } = await migrator.migrateToLatest();
     if (error) {
       const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';

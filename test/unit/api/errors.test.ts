@@ -34,7 +34,9 @@ describe('errcode table (spec 8)', () => {
 
   it('61004 names the egress IP from the errmsg and where to whitelist it', () => {
     const err = new WeChatApiError(61004, 'access clientip is not registered requestIP: 203.0.113.7 rid: 6f1c', '/cgi-bin/component/api_component_token');
-    expect(err.egressIp).toBeUndefined();
+    expect(err.egressIp).toBe('203.0.113.7');
+    expect(new WeChatApiError(61004, 'access clientip is not registered rid: 6f1c-aa', '/cgi-bin/component/api_component_token').egressIp).toBeUndefined();
+    expect(egressIpFrom('access clientip is not registered requestIP: 2001:db8::1 rid: 1')).toBe('2001:db8::1');
     const err2 = new WeChatApiError(61004, 'access clientip:203.0.113.7 is not registered rid: 6f1c', '/cgi-bin/component/api_component_token');
     expect(err2.egressIp).toBe('203.0.113.7');
     expect(err2.message).toContain('Add 203.0.113.7 to the platform');
