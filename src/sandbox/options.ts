@@ -59,6 +59,8 @@ export interface SandboxOptions {
    * other message fields always follow the sandbox clock.
    */
   pushTimestamps?: 'sandbox' | 'real';
+  /** When set, /sandbox/admin/* requires `Authorization: Bearer <adminToken>` (the operator's token). */
+  adminToken?: string;
   /** Pushes go to loopback addresses only unless this is set. */
   allowRemotePush?: boolean;
   /** Base time source (the sandbox adds its own offset). */
