@@ -1,6 +1,6 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { WxOpenError } from '../errors.js';
 import { authorizerApi } from './api/authorizers.js';
 import { linkApi } from './api/links.js';
@@ -28,7 +28,13 @@ function bearerOf(req: FastifyRequest): string | undefined {
  * (loopback by default) so nothing here is reachable where WeChat and merchants are; every route
  * still requires the operator token, a scoped API key, or a dashboard session.
  */
-export async function buildAdminApp(deps: AdminDeps, options: { auth?: AdminAuth } = {}): Promise<{ app: FastifyInstance; context: AdminContext }> {
+export interface AdminRoute {
+  method: string;
+  url: string;
+  access: string;
+}
+
+export async function buildAdminApp(deps: AdminDeps, options: { auth?: AdminAuth } = {}): Promise<{ app: FastifyInstance; context: AdminContext; routes: AdminRoute[] }> {
   const { config, store, logger, clock } = deps;
   const auth = options.auth ?? new AdminAuth(store, config.componentAppid, () => clock.now());
   const context: AdminContext = {
@@ -50,11 +56,16 @@ export async function buildAdminApp(deps: AdminDeps, options: { auth?: AdminAuth
 
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 256 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
   });
   app.setChildLoggerFactory((parent) => parent);
+  // The route table, so tests can check every route refuses an anonymous caller.
+  const routes: AdminRoute[] = [];
+  app.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat()) routes.push({ method, url: r.url, access: r.config?.access ?? 'any' });
+  });
   app.decorateRequest('principal', null);
   app.decorateRequest('session', null);
   // Dashboard forms post urlencoded; parsed here (the format is small and fixed).
@@ -132,5 +143,5 @@ export async function buildAdminApp(deps: AdminDeps, options: { auth?: AdminAuth
     return reply.type(deps.metrics.registry.contentType).send(body);
   });
   await app.register(async (scope) => dashboardRoutes(scope, context));
-  return { app, context };
+  return { app, context, routes };
 }

@@ -1,11 +1,12 @@
 import type { FastifyInstance } from 'fastify';
-import { buildAdminApp } from './app.js';
+import { buildAdminApp, type AdminRoute } from './app.js';
 import type { AdminContext, AdminDeps } from './context.js';
 import { OPERATOR_KEY_ID, SCOPES } from './credentials.js';
 import { AdminAuth } from './credentials.js';
 
 export interface RunningAdmin {
   app: FastifyInstance;
+  routes: AdminRoute[];
   context: AdminContext;
   url: string;
   /** Set only when this start generated the operator token: print it once, it is stored hashed. */
@@ -23,7 +24,7 @@ export async function startAdmin(deps: AdminDeps, options: { listen?: boolean; r
   const { config, store, clock, logger } = deps;
   const auth = new AdminAuth(store, config.componentAppid, () => clock.now());
   const init = await auth.init(config.adminToken, { persist: config.mode === 'real' });
-  const { app, context } = await buildAdminApp(deps, { auth });
+  const { app, context, routes } = await buildAdminApp(deps, { auth });
   let url = '';
   if (options.listen !== false) {
     await app.listen({ port: config.adminPort, host: config.adminHost });
@@ -42,6 +43,7 @@ export async function startAdmin(deps: AdminDeps, options: { listen?: boolean; r
   }
   return {
     app,
+    routes,
     context,
     url,
     generatedToken: init.generated,
