@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { AdminAuth, keyView, SCOPES, type Scope } from '../../admin/credentials.js';
-import { formatReport, reconcileAuthorizers } from '../../admin/reconcile.js';
 import { loadConfig } from '../../config.js';
 import { ConfigError } from '../../errors.js';
 import { openPlatform } from '../../platform.js';
@@ -88,6 +87,7 @@ export function registerOperatorCommands(program: Command): void {
       const config = loadConfig();
       const p = await openPlatform(config, { logger: createLogger({ level: 'warn' }) });
       try {
+        const { formatReport, reconcileAuthorizers } = await import('../../admin/reconcile.js');
         const report = await reconcileAuthorizers(p.platform);
         out(o.json ? JSON.stringify(report) : formatReport(report));
       } finally {

@@ -3,7 +3,7 @@ import { loadConfig, type Config } from '../../config.js';
 import { startSandbox, type Sandbox } from '../../sandbox/index.js';
 import { startServer } from '../../server/listen.js';
 import { newOperatorToken } from '../../admin/credentials.js';
-import { startAdmin, type RunningAdmin } from '../../admin/start.js';
+import type { RunningAdmin } from '../../admin/start.js';
 import { createLogger } from '../../util/logger.js';
 
 export function registerServeCommand(program: Command): void {
@@ -23,6 +23,8 @@ export function registerServeCommand(program: Command): void {
       const server = await startServer(config, { ensureTicket: !embed });
       let sandbox: Sandbox | undefined;
       if (embed) sandbox = await startEmbeddedSandbox(config, server.url);
+      // Loaded on use: the OpenAPI/Swagger UI plugins are heavy for every other command.
+      const { startAdmin } = await import('../../admin/start.js');
       const admin = await startAdmin({
         config,
         store: server.store,
