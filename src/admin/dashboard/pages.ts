@@ -116,7 +116,7 @@ export function authorizerPage(i: { lang: Lang; nav: string; now: number; record
   const r = i.record;
   const info = r.info ?? {};
   const name = accountName(r) ?? r.authorizerAppid;
-  const head = typeof info.head_img === 'string' && /^https?:\/\//.test(info.head_img) ? `<img class="avatar" src="${esc(info.head_img)}" alt="" referrerpolicy="no-referrer">` : '<div class="avatar"></div>';
+  const head = typeof info.head_img === 'string' && /^https?:\/\//.test(info.head_img) ? `<img class="avatar" src="${esc(info.head_img)}" alt="" referrerpolicy="no-referrer" onerror="this.style.visibility='hidden'">` : '<div class="avatar"></div>';
   const field = (label: string, value: unknown) => (value === undefined || value === null || value === '' ? '' : `<tr><th>${esc(label)}</th><td>${esc(String(value))}</td></tr>`);
   const events = i.pushes.map((p) => `<tr><td>${esc(p.infoType)}</td><td>${esc(ago(m, p.receivedAt, i.now))}</td></tr>`).join('');
   return shell(
