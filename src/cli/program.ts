@@ -6,6 +6,7 @@ import { registerDevCommands } from './commands/dev.js';
 import { registerSandboxCommand } from './commands/sandbox.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerTokenCommands } from './commands/token.js';
+import { registerOperatorCommands } from './commands/operator.js';
 
 export function createProgram(): Command {
   const program = new Command('wxopen')
@@ -17,6 +18,7 @@ export function createProgram(): Command {
   registerDevCommands(program);
   registerTokenCommands(program);
   registerSandboxCommand(program);
+  registerOperatorCommands(program);
   return program;
 }
 

@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { SANDBOX_DEFAULTS } from '../config.js';
 import { defaultAccounts } from './accounts.js';
@@ -28,6 +29,12 @@ import { SandboxState } from './state.js';
 import { TemplateLibrary } from './templates.js';
 
 const BODY_LIMIT_BYTES = 2 * 1024 * 1024;
+
+function bearerMatches(header: string | undefined, token: string): boolean {
+  const given = Buffer.from(header ?? '');
+  const expected = Buffer.from(`Bearer ${token}`);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
 
 export const DEFAULT_SANDBOX_COMPONENT: SandboxComponent = {
   appid: SANDBOX_DEFAULTS.WXOPEN_COMPONENT_APPID,
@@ -101,7 +108,12 @@ export async function buildSandboxApp(options: SandboxOptions = {}): Promise<San
   if (persistence) app.addHook('onResponse', async () => persistence.touch());
   app.addHook('preHandler', async (request, reply) => {
     const path = routePath(request);
-    if (path.startsWith(ADMIN_PREFIX)) return;
+    if (path.startsWith(ADMIN_PREFIX)) {
+      if (options.adminToken !== undefined && !bearerMatches(request.headers.authorization, options.adminToken)) {
+        return reply.code(401).send({ error: 'unauthorized' });
+      }
+      return;
+    }
     const appid = callAppid(context, request);
     context.counters.record(path, appid);
     for (const action of context.faults.actionsFor(path, appid)) {

@@ -74,6 +74,8 @@ export interface SandboxOptions {
    * registered entry domain (spec 14); default true. Checked only when a platform is configured.
    */
   entryDomainCheck?: boolean;
+  /** When set, /sandbox/admin/* requires `Authorization: Bearer <adminToken>` (the operator's token). */
+  adminToken?: string;
   /** Pushes go to loopback addresses only unless this is set. */
   allowRemotePush?: boolean;
   /**

@@ -14,7 +14,6 @@ import { createFastPush } from './fast-push.js';
 import { createPushHandlers } from './push-handlers.js';
 import { pushRoutes } from './routes/push.js';
 import { authorizeRoutes } from './routes/authorize.js';
-import { dashboardRoutes } from './routes/dashboard.js';
 import { healthRoutes } from './routes/health.js';
 import { MemoryMessageDedupe, RedisMessageDedupe, type MessageDedupe } from '../messages/dedupe.js';
 import { MessageRouter } from '../messages/router.js';
@@ -151,7 +150,6 @@ export async function buildApp(options: BuildAppOptions): Promise<WxOpenApp> {
   });
 
   await app.register(async (scope) => healthRoutes(scope, context));
-  await app.register(async (scope) => dashboardRoutes(scope, context));
   await app.register(async (scope) => pushRoutes(scope, handlers));
   const { platform } = context;
   if (platform) {

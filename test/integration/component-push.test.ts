@@ -45,7 +45,7 @@ describe('POST /wechat/component', () => {
     expect(await p.store.getTicket(p.config.componentAppid)).toMatchObject({ ticket: 'ticket@@@abc', receivedAt: p.clock.now() });
     await p.context.pushes.drain();
     expect(events).toMatchObject([{ type: 'component_verify_ticket', ticket: 'ticket@@@abc', componentAppid: p.config.componentAppid }]);
-    const metrics = await (await fetch(`${p.url}/metrics`)).text();
+    const metrics = await p.context.metrics.registry.metrics(); // /metrics is on the operator listener
     expect(metrics).toContain('wxopen_pushes_total{url="component",type="component_verify_ticket",outcome="stored"} 1');
     expect(metrics).toMatch(/wxopen_push_duration_seconds_count\{url="component"\} 1/);
     // The ticket value is a credential: it never reaches the log.
@@ -100,7 +100,7 @@ describe('POST /wechat/component', () => {
     expect(res.status).toBe(401);
     expect(JSON.parse(res.text)).toMatchObject({ error: 'WXO_ERR_PUSH_BAD_SIGNATURE', reason: 'bad_signature' });
     expect(refusalLogs('bad_signature')).toHaveLength(1);
-    const metrics = await (await fetch(`${p.url}/metrics`)).text();
+    const metrics = await p.context.metrics.registry.metrics(); // /metrics is on the operator listener
     expect(metrics).toContain('wxopen_pushes_total{url="component",type="unknown",outcome="bad_signature"} 1');
     await expectNothingStored();
   });

@@ -14,6 +14,8 @@ import {
 import type { RunningServer } from '../../server/listen.js';
 import { cliConfig, openStore } from '../context.js';
 import { CliError, systemCause } from '../failures.js';
+import { newOperatorToken } from '../../admin/credentials.js';
+import type { RunningAdmin } from '../../admin/start.js';
 
 export function registerServeCommand(program: Command): void {
   program
@@ -25,6 +27,10 @@ export function registerServeCommand(program: Command): void {
     .action(async (opts: { port?: string; host?: string; sandbox: boolean }) => {
       const config = cliConfig({ PORT: opts.port, HOST: opts.host });
       const embed = config.mode === 'sandbox' && opts.sandbox;
+      // Sandbox mode is a demo: a fresh operator token per start, printed below (and required by the
+      // simulator's admin API too). Real mode keeps a configured or stored one.
+      const ephemeral = config.mode === 'sandbox' && config.adminToken === undefined ? newOperatorToken() : undefined;
+      if (ephemeral) config.adminToken = ephemeral;
       const paths = instancePaths(config);
       let lock: InstanceLock | undefined;
       if (paths.lock) {
@@ -33,6 +39,7 @@ export function registerServeCommand(program: Command): void {
       }
       let server: RunningServer | undefined;
       let sandbox: Sandbox | undefined;
+      let admin: RunningAdmin | undefined;
       try {
         const { startServer } = await import('../../server/listen.js');
         const store = await openStore(config);
@@ -44,17 +51,32 @@ export function registerServeCommand(program: Command): void {
             throw listenFailure(err, '127.0.0.1', config.sandboxPort ?? 0, 'WXOPEN_SANDBOX_PORT');
           });
         }
+        // Loaded on use: the OpenAPI/Swagger UI plugins are heavy for every other command.
+        const { startAdmin } = await import('../../admin/start.js');
+        admin = await startAdmin({
+          config,
+          store: server.store,
+          platform: server.platform,
+          logger: server.context.logger,
+          clock: server.context.clock,
+          metrics: server.context.metrics,
+          sandboxAdmin: sandbox ? { url: sandbox.url, token: config.adminToken } : undefined,
+        }).catch((err: unknown) => {
+          throw listenFailure(err, config.adminHost, config.adminPort, 'WXOPEN_ADMIN_PORT');
+        });
         writeServerRuntime(paths.runtime, { pid: process.pid, url: server.url, ...(sandbox && { sandboxUrl: sandbox.url }), startedAt: new Date().toISOString() });
       } catch (err) {
+        await sandbox?.close().catch(() => {});
         await server?.close().catch(() => {});
         lock?.release();
         throw err;
       }
-      process.stdout.write(`${banner(config, server.url, sandbox, paths.sandboxState)}\n`);
+      process.stdout.write(`${banner(config, server.url, sandbox, paths.sandboxState, admin, ephemeral)}\n`);
       const running = server;
+      const runningAdmin = admin;
       const shutdown = (signal: string) => {
         running.context.logger.info({ signal }, 'shutting down');
-        Promise.all([running.close(), sandbox?.close()])
+        Promise.all([runningAdmin.close(), running.close(), sandbox?.close()])
           .finally(() => {
             removeServerRuntime(paths.runtime);
             lock?.release();
@@ -96,23 +118,30 @@ async function startEmbeddedSandbox(config: Config, platformUrl: string, stateFi
     pushTimestamps: 'real',
     // What the simulated WeChat knows (tokens, authorizations…) survives restarts, like the database.
     stateFile,
+    adminToken: config.adminToken,
     logger: createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, name: 'wxopen-sandbox' }),
   });
   return sandbox;
 }
 
-function banner(config: Config, url: string, sandbox: Sandbox | undefined, stateFile: string): string {
+function banner(config: Config, url: string, sandbox: Sandbox | undefined, stateFile: string, admin: RunningAdmin, ephemeral: string | undefined): string {
   const lines = [
     `wxopen ${config.mode === 'sandbox' ? '(sandbox mode: demo credentials, no WeChat account needed) ' : ''}listening on ${url}`,
     `  component appid       ${config.componentAppid}`,
-    `  database              ${redactUrl(config.databaseUrl)}`,
-    `  dashboard             ${url}/`,
+    `  dashboard             ${admin.url}/ (operator listener, ${config.adminHost}; API ${admin.url}/api/v1, docs ${admin.url}/docs)`,
     `  authorize a merchant  ${config.publicUrl}/authorize`,
     `  authorization events  ${config.publicUrl}/wechat/component`,
     `  messages and events   ${config.publicUrl}/wechat/authorizer/$APPID$`,
     `  health                ${url}/healthz`,
-    `  metrics               ${url}/metrics`,
+    `  metrics               ${admin.url}/metrics (operator token or a key with the metrics scope)`,
   ];
+  if (ephemeral) lines.push(`  admin token           ${ephemeral} (new at every start in sandbox mode; set WXOPEN_ADMIN_TOKEN to keep one)`);
+  else if (admin.generatedToken) {
+    lines.push(
+      `  admin token           ${admin.generatedToken}`,
+      '                        shown once: only its hash is stored. Keep it; `wxopen admin reset-token` makes a new one.',
+    );
+  } else lines.push(`  admin token           ${admin.tokenSource === 'config' ? 'from WXOPEN_ADMIN_TOKEN' : 'stored hashed (`wxopen admin reset-token` to replace it)'}`);
   if (sandbox) {
     lines.push(
       `  WeChat sandbox        ${sandbox.url} (${sandbox.accounts.length} simulated accounts; admin: ${sandbox.url}/sandbox/admin)`,

@@ -39,7 +39,7 @@ export function callbackPage(i: CallbackPageInput): string {
     i.lang,
     m.authorizedTitle,
     `<div class="panel"><h1>${esc(m.authorizedTitle)}</h1>
-<div class="account">${avatar ? `<img class="avatar" src="${esc(avatar)}" alt="" referrerpolicy="no-referrer">` : '<div class="avatar"></div>'}
+<div class="account">${avatar ? `<img class="avatar" src="${esc(avatar)}" alt="" referrerpolicy="no-referrer" onerror="this.style.visibility='hidden'">` : '<div class="avatar"></div>'}
 <div><div id="account-name"><strong>${esc(name)}</strong></div><div class="muted">${esc(kind)} · <code>${esc(i.record.authorizerAppid)}</code></div></div></div>
 <p>${esc(m.authorizedLead(name))}</p>
 <h2>${esc(m.grantedSets)}</h2><p id="granted">${granted}</p>${missingBlock}

@@ -46,8 +46,5 @@ export async function healthRoutes(app: FastifyInstance, ctx: AppContext): Promi
     };
   });
 
-  app.get('/metrics', async (_request, reply) => {
-    const body = await ctx.metrics.registry.metrics();
-    return reply.type(ctx.metrics.registry.contentType).send(body);
-  });
+  // /metrics is on the operator listener (src/admin), behind the operator token or a `metrics` key.
 }

@@ -1,0 +1,75 @@
+/** JSON Schemas shared by the /api/v1 routes; @fastify/swagger turns them into the OpenAPI document. */
+export const appidParam = {
+  type: 'object',
+  required: ['appid'],
+  properties: { appid: { type: 'string', pattern: '^wx[0-9a-zA-Z]{16}$', description: 'authorizer appid' } },
+} as const;
+
+export const errorSchema = {
+  type: 'object',
+  properties: { error: { type: 'string' }, message: { type: 'string' } },
+  required: ['error'],
+} as const;
+
+export const permissionSchema = {
+  type: 'object',
+  properties: { id: { type: 'integer' }, name_zh: { type: 'string' }, name_en: { type: 'string' } },
+} as const;
+
+export const authorizerSchema = {
+  type: 'object',
+  properties: {
+    authorizer_appid: { type: 'string' },
+    name: { type: ['string', 'null'] },
+    head_img: { type: ['string', 'null'] },
+    type: { type: 'string', enum: ['official', 'miniprogram', 'unknown'] },
+    status: { type: 'string', enum: ['authorized', 'needs_reauthorization', 'unauthorized', 'missing_upstream'] },
+    status_reason: { type: ['string', 'null'] },
+    permissions: { type: 'array', items: permissionSchema },
+    access_token_expires_at: { type: ['string', 'null'], format: 'date-time' },
+    authorized_at: { type: ['string', 'null'], format: 'date-time' },
+    updated_at: { type: ['string', 'null'], format: 'date-time' },
+  },
+} as const;
+
+export const pushSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'integer' },
+    info_type: { type: 'string' },
+    authorizer_appid: { type: ['string', 'null'] },
+    create_time: { type: 'integer' },
+    received_at: { type: 'string', format: 'date-time' },
+  },
+} as const;
+
+export const reconcileReportSchema = {
+  type: 'object',
+  properties: {
+    startedAt: { type: 'string' },
+    finishedAt: { type: 'string' },
+    listed: { type: 'integer' },
+    stored: { type: 'integer' },
+    added: { type: 'array', items: { type: 'string' } },
+    restored: { type: 'array', items: { type: 'string' } },
+    markedMissing: { type: 'array', items: { type: 'string' } },
+    skipped: { type: 'array', items: { type: 'object', properties: { authorizerAppid: { type: 'string' }, reason: { type: 'string' } } } },
+    unchanged: { type: 'integer' },
+  },
+} as const;
+
+export const keySchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    name: { type: 'string' },
+    scopes: { type: 'array', items: { type: 'string' } },
+    authorizers: { type: ['array', 'null'], items: { type: 'string' } },
+    created_at: { type: 'string' },
+    revoked_at: { type: ['string', 'null'] },
+  },
+} as const;
+
+/** Every operator route answers these the same way. */
+export const authErrors = { 401: errorSchema, 403: errorSchema } as const;
+export const security = [{ bearer: [] }];

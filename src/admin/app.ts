@@ -1,0 +1,147 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { WxOpenError } from '../errors.js';
+import { authorizerApi } from './api/authorizers.js';
+import { linkApi } from './api/links.js';
+import { operationsApi } from './api/operations.js';
+import { tokenApi } from './api/tokens.js';
+import type { AdminContext, AdminDeps } from './context.js';
+import { AdminAuth, OPERATOR_KEY_ID, SCOPES, allows, type Principal } from './credentials.js';
+import { dashboardRoutes } from './dashboard/routes.js';
+import { loginPage } from './dashboard/pages.js';
+import { reconcileAuthorizers } from './reconcile.js';
+import { SESSION_COOKIE, SessionSealer, readCookie } from './session.js';
+import { dashLang } from './dashboard/lang.js';
+
+const UNAUTHORIZED = { error: 'unauthorized' };
+
+function bearerOf(req: FastifyRequest): string | undefined {
+  const h = req.headers.authorization;
+  if (typeof h !== 'string') return undefined;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
+  return m?.[1];
+}
+
+/**
+ * The operator surface: dashboard, /api/v1 (+ OpenAPI at /docs), /metrics. Served on its own listener
+ * (loopback by default) so nothing here is reachable where WeChat and merchants are; every route
+ * still requires the operator token, a scoped API key, or a dashboard session.
+ */
+export interface AdminRoute {
+  method: string;
+  url: string;
+  access: string;
+}
+
+export async function buildAdminApp(deps: AdminDeps, options: { auth?: AdminAuth } = {}): Promise<{ app: FastifyInstance; context: AdminContext; routes: AdminRoute[] }> {
+  const { config, store, logger, clock } = deps;
+  const auth = options.auth ?? new AdminAuth(store, config.componentAppid, () => clock.now());
+  const context: AdminContext = {
+    ...deps,
+    auth,
+    sessions: new SessionSealer(config.secretKeys),
+    lastReconcile: undefined,
+    async audit(principal: Principal, action: string, target: string | null, detail?: Record<string, unknown>) {
+      logger.info({ keyId: principal.keyId, action, target }, 'operator action');
+      await store.recordAudit({ componentAppid: config.componentAppid, at: clock.now(), keyId: principal.keyId, action, target, detail: detail ? JSON.stringify(detail) : null });
+    },
+    async runReconcile(principal: Principal) {
+      const report = await reconcileAuthorizers(deps.platform);
+      context.lastReconcile = report;
+      await context.audit(principal, 'reconcile', null, { added: report.added.length, restored: report.restored.length, markedMissing: report.markedMissing.length });
+      return report;
+    },
+  };
+
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 256 * 1024,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+  });
+  app.setChildLoggerFactory((parent) => parent);
+  // The route table, so tests can check every route refuses an anonymous caller.
+  const routes: AdminRoute[] = [];
+  app.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat()) routes.push({ method, url: r.url, access: r.config?.access ?? 'any' });
+  });
+  app.decorateRequest('principal', null);
+  app.decorateRequest('session', null);
+  // Dashboard forms post urlencoded; parsed here (the format is small and fixed).
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(body as string)));
+  });
+
+  const refuse = (req: FastifyRequest, reply: FastifyReply, access: string): FastifyReply => {
+    if (access === 'session' && req.method === 'GET') {
+      return reply.code(401).type('text/html; charset=utf-8').send(loginPage(dashLang(req), { next: req.url }));
+    }
+    return reply.code(401).header('www-authenticate', 'Bearer').send(UNAUTHORIZED);
+  };
+
+  app.addHook('onRequest', async (req, reply) => {
+    const access = req.routeOptions.config?.access ?? 'any';
+    if (access === 'public') return;
+    const bearer = bearerOf(req);
+    if (bearer !== undefined && access !== 'session') req.principal = (await auth.authenticate(bearer)) ?? null;
+    if (!req.principal && access !== 'bearer') {
+      const s = context.sessions.open(readCookie(req, SESSION_COOKIE), clock.now(), auth.operatorFingerprint());
+      if (s) {
+        req.session = s;
+        req.principal = { keyId: OPERATOR_KEY_ID, operator: true, scopes: new Set(SCOPES), authorizers: null };
+      }
+    }
+    if (!req.principal) return refuse(req, reply, access);
+    const scope = req.routeOptions.config?.scope;
+    if (scope && !allows(req.principal, scope)) return reply.code(403).send({ error: 'forbidden', message: `this key lacks the ${scope} scope` });
+  });
+
+  app.setNotFoundHandler((_req, reply) => reply.code(404).send({ error: 'not_found' }));
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string; validation?: unknown }, req, reply) => {
+    if (error instanceof WxOpenError) {
+      if (error.statusCode >= 500 && error.statusCode !== 501 && error.statusCode !== 503) logger.warn({ code: error.code, url: req.url.split('?')[0] }, error.detail);
+      return reply.code(error.statusCode).send({ error: error.code, message: error.detail });
+    }
+    if (error.validation || (error.statusCode && error.statusCode < 500)) {
+      return reply.code(error.statusCode ?? 400).send({ error: 'bad_request', message: error.message });
+    }
+    logger.error({ err: error, url: req.url.split('?')[0] }, 'admin request failed');
+    return reply.code(500).send({ error: 'internal' });
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'wxopen operator API',
+        version: '1',
+        description:
+          'The operator surface of a WeChat third-party platform: authorizers, authorization links, pushes, status, reconciliation and the token service. Authenticate with `Authorization: Bearer <WXOPEN_ADMIN_TOKEN or an API key>`.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      tags: [
+        { name: 'authorizers' },
+        { name: 'token service' },
+        { name: 'authorization links' },
+        { name: 'pushes' },
+        { name: 'status' },
+        { name: 'reconciliation' },
+        { name: 'keys' },
+      ],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+
+  await app.register(async (scope) => authorizerApi(scope, context));
+  await app.register(async (scope) => tokenApi(scope, context));
+  await app.register(async (scope) => linkApi(scope, context));
+  await app.register(async (scope) => operationsApi(scope, context));
+
+  app.get('/metrics', { config: { access: 'any', scope: 'metrics' }, schema: { hide: true } }, async (_req, reply) => {
+    const body = await deps.metrics.registry.metrics();
+    return reply.type(deps.metrics.registry.contentType).send(body);
+  });
+  await app.register(async (scope) => dashboardRoutes(scope, context));
+  return { app, context, routes };
+}

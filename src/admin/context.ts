@@ -1,0 +1,61 @@
+import type {} from '@fastify/swagger';
+import type { Config } from '../config.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { Platform } from '../platform.js';
+import type { Store } from '../store/types.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/logger.js';
+import type { AdminAuth, Principal, Scope } from './credentials.js';
+import type { ReconcileReport } from './reconcile.js';
+import type { Session, SessionSealer } from './session.js';
+
+/** A jsapi_ticket source (the token service's; wired by whoever owns jsapi_ticket caching). */
+export type JsapiTicketProvider = (authorizerAppid: string) => Promise<{ ticket: string; expiresAt: number }>;
+
+/**
+ * Lists the per-authorizer message log.
+ * TODO(messages): wire `store.listMessages` here once the message log table exists; until then
+ * GET /api/v1/messages answers 501 and the push log (GET /api/v1/pushes) is what can be listed.
+ */
+export type MessageLister = (filter: { authorizerAppid?: string; limit: number }) => Promise<Array<Record<string, unknown>>>;
+
+export interface AdminDeps {
+  config: Config;
+  store: Store;
+  platform: Platform;
+  logger: Logger;
+  clock: Clock;
+  metrics: Metrics;
+  /** Sandbox mode: the simulator's admin API, called by the sandbox control page. */
+  sandboxAdmin?: { url: string; token?: string };
+  jsapiTicket?: JsapiTicketProvider;
+  listMessages?: MessageLister;
+}
+
+export interface AdminContext extends AdminDeps {
+  auth: AdminAuth;
+  sessions: SessionSealer;
+  /** One log line and one audit row per sensitive operation, naming the key that did it. */
+  audit(principal: Principal, action: string, target: string | null, detail?: Record<string, unknown>): Promise<void>;
+  lastReconcile: ReconcileReport | undefined;
+  runReconcile(principal: Principal): Promise<ReconcileReport>;
+}
+
+export type Access = 'public' | 'bearer' | 'session' | 'any';
+
+/** Per-route auth, read by the admin app's onRequest hook. */
+export interface RouteAuth {
+  access?: Access;
+  scope?: Scope;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: Access;
+    scope?: Scope;
+  }
+  interface FastifyRequest {
+    principal: Principal | null;
+    session: Session | null;
+  }
+}

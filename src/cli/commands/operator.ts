@@ -1,0 +1,97 @@
+import type { Command } from 'commander';
+import { AdminAuth, keyView, SCOPES, type Scope } from '../../admin/credentials.js';
+import { loadConfig } from '../../config.js';
+import { ConfigError } from '../../errors.js';
+import { openPlatform } from '../../platform.js';
+import { createStore } from '../../store/create-store.js';
+import { createLogger } from '../../util/logger.js';
+
+async function withAuth<T>(fn: (auth: AdminAuth) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const store = await createStore(config.databaseUrl);
+  try {
+    return await fn(new AdminAuth(store, config.componentAppid, Date.now));
+  } finally {
+    await store.close();
+  }
+}
+
+const out = (s: string) => process.stdout.write(`${s}\n`);
+
+/** `wxopen keys …`, `wxopen admin reset-token`, `wxopen authorizers sync`: the operator's CLI. */
+export function registerOperatorCommands(program: Command): void {
+  const keys = program.command('keys').description('scoped API keys for the operator API and token service (stored hashed)');
+  keys
+    .command('create')
+    .description('create a key; its secret is printed once')
+    .requiredOption('--name <name>', 'what the key is for')
+    .option('--scope <scope...>', `scopes (${SCOPES.join(', ')})`, ['tokens:read'])
+    .option('--authorizer <appid...>', 'limit the key to these authorizers (default: all)')
+    .option('--json', 'print JSON')
+    .action(async (o: { name: string; scope: string[]; authorizer?: string[]; json?: boolean }) => {
+      const bad = o.scope.find((s) => !(SCOPES as readonly string[]).includes(s));
+      if (bad) throw new ConfigError('--scope', `unknown scope ${bad} (one of ${SCOPES.join(', ')})`);
+      const badAppid = o.authorizer?.find((a) => !/^wx[0-9a-zA-Z]{16}$/.test(a));
+      if (badAppid) throw new ConfigError('--authorizer', `${badAppid} is not an appid`);
+      await withAuth(async (auth) => {
+        const { key, record } = await auth.createKey({ name: o.name, scopes: o.scope as Scope[], authorizers: o.authorizer ?? null });
+        if (o.json) return out(JSON.stringify({ key, ...keyView(record) }));
+        out(`key ${record.keyId} (${record.scopes.join(', ')}${record.authorizers ? `; authorizers ${record.authorizers.join(', ')}` : ''})`);
+        out(key);
+        out('shown once: only its hash is stored.');
+      });
+    });
+  keys
+    .command('list')
+    .description('list keys (never their secrets)')
+    .option('--json', 'print JSON')
+    .action(async (o: { json?: boolean }) => {
+      await withAuth(async (auth) => {
+        const list = (await auth.listKeys()).map(keyView);
+        if (o.json) return out(JSON.stringify(list));
+        if (list.length === 0) return out('no keys');
+        for (const k of list) out(`${String(k.id).padEnd(12)} ${String(k.name).padEnd(20)} ${(k.scopes as string[]).join(',').padEnd(30)} ${k.authorizers ? (k.authorizers as string[]).join(',') : 'all authorizers'}${k.revoked_at ? `  revoked ${String(k.revoked_at)}` : ''}`);
+      });
+    });
+  keys
+    .command('revoke')
+    .description('revoke a key')
+    .argument('<id>', 'key id (from `wxopen keys list`)')
+    .action(async (id: string) => {
+      await withAuth(async (auth) => {
+        if (!(await auth.revokeKey(id))) throw new ConfigError('id', `no active key ${id}`);
+        out(`revoked ${id}`);
+      });
+    });
+
+  program
+    .command('admin')
+    .description('the operator token')
+    .command('reset-token')
+    .description('replace the stored operator token with a new one (printed once); dashboard sessions end')
+    .action(async () => {
+      await withAuth(async (auth) => {
+        const token = await auth.resetOperatorToken();
+        out(token);
+        out('shown once: only its hash is stored. Restart running servers to pick it up.');
+      });
+    });
+
+  program
+    .command('authorizers')
+    .description('authorizer maintenance')
+    .command('sync')
+    .description("reconcile the store with WeChat's api_get_authorizer_list (500 per page), fixing drift both ways")
+    .option('--json', 'print the report as JSON')
+    .action(async (o: { json?: boolean }) => {
+      const config = loadConfig();
+      const p = await openPlatform(config, { logger: createLogger({ level: 'warn' }) });
+      try {
+        const { formatReport, reconcileAuthorizers } = await import('../../admin/reconcile.js');
+        const report = await reconcileAuthorizers(p.platform);
+        out(o.json ? JSON.stringify(report) : formatReport(report));
+      } finally {
+        await p.close();
+      }
+    });
+}
