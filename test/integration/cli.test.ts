@@ -14,10 +14,10 @@ const TSX = process.execPath;
 beforeAll(() => ensureBuilt(), 180_000);
 
 function cli(args: string[], env: Record<string, string> = {}) {
-  return spawnSync(TSX, [BIN, ...args], { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, encoding: 'utf8', timeout: 60_000 });
+  return spawnSync(TSX, [BIN, ...args], { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, encoding: 'utf8', timeout: 120_000 });
 }
 
-describe('wxopen CLI', () => {
+describe('wxopen CLI', { timeout: 300_000 }, () => {
   const children: ReturnType<typeof spawn>[] = [];
   afterAll(() => {
     for (const c of children) c.kill('SIGTERM');
@@ -47,7 +47,7 @@ describe('wxopen CLI', () => {
     children.push(child);
     let out = '';
     const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no URL printed: ${out}`)), 45_000);
+      const timer = setTimeout(() => reject(new Error(`no URL printed: ${out}`)), 120_000);
       child.stdout.on('data', (d: Buffer) => {
         out += d.toString();
         const m = /listening on (http:\/\/\S+)/.exec(out);
@@ -77,7 +77,7 @@ describe('wxopen CLI', () => {
     children.push(child);
     let out = '';
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no banner: ${out}`)), 45_000);
+      const timer = setTimeout(() => reject(new Error(`no banner: ${out}`)), 120_000);
       child.stdout.on('data', (d: Buffer) => {
         out += d.toString();
         if (out.includes('WeChat sandbox')) {
@@ -115,7 +115,7 @@ describe('wxopen CLI', () => {
     expect(missing.status).toBe(1);
     expect(missing.stderr).toMatch(/^wxopen: authorizer wx0000000000000000 has not authorized this platform.* \(WXO_ERR_AUTHORIZER_NOT_FOUND\)\n$/);
     child.kill('SIGTERM');
-  }, 180_000);
+  }, 300_000);
 
   it('dev push-ticket --print shows a curl command', () => {
     const r = cli(['dev', 'push-ticket', '--print', '--url', 'http://127.0.0.1:3000']);

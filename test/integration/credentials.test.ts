@@ -218,7 +218,7 @@ describe('background refresher', () => {
       expect(w.sandbox.counters.get(AAT, appid)).toBeLessThanOrEqual(appid === busy ? 9 : 5);
     }
     expect((await w.store.getAuthorizer(w.config.componentAppid, busy))?.status).toBe('authorized');
-  });
+  }, 180_000);
 });
 
 describe('Redis token cache', () => {

@@ -68,7 +68,8 @@ describe('WeChatHttp failover', () => {
   });
   afterAll(async () => backup.close());
 
-  const client = (primary: string, timeoutMs = 300) => new WeChatHttp({ bases: [primary, backup.url], timeoutMs, busyBackoffMs: 5 });
+  // Generous timeouts: the backup must answer within one even on a loaded machine.
+  const client = (primary: string, timeoutMs = 10_000) => new WeChatHttp({ bases: [primary, backup.url], timeoutMs, busyBackoffMs: 5 });
   const post = { method: 'POST' as const, path: '/wxa/submit_audit', body: { item_list: [] } };
   const start = async (b: Behaviour) => {
     const h = await host(b);
@@ -101,12 +102,12 @@ describe('WeChatHttp failover', () => {
   it('times out a stalled request: a POST fails without being repeated, a GET fails over', async () => {
     const primary = await start('stall');
     const before = backup.hits;
-    const err = await client(primary.url).request(post).catch((e: unknown) => e);
+    const err = await client(primary.url, 1500).request(post).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UpstreamError);
     expect(String((err as Error).message)).toMatch(/TimeoutError|abort/i);
     expect(backup.hits).toBe(before);
-    expect(await client(primary.url).request({ method: 'GET', path: '/wxa/get_page' })).toMatchObject({ from: 'backup' });
+    expect(await client(primary.url, 1500).request({ method: 'GET', path: '/wxa/get_page' })).toMatchObject({ from: 'backup' });
     expect(backup.hits).toBe(before + 1);
     expect(primary.hits).toBe(2);
-  }, 10_000);
+  }, 20_000);
 });
