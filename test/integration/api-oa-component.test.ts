@@ -10,7 +10,8 @@ const MP = 'wx5c9d0e3a7f1b2846';
 
 let w: World;
 beforeAll(async () => {
-  w = await startWorld({ sandbox: { quotas: { '/cgi-bin/message/custom/send': 4 } }, platform: { api: { backoffMs: 2 } } });
+  // The customer-service window (spec 13) has its own tests (test/sandbox/cs-window.test.ts).
+  w = await startWorld({ sandbox: { quotas: { '/cgi-bin/message/custom/send': 4 }, customerServiceWindow: false }, platform: { api: { backoffMs: 2 } } });
   await w.sandbox.pushTicket();
   await w.settle();
   await w.sandbox.authorize(OA);

@@ -153,7 +153,8 @@ describe('messages at /wechat/authorizer/:appid through the sandbox', () => {
     expect(lastSeen()).toMatchObject({ type: 'other', msgType: 'event', event: 'wxa_category_audit' });
     await admin({ appid: OA, type: 'holographic', content: 'x' });
     expect(lastSeen()).toMatchObject({ type: 'other', msgType: 'holographic' });
-    await admin({ appid: MP, type: 'event', event: 'weapp_audit_success', fields: { SuccTime: 'yesterday' } });
+    // Another user: the same event from the same user in the same second is a retry (FromUserName + CreateTime + Event).
+    await admin({ appid: MP, from: 'oBadSuccTime', type: 'event', event: 'weapp_audit_success', fields: { SuccTime: 'yesterday' } });
     expect(lastSeen()).toMatchObject({ type: 'other', event: 'weapp_audit_success', reason: expect.stringContaining('SuccTime') });
     const stored = await w.store.listMessages(w.config.componentAppid, { authorizerAppid: MP, type: 'event.*' });
     expect(stored.map((m) => m.type)).toEqual(

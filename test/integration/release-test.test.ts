@@ -42,7 +42,11 @@ describe("WeChat's full-network-release test, run by the sandbox as WeChat runs 
     const report = (await res.json()) as ReleaseTestReport;
     expect(report.pass).toBe(true);
     expect(report.cases.find((c) => c.name === 'event')).toMatchObject({ pass: true, detail: expect.stringContaining('CLICKfrom_callback') });
-    const refused = await fetch(`${w.sandbox.url}/sandbox/admin/release-test`, { method: 'POST', body: JSON.stringify({ appid: 'wx3a7f2c9e1b4d6f80' }) });
+    const refused = await fetch(`${w.sandbox.url}/sandbox/admin/release-test`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ appid: 'wx3a7f2c9e1b4d6f80' }),
+    });
     expect(refused.status).toBe(400);
   });
 });

@@ -62,7 +62,7 @@ describe('message-event dedupe', () => {
     p = await startTestPlatform({ onMessage: [(m) => void seen.push(m)] });
     const path = '/wechat/authorizer/wx570bc396a51b8ff8';
     const createTime = Math.floor(p.clock.now() / 1000);
-    const event = { ToUserName: 'gh_x', FromUserName: 'o-user-1', CreateTime: createTime, MsgType: 'event', Event: 'subscribe' };
+    const event = { ToUserName: 'gh_3c884a361561', FromUserName: 'o-user-1', CreateTime: createTime, MsgType: 'event', Event: 'subscribe' };
     for (const e of [event, { ...event, FromUserName: 'o-user-2' }, { ...event, Event: 'unsubscribe' }, event]) {
       expect(await p.push(e, { path, toUserName: 'gh_x' })).toEqual({ status: 200, text: 'success' });
     }
