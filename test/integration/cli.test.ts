@@ -83,7 +83,11 @@ describe('wxopen CLI', () => {
         }
       });
     });
-    expect(out).toContain(`dashboard             http://127.0.0.1:${port}/`);
+    expect(out).toContain(`dashboard             http://127.0.0.1:${port + 2}/`);
+    // Sandbox mode prints a fresh operator token; the simulator's admin API wants it too.
+    const adminToken = /admin token +(wxo_admin_\S+)/.exec(out)![1]!;
+    const bearer = { authorization: `Bearer ${adminToken}` };
+    expect((await fetch(`http://127.0.0.1:${port + 1}/sandbox/admin/accounts`)).status).toBe(401);
     expect(out).toContain(`authorize a merchant  http://localhost:${port}/authorize`);
     expect(out).toMatch(new RegExp(`WeChat sandbox +http://127\\.0\\.0\\.1:${port + 1} \\(\\d+ simulated accounts`));
     // The sandbox pushed a ticket on start.
@@ -92,10 +96,10 @@ describe('wxopen CLI', () => {
     expect(component.status, component.stderr).toBe(0);
     expect(JSON.parse(component.stdout)).toMatchObject({ componentAppid: 'wx0c0ffee0c0ffee00', accessToken: expect.any(String), expiresAt: expect.stringMatching(/in 120 min/) });
     // A merchant authorizes (the sandbox admin stands in for the page), then its token is one command away.
-    const accounts = (await (await fetch(`http://127.0.0.1:${port + 1}/sandbox/admin/accounts`)).json()) as { appid: string; type: string }[] | { accounts: { appid: string; type: string }[] };
+    const accounts = (await (await fetch(`http://127.0.0.1:${port + 1}/sandbox/admin/accounts`, { headers: bearer })).json()) as { appid: string; type: string }[] | { accounts: { appid: string; type: string }[] };
     const list = Array.isArray(accounts) ? accounts : accounts.accounts;
     const appid = list.find((a) => a.type === 'miniprogram')!.appid;
-    const auth = await fetch(`http://127.0.0.1:${port + 1}/sandbox/admin/authorize`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ appid }) });
+    const auth = await fetch(`http://127.0.0.1:${port + 1}/sandbox/admin/authorize`, { method: 'POST', headers: { 'content-type': 'application/json', ...bearer }, body: JSON.stringify({ appid }) });
     expect(auth.status).toBe(200);
     let shown = cli(['token', 'authorizer', appid, '--json'], env);
     for (let i = 0; i < 20 && shown.status !== 0; i++) {
