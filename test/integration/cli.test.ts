@@ -71,8 +71,8 @@ describe('wxopen CLI', { timeout: 300_000 }, () => {
 
   it('npm start mode: serve embeds the sandbox; token commands print tokens, the refresh token only on request', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wxopen-cli-'));
-    const [port, sandboxPort] = await freePorts(2);
-    const env = { WXOPEN_DATABASE_URL: `sqlite:${join(dir, 'wx.db')}`, PORT: String(port), WXOPEN_SANDBOX_PORT: String(sandboxPort), LOG_LEVEL: 'warn' };
+    const [port, sandboxPort, adminPort] = (await freePorts(3)) as [number, number, number];
+    const env = { WXOPEN_DATABASE_URL: `sqlite:${join(dir, 'wx.db')}`, PORT: String(port), WXOPEN_SANDBOX_PORT: String(sandboxPort), WXOPEN_ADMIN_PORT: String(adminPort), LOG_LEVEL: 'warn' };
     const child = spawn(TSX, [BIN, 'serve', '--host', '127.0.0.1'], { cwd: ROOT, env: { PATH: process.env.PATH, ...env } });
     children.push(child);
     let out = '';
@@ -86,7 +86,11 @@ describe('wxopen CLI', { timeout: 300_000 }, () => {
         }
       });
     });
-    expect(out).toContain(`dashboard             http://127.0.0.1:${port}/`);
+    expect(out).toContain(`dashboard             http://127.0.0.1:${adminPort}/`);
+    // Sandbox mode prints a fresh operator token; the simulator's admin API wants it too.
+    const adminToken = /admin token +(wxo_admin_\S+)/.exec(out)![1]!;
+    const bearer = { authorization: `Bearer ${adminToken}` };
+    expect((await fetch(`http://127.0.0.1:${sandboxPort}/sandbox/admin/accounts`)).status).toBe(401);
     expect(out).toContain(`authorize a merchant  http://localhost:${port}/authorize`);
     expect(out).toMatch(new RegExp(`WeChat sandbox +http://127\\.0\\.0\\.1:${sandboxPort} \\(\\d+ simulated accounts`));
     // The sandbox pushed a ticket on start.
@@ -95,10 +99,10 @@ describe('wxopen CLI', { timeout: 300_000 }, () => {
     expect(component.status, component.stderr).toBe(0);
     expect(JSON.parse(component.stdout)).toMatchObject({ componentAppid: 'wx0c0ffee0c0ffee00', accessToken: expect.any(String), expiresAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), expiresIn: expect.any(Number) });
     // A merchant authorizes (the sandbox admin stands in for the page), then its token is one command away.
-    const accounts = (await (await fetch(`http://127.0.0.1:${sandboxPort}/sandbox/admin/accounts`)).json()) as { appid: string; type: string }[] | { accounts: { appid: string; type: string }[] };
+    const accounts = (await (await fetch(`http://127.0.0.1:${sandboxPort}/sandbox/admin/accounts`, { headers: bearer })).json()) as { appid: string; type: string }[] | { accounts: { appid: string; type: string }[] };
     const list = Array.isArray(accounts) ? accounts : accounts.accounts;
     const appid = list.find((a) => a.type === 'miniprogram')!.appid;
-    const auth = await fetch(`http://127.0.0.1:${sandboxPort}/sandbox/admin/authorize`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ appid }) });
+    const auth = await fetch(`http://127.0.0.1:${sandboxPort}/sandbox/admin/authorize`, { method: 'POST', headers: { 'content-type': 'application/json', ...bearer }, body: JSON.stringify({ appid }) });
     expect(auth.status).toBe(200);
     let shown = cli(['token', 'authorizer', appid, '--json'], env);
     for (let i = 0; i < 20 && shown.status !== 0; i++) {

@@ -1,3 +1,5 @@
+import { buildAdminApp } from '../../src/admin/app.js';
+import { AdminAuth } from '../../src/admin/credentials.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ReauthorizationRequiredError, TicketMissingError, WeChatApiError } from '../../src/errors.js';
 import { startWorld, type World } from '../helpers/world.js';
@@ -151,10 +153,17 @@ describe('authorizer_access_token', () => {
     expect(w.sandbox.counters.get(AAT, appid)).toBe(calls);
     expect(await w.platform.ctx.metrics.registry.getSingleMetricAsString('wxopen_reauthorization_required_total')).toMatch(/errcode="61003"} 1/);
     expect((await w.store.countAuthorizers(w.config.componentAppid)).needs_reauthorization).toBe(1);
-    // The dashboard flags it for the operator.
-    const dashboard = await (await fetch(`${w.url}/`)).text();
-    expect(dashboard).toMatch(new RegExp(`1 merchant\\(s\\) must authorize the platform again: <code>${appid}</code>`));
-    expect(dashboard).toContain('needs reauthorization <small>(61003');
+    // The dashboard (operator listener) flags it for the operator.
+    const auth = new AdminAuth(w.store, w.config.componentAppid, () => w.sandbox.clock.now());
+    await auth.init('operator-token-for-this-test', { persist: false });
+    const { app } = await buildAdminApp({ config: w.config, store: w.store, platform: w.platform, logger: w.context.logger, clock: w.sandbox.clock, metrics: w.context.metrics }, { auth });
+    const login = await app.inject({ method: 'POST', url: '/login', payload: 'token=operator-token-for-this-test', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const cookie = String(login.headers['set-cookie']).split(';')[0]!;
+    const dashboard = (await app.inject({ url: '/?lang=en', headers: { cookie } })).body;
+    await app.close();
+    expect(dashboard).toMatch(/id="alert-reauth">1 merchant\(s\) must authorize the platform again/);
+    expect(dashboard).toContain(`/authorizers/${appid}`);
+    expect(dashboard).toMatch(/needs re-authorization<br><small>[^<]*61003/);
   });
 
   it('an unauthorized push deletes the tokens; calls fail fast without WeChat', async () => {
