@@ -1,15 +1,17 @@
 import { defineConfig, type Plugin } from 'vitest/config';
+// @ts-expect-error plain ESM shared with stryker.config.mjs, no declarations
+import { selectedGroup, SLOW_TESTS } from './scripts/mutation-groups.mjs';
 
 /**
- * The vitest configuration Stryker runs (`npm run test:mutation`): only the in-process tests that exercise the
- * mutated rooms. Browser, resilience (kill -9, stampede), CLI-process and sandbox-only tests are left out: they
- * spawn processes or only test the simulator, and would make every mutant cost seconds.
+ * The vitest configuration Stryker runs (`npm run test:mutation`): only the in-process tests that judge the
+ * mutation group being run (scripts/mutation-groups.mjs). Browser, resilience (kill -9, stampede) and CLI-process
+ * tests are left out: they spawn processes and would make every mutant cost seconds.
  */
 
 /**
- * Tests that assert real elapsed time. Stryker runs mutants in parallel workers beside the rest of the machine, so
- * a wall-clock bound can fail without any mutant being the cause, which would count as a kill (and abort the
- * initial run). They stay in the default `npm test`; here they are skipped by name.
+ * Tests that assert real elapsed time. Stryker runs mutants beside the rest of the machine, so a wall-clock
+ * bound can fail without any mutant being the cause, which would count as a kill (and abort the initial run).
+ * They stay in the default `npm test`; here they are skipped by name.
  */
 const REAL_TIME_TESTS = ['starts refreshes no faster than maxPerSecond'];
 
@@ -26,16 +28,13 @@ function skipRealTimeTests(): Plugin {
   };
 }
 
+const group = selectedGroup() as { tests: string[] };
+
 export default defineConfig({
   plugins: [skipRealTimeTests()],
   test: {
-    include: [
-      'test/unit/**/*.test.ts',
-      'test/contract/locks.test.ts',
-      'test/contract/sqlite.test.ts',
-      'test/integration/**/*.test.ts',
-    ],
-    exclude: ['test/integration/cli*.test.ts', '**/node_modules/**'],
+    include: group.tests,
+    exclude: SLOW_TESTS as string[],
     testTimeout: 30_000,
     hookTimeout: 30_000,
   },
