@@ -88,6 +88,7 @@ describe('toPushEvent', () => {
         caught = err;
       }
       expect(caught, JSON.stringify(fields)).toBeInstanceOf(PushSchemaError);
+      expect((caught as PushSchemaError).code).toBe('WXO_ERR_PUSH_BAD_EVENT');
       expect((caught as PushSchemaError).message).toContain(field);
       expect((caught as PushSchemaError).message).toContain(String(fields.InfoType));
     }

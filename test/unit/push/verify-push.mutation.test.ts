@@ -182,3 +182,30 @@ describe('openPush: ciphertext', () => {
     expect(r.ok && r.fields).toEqual({ A: { B: { C: 'deep' } } });
   });
 });
+
+describe('openPush: diagnosable refusals and configuration', () => {
+  const detail = (query: Record<string, unknown>, body: string, o: Partial<OpenPushOptions> = {}): string => {
+    const r = openPush(query, body, options(o));
+    return r.ok ? 'ok' : r.detail;
+  };
+
+  it('says in the detail what was wrong, for the one log line a refusal gets', () => {
+    const p = push();
+    expect(detail({}, p.body)).toMatch(/timestamp, nonce and msg_signature are required/);
+    expect(detail({ ...p.query, timestamp: '1e9' }, p.body)).toMatch(/timestamp is not a decimal number/);
+    expect(detail(p.query, buildXml({ AppId: APPID }))).toMatch(/no <Encrypt>/);
+    expect(detail(p.query, p.body, { token: 'other' })).toMatch(/msg_signature does not match/);
+    expect(detail(p.query, p.body, { aesKeys: [] })).toMatch(/no EncodingAESKey configured/);
+  });
+
+  it('applies a body limit above the parser’s 256 KiB default to the decrypted XML too', () => {
+    const p = push({ message: `<xml><A>${'x'.repeat(300 * 1024)}</A></xml>` });
+    expect(reason(p.query, p.body, { maxBodyLength: 1024 * 1024 })).toBe('ok');
+  });
+
+  it('does not disguise a programming error (a malformed decoded key) as a refused push', () => {
+    const p = push();
+    const broken = { key: Buffer.alloc(5), iv: Buffer.alloc(16) };
+    expect(() => openPush(p.query, p.body, options({ aesKeys: [broken] }))).toThrow(RangeError);
+  });
+});
