@@ -7,7 +7,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { MUTATION_GROUPS } from './mutation-groups.mjs';
 
-const asked = process.argv.slice(2);
+// --report-only: merge the group reports already present and print the scores, without running Stryker.
+const reportOnly = process.argv.includes('--report-only');
+const asked = process.argv.slice(2).filter((a) => a !== '--report-only');
 for (const name of asked) {
   if (!(name in MUTATION_GROUPS)) {
     console.error(`mutation: unknown group ${name} (expected ${Object.keys(MUTATION_GROUPS).join(', ')})`);
@@ -16,7 +18,7 @@ for (const name of asked) {
 }
 // A group whose rooms do not exist yet (messages, fleet) is skipped until they land.
 const roomExists = (glob) => existsSync(glob.replace(/\/\*\*.*$/, ''));
-const names = (asked.length > 0 ? asked : Object.keys(MUTATION_GROUPS)).filter((n) => MUTATION_GROUPS[n].mutate.some(roomExists));
+const names = reportOnly ? [] : (asked.length > 0 ? asked : Object.keys(MUTATION_GROUPS)).filter((n) => MUTATION_GROUPS[n].mutate.some(roomExists));
 
 const timings = [];
 for (const name of names) {
