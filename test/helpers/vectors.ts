@@ -1,8 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-/** The official vectors live in ../shared beside the repo (CI clones it there too); WXOPEN_VECTORS_PATH overrides. */
-export const VECTORS_PATH = process.env.WXOPEN_VECTORS_PATH ?? fileURLToPath(new URL('../../../shared/vectors/crypto-vectors.json', import.meta.url));
+/**
+ * The official vectors live in ../shared beside the repo (CI clones it there too); WXOPEN_VECTORS_PATH overrides it
+ * (the mutation run tests a copy of the repo in .stryker-tmp/, which has no ../shared beside it).
+ */
+export const VECTORS_PATH =
+  process.env.WXOPEN_VECTORS_PATH ?? fileURLToPath(new URL('../../../shared/vectors/crypto-vectors.json', import.meta.url));
 
 export interface DecryptVector {
   id: string;
