@@ -1,3 +1,4 @@
+import { startAdmin, type RunningAdmin } from '../../src/admin/start.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
@@ -24,9 +25,12 @@ function largestSample(text: string, name: string): number {
   return max;
 }
 
+const ADMIN_TOKEN = 'metrics-test-operator-token-0123';
+
 describe('one metrics registry: /metrics of the running server shows every documented metric', () => {
   let sandbox: Sandbox;
   let server: RunningServer;
+  let admin: RunningAdmin;
   beforeAll(async () => {
     sandbox = await startSandbox({ ticketIntervalMs: 0 });
     const config = loadConfig({
@@ -38,10 +42,18 @@ describe('one metrics registry: /metrics of the running server shows every docum
       WXOPEN_API_BACKUP_BASES: '',
       WXOPEN_MP_BASE: sandbox.url,
       WXOPEN_OPEN_BASE: sandbox.url,
+      WXOPEN_ADMIN_TOKEN: ADMIN_TOKEN,
+      WXOPEN_ADMIN_PORT: '0',
     });
     server = await startServer(config, { logger: createLogger({ level: 'silent' }), ensureTicket: false, refresher: false });
+    // /metrics is served by the operator listener (one registry with the platform's), behind the token.
+    admin = await startAdmin(
+      { config, store: server.store, platform: server.platform, logger: server.context.logger, clock: server.context.clock, metrics: server.context.metrics },
+      { reconcileTimer: false },
+    );
   });
   afterAll(async () => {
+    await admin?.close();
     await server?.close();
     await sandbox?.close();
   });
@@ -62,7 +74,9 @@ describe('one metrics registry: /metrics of the running server shows every docum
     await sandbox.revoke(appid);
     await expect(server.platform.authorizerToken(appid, { force: true })).rejects.toMatchObject({ code: expect.stringMatching(/REAUTH/) });
 
-    const res = await fetch(`${server.url}/metrics`);
+    expect((await fetch(`${server.url}/metrics`)).status).toBe(404);
+    expect((await fetch(`${admin.url}/metrics`)).status).toBe(401);
+    const res = await fetch(`${admin.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
     expect(res.status).toBe(200);
     const text = await res.text();
     const samples = Object.fromEntries(DOCUMENTED.map((name) => [name, largestSample(text, name)]));

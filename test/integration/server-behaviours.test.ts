@@ -4,6 +4,8 @@
  * keys on who sent which event, not only when.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { buildAdminApp } from '../../src/admin/app.js';
+import { AdminAuth } from '../../src/admin/credentials.js';
 import { defaultAccounts } from '../../src/sandbox/index.js';
 import type { AuthorizerMessage } from '../../src/server/context.js';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
@@ -34,9 +36,21 @@ describe('dashboard', () => {
     await w.settle();
     const record = await w.store.getAuthorizer(w.config.componentAppid, target.appid);
     expect(record?.info?.nick_name).toBe(HOSTILE);
-    const html = await (await fetch(`${w.url}/`)).text();
-    expect(html).toContain(`<code>${target.appid}</code> &lt;script&gt;alert(&quot;pwned&quot;)&lt;/script&gt; Tom&#39;s &quot;Café&quot; &amp; Bar`);
-    expect(html).not.toContain('<script>alert');
+    // The dashboard lives on the operator listener, behind the login.
+    const auth = new AdminAuth(w.store, w.config.componentAppid, () => w!.sandbox.clock.now());
+    await auth.init('operator-token-for-this-test', { persist: false });
+    const { app } = await buildAdminApp({ config: w.config, store: w.store, platform: w.platform, logger: w.context.logger, clock: w.sandbox.clock, metrics: w.context.metrics }, { auth });
+    try {
+      const login = await app.inject({ method: 'POST', url: '/login', payload: 'token=operator-token-for-this-test', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+      const cookie = String(login.headers['set-cookie']).split(';')[0]!;
+      for (const url of ['/?lang=en', `/authorizers/${target.appid}?lang=en`]) {
+        const html = (await app.inject({ url, headers: { cookie } })).body;
+        expect(html, url).toContain('&lt;script&gt;alert(&quot;pwned&quot;)&lt;/script&gt; Tom&#39;s &quot;Café&quot; &amp; Bar');
+        expect(html, url).not.toContain('<script>alert');
+      }
+    } finally {
+      await app.close();
+    }
   });
 });
 
@@ -60,9 +74,10 @@ describe('message-event dedupe', () => {
   it('keeps events with the same CreateTime from different users or of different types, and drops a true retry', async () => {
     const seen: AuthorizerMessage[] = [];
     p = await startTestPlatform({ onMessage: [(m) => void seen.push(m)] });
-    const path = '/wechat/authorizer/wx570bc396a51b8ff8';
+    // Not one of WeChat's release-test accounts, which the built-in responder answers.
+    const path = '/wechat/authorizer/wx3a7f2c9e1b4d6f80';
     const createTime = Math.floor(p.clock.now() / 1000);
-    const event = { ToUserName: 'gh_3c884a361561', FromUserName: 'o-user-1', CreateTime: createTime, MsgType: 'event', Event: 'subscribe' };
+    const event = { ToUserName: 'gh_x', FromUserName: 'o-user-1', CreateTime: createTime, MsgType: 'event', Event: 'subscribe' };
     for (const e of [event, { ...event, FromUserName: 'o-user-2' }, { ...event, Event: 'unsubscribe' }, event]) {
       expect(await p.push(e, { path, toUserName: 'gh_x' })).toEqual({ status: 200, text: 'success' });
     }
