@@ -39,6 +39,20 @@ export async function buildAdminApp(deps: AdminDeps, options: { auth?: AdminAuth
   const auth = options.auth ?? new AdminAuth(store, config.componentAppid, () => clock.now());
   const context: AdminContext = {
     ...deps,
+    // The platform's own jsapi_ticket cache and message log, unless the embedder supplies others.
+    jsapiTicket: deps.jsapiTicket ?? ((appid) => deps.platform.jssdk.ticketInfo(appid)),
+    listMessages:
+      deps.listMessages ??
+      (async ({ authorizerAppid, limit }) =>
+        (await store.listMessages(config.componentAppid, { authorizerAppid, limit })).map((m) => ({
+          id: m.id,
+          authorizer_appid: m.authorizerAppid,
+          type: m.type,
+          from_user: m.fromUser,
+          create_time: m.createTime,
+          received_at: new Date(m.receivedAt).toISOString(),
+          payload: m.payload,
+        }))),
     auth,
     sessions: new SessionSealer(config.secretKeys),
     lastReconcile: undefined,

@@ -9,14 +9,10 @@ import type { AdminAuth, Principal, Scope } from './credentials.js';
 import type { ReconcileReport } from './reconcile.js';
 import type { Session, SessionSealer } from './session.js';
 
-/** A jsapi_ticket source (the token service's; wired by whoever owns jsapi_ticket caching). */
+/** A jsapi_ticket source for the token service (default: the platform's cached, single-flight ticket). */
 export type JsapiTicketProvider = (authorizerAppid: string) => Promise<{ ticket: string; expiresAt: number }>;
 
-/**
- * Lists the per-authorizer message log.
- * TODO(messages): wire `store.listMessages` here once the message log table exists; until then
- * GET /api/v1/messages answers 501 and the push log (GET /api/v1/pushes) is what can be listed.
- */
+/** Lists the per-authorizer message log (default: the store's `listMessages`). */
 export type MessageLister = (filter: { authorizerAppid?: string; limit: number }) => Promise<Array<Record<string, unknown>>>;
 
 export interface AdminDeps {

@@ -92,7 +92,8 @@ export class JsSdk {
     return (await this.ticketInfo(appid)).ticket;
   }
 
-  private async ticketInfo(appid: string): Promise<Ticket> {
+  /** The current jsapi_ticket with its expiry (the token service serves it). */
+  async ticketInfo(appid: string): Promise<Ticket> {
     const margin = this.o.refreshAheadMs ?? 5 * 60_000;
     const cached = this.memory.get(appid);
     if (cached && cached.expiresAt - margin > this.o.clock.now()) return cached;

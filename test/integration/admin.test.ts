@@ -1,6 +1,7 @@
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signLink } from '../../src/authorize/link.js';
+import { deriveStateKeys, signState } from '../../src/authorize/state.js';
 import { startAdminWorld, ADMIN_TOKEN, type AdminWorld } from '../helpers/admin-world.js';
 
 const OA = 'wx3a7f2c9e1b4d6f80';
@@ -9,7 +10,7 @@ const OA = 'wx3a7f2c9e1b4d6f80';
 function formOf(html: string): { action: string; fields: [string, string][]; accounts: string[]; funcs: string[] } {
   const action = /<form method="post" action="([^"]+)"/.exec(html)?.[1] ?? '';
   const fields: [string, string][] = [];
-  for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) fields.push([m[1]!, m[2]!.replaceAll('&amp;', '&')]);
+  for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) fields.push([m[1]!, m[2]!.replaceAll('&amp;', '&').replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n)))]);
   const accounts = [...html.matchAll(/name="authorizer_appid" value="([^"]+)"/g)].map((m) => m[1]!);
   const funcs = [...html.matchAll(/name="func" value="(\d+)"/g)].map((m) => m[1]!);
   return { action, fields, accounts, funcs };
@@ -107,8 +108,24 @@ describe('operator surface', () => {
     expect(c.access_token).toBe(await w.platform.componentToken());
     const audit = (await (await w.api('/api/v1/audit?action=token.read.authorizer')).json()) as { entries: Array<{ key_id: string; target: string }> };
     expect(audit.entries[0]).toMatchObject({ key_id: 'operator', target: OA });
-    const jsapi = await w.api(`/api/v1/authorizers/${OA}/jsapi-ticket`);
-    expect(jsapi.status).toBe(501);
+    const jsapi = (await (await w.api(`/api/v1/authorizers/${OA}/jsapi-ticket`)).json()) as { ticket: string; expires_in: number };
+    expect(jsapi.ticket).toBe(await w.platform.jssdk.ticket(OA));
+    expect(jsapi.expires_in).toBeGreaterThan(0);
+    const jsapiAudit = (await (await w.api('/api/v1/audit?action=token.read.jsapi_ticket')).json()) as { entries: Array<{ key_id: string; target: string }> };
+    expect(jsapiAudit.entries[0]).toMatchObject({ key_id: 'operator', target: OA });
+  });
+
+  it('lists the message log, filtered by authorizer', async () => {
+    const res = await fetch(`${w.sandbox.url}/sandbox/admin/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
+      body: JSON.stringify({ appid: OA, from: 'oAdminList', type: 'text', content: '你好 admin' }),
+    });
+    expect(res.status).toBe(200);
+    const listed = (await (await w.api(`/api/v1/messages?authorizer_appid=${OA}`)).json()) as { messages: Array<{ authorizer_appid: string; type: string; from_user: string; payload: string }> };
+    expect(listed.messages[0]).toMatchObject({ authorizer_appid: OA, type: 'message.text', from_user: 'oAdminList' });
+    expect(listed.messages[0]!.payload).toContain('你好 admin');
+    expect(((await (await w.api('/api/v1/messages?authorizer_appid=wx0000000000000001')).json()) as { messages: unknown[] }).messages).toEqual([]);
   });
 
   it('scoped keys: read only their authorizers and scopes; revoked keys stop working', async () => {
@@ -172,11 +189,14 @@ describe('operator surface', () => {
 
   it('merchant error pages are HTML in Chinese by default and English by Accept-Language; JSON only on request', async () => {
     const expired = signLink({ exp: 1 }, w.config.secretKeys);
+    // A callback needs the signed state its link carried; without one it is refused before WeChat is asked.
+    const state = () => signState(deriveStateKeys(w.config.secretKeys), w.config.componentAppid, w.sandbox.clock.now(), 3_600_000);
     const cases: Array<[string, number, string, string]> = [
+      ['/authorize/callback?auth_code=nope', 400, '不是本平台的授权链接', 'Not a link from this platform'],
       ['/authorize?link=forged.sig', 400, '链接无效', 'Invalid link'],
       [`/authorize?link=${expired}`, 410, '授权链接已过期', 'Link expired'],
-      ['/authorize/callback?auth_code=nope&expires_in=600', 400, '授权码无效或已过期', 'Authorization code invalid or expired'],
-      ['/authorize/callback', 400, '缺少授权码', 'No authorization code'],
+      [`/authorize/callback?state=${state()}&auth_code=nope&expires_in=600`, 400, '授权码无效或已过期', 'Authorization code invalid or expired'],
+      [`/authorize/callback?state=${state()}`, 400, '缺少授权码', 'No authorization code'],
     ];
     for (const [path, status, zh, en] of cases) {
       const a = await fetch(`${w.url}${path}`);

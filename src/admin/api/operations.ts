@@ -68,14 +68,13 @@ export async function operationsApi(app: FastifyInstance, ctx: AdminContext): Pr
       config: { access: 'bearer', scope: 'pushes:read' },
       schema: {
         tags: ['pushes'],
-        summary: 'User messages and events received at the message URL (501 until the message log is available)',
+        summary: 'User messages and events received at the message URL (the message log), newest first',
         security,
         querystring: { type: 'object', properties: { authorizer_appid: { type: 'string', maxLength: 32 }, limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 } } },
         response: { 200: { type: 'object', properties: { messages: { type: 'array', items: { type: 'object', additionalProperties: true } } } }, 501: errorSchema, ...authErrors },
       },
     },
     async (req) => {
-      // TODO(messages): the message log (store.listMessages) is wired here through ctx.listMessages after merge.
       if (!ctx.listMessages) throw new NotAvailable('the message log is not available in this build; GET /api/v1/pushes lists authorization events');
       const p = req.principal!;
       const a = req.query.authorizer_appid;

@@ -83,7 +83,7 @@ export async function tokenApi(app: FastifyInstance, ctx: AdminContext): Promise
       config: tokens,
       schema: {
         tags: ['token service'],
-        summary: "An official account's jsapi_ticket for JS-SDK signatures (501 until a ticket provider is configured)",
+        summary: "An official account's jsapi_ticket for JS-SDK signatures (cached and refreshed once across instances)",
         security,
         params: appidParam,
         response: { 200: { type: 'object', properties: { authorizer_appid: { type: 'string' }, ticket: { type: 'string' }, expires_at: { type: 'string' }, expires_in: { type: 'integer' } } }, 404: errorSchema, 501: errorSchema, ...authErrors },
