@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { coordinate, LockTimeoutError, type CoordinateOptions } from '../../../src/lock/coordinate.js';
 import { createLockBackend } from '../../../src/lock/create-lock.js';
@@ -125,7 +128,8 @@ describe('coordinate', () => {
     await lock.inner.tryAcquire(key, 600_000);
     const started = Date.now();
     const err = await coordinate(
-      options({ lock, key, maxWaitMs: 40, pollMs: 10, current: async () => undefined, refresh: async () => 'x', sleep: undefined }),
+      // Waiters outlast two leases (plus a second) whatever maxWaitMs says, so a short lease keeps this quick.
+      options({ lock, key, leaseMs: 20, maxWaitMs: 40, pollMs: 10, current: async () => undefined, refresh: async () => 'x', sleep: undefined }),
     ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LockTimeoutError);
     expect((err as LockTimeoutError).message).toContain(key);
@@ -209,7 +213,7 @@ describe('MemoryLockBackend', () => {
 });
 
 describe('createLockBackend', () => {
-  it('uses Redis when configured, else PostgreSQL advisory locks for a postgres URL, else memory', async () => {
+  it('uses Redis when configured, else PostgreSQL advisory locks for a postgres URL, else a lease file beside a SQLite file, else memory', async () => {
     const memory = createLockBackend({ databaseUrl: 'sqlite::memory:' });
     expect(memory.kind).toBe('memory');
     for (const url of ['postgres://u@127.0.0.1:1/x', 'postgresql://u@127.0.0.1:1/x']) {
@@ -217,7 +221,9 @@ describe('createLockBackend', () => {
       expect(pg.kind).toBe('postgres');
       await pg.close();
     }
-    expect(createLockBackend({ databaseUrl: 'sqlite:./postgres://x' }).kind).toBe('memory');
+    const file = createLockBackend({ databaseUrl: `sqlite:${join(mkdtempSync(join(tmpdir(), 'wxo-lock-')), 'postgres:x.db')}` });
+    expect(file.kind).toBe('sqlite');
+    await file.close();
   });
 
   it.runIf(REDIS_URL)('prefers Redis over PostgreSQL when both are configured', async () => {
