@@ -26,7 +26,8 @@ async function authorizeThroughPages(url: string): Promise<string> {
   const go = await fetch(`${url}/authorize/go?auth_type=2`, { redirect: 'manual' });
   expect(go.status).toBe(302);
   const page = new URL(go.headers.get('location')!);
-  const form = formOf(await (await fetch(page, { headers: { referer: `${url}/authorize` } })).text());
+  // The sandbox opens its page only from the registered entry domain (spec 14): the public URL's host, localhost.
+  const form = formOf(await (await fetch(page, { headers: { referer: `${url.replace('127.0.0.1', 'localhost')}/authorize` } })).text());
   const chosen = form.accounts.includes(MP) ? MP : form.accounts[0]!;
   const body = new URLSearchParams([...form.fields, ['authorizer_appid', chosen], ['func', '17'], ['func', '18']]);
   const confirm = await fetch(new URL(form.action, page.origin), { method: 'POST', body, redirect: 'manual' });

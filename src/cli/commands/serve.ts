@@ -128,6 +128,7 @@ function banner(config: Config, url: string, sandbox: Sandbox | undefined, state
   const lines = [
     `wxopen ${config.mode === 'sandbox' ? '(sandbox mode: demo credentials, no WeChat account needed) ' : ''}listening on ${url}`,
     `  component appid       ${config.componentAppid}`,
+    `  database              ${redactUrl(config.databaseUrl)}`,
     `  dashboard             ${admin.url}/ (operator listener, ${config.adminHost}; API ${admin.url}/api/v1, docs ${admin.url}/docs)`,
     `  authorize a merchant  ${config.publicUrl}/authorize`,
     `  authorization events  ${config.publicUrl}/wechat/component`,
