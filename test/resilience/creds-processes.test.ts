@@ -41,11 +41,14 @@ async function terminateBackends(url: string, app: string): Promise<number> {
   }
 }
 
-function serverUrl(worker: Worker): string {
-  const line = worker.lines.find((l) => l.startsWith('url '));
-  if (!line) throw new Error('server worker printed no url');
-  return line.slice(4);
+function serverUrl(worker: Worker, kind: 'url' | 'admin' = 'url'): string {
+  const line = worker.lines.find((l) => l.startsWith(`${kind} `));
+  if (!line) throw new Error(`server worker printed no ${kind}`);
+  return line.slice(kind.length + 1);
 }
+
+/** The server worker's operator token (test/helpers/server-worker.ts): /metrics is on its operator listener. */
+const WORKER_ADMIN_TOKEN = 'server-worker-operator-token-0123';
 
 if (!PG_URL) {
   noteSkipped('credentials across processes (dropped connections, crashes, dead lease holders)', 'WXOPEN_TEST_PG_URL');
@@ -106,7 +109,8 @@ if (!PG_URL) {
       await sandbox.settled();
       await until(async () => (await store.getTicket(sandbox.state.component.appid))?.ticket === ticket, 10_000, 'the next ticket to be stored');
       expect((await fetch(`${url}/healthz`)).status).toBe(200);
-      expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/wxopen_connection_errors_total\{source="store"\} [1-9]/);
+      const metrics = await fetch(`${serverUrl(worker, 'admin')}/metrics`, { headers: { authorization: `Bearer ${WORKER_ADMIN_TOKEN}` } });
+      expect(await metrics.text()).toMatch(/wxopen_connection_errors_total\{source="store"\} [1-9]/);
     }, 60_000);
 
     it('a server killed after acknowledging an authorized push, before exchanging its code, exchanges it after restart', async () => {
