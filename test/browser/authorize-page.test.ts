@@ -55,6 +55,8 @@ if (existsSync(CHROMIUM)) {
       const radios = m.locator('input[name="authorizer_appid"]');
       await radios.nth(0).check();
       const appid = (await radios.nth(0).getAttribute('value'))!;
+      // The merchant leaves one set the platform needs unticked: the callback must say it is missing.
+      await m.locator('input[name="func"][value="88"]').uncheck();
       await m.locator('button[type="submit"], button').first().click();
       await m.waitForURL(/\/authorize\/callback/);
       expect(await m.locator('h1').textContent()).toBe('授权成功');
