@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { WxOpenError } from '../../errors.js';
+import { AdminForbiddenError, AdminNotAvailableError, AdminNotFoundError } from './errors.js';
 import type { AdminContext } from '../context.js';
 import { keyView, SCOPES, type Scope } from '../credentials.js';
 import { authErrors, errorSchema, keySchema, pushSchema, reconcileReportSchema, security } from './schemas.js';
@@ -8,18 +8,6 @@ import { authErrors, errorSchema, keySchema, pushSchema, reconcileReportSchema, 
 const TICKET_STALE_S = 30 * 60;
 const TICKET_TTL_S = 12 * 3600;
 
-class NotFound extends WxOpenError {
-  readonly code = 'WXO_ERR_NOT_FOUND';
-  override readonly statusCode = 404;
-}
-class NotAvailable extends WxOpenError {
-  readonly code = 'WXO_ERR_NOT_IMPLEMENTED';
-  override readonly statusCode = 501;
-}
-class OperatorOnly extends WxOpenError {
-  readonly code = 'WXO_ERR_FORBIDDEN';
-  override readonly statusCode = 403;
-}
 
 export async function ticketStatus(ctx: AdminContext): Promise<{ status: 'missing' | 'fresh' | 'stale' | 'expired'; ageSeconds: number | null; receivedAt: number | null }> {
   const t = await ctx.store.getTicket(ctx.config.componentAppid);
@@ -75,10 +63,10 @@ export async function operationsApi(app: FastifyInstance, ctx: AdminContext): Pr
       },
     },
     async (req) => {
-      if (!ctx.listMessages) throw new NotAvailable('the message log is not available in this build; GET /api/v1/pushes lists authorization events');
+      if (!ctx.listMessages) throw new AdminNotAvailableError('the message log is not available in this build; GET /api/v1/pushes lists authorization events');
       const p = req.principal!;
       const a = req.query.authorizer_appid;
-      if (p.authorizers !== null && (!a || !p.authorizers.includes(a))) throw new OperatorOnly('this key must name one of its authorizers (authorizer_appid)');
+      if (p.authorizers !== null && (!a || !p.authorizers.includes(a))) throw new AdminForbiddenError('this key must name one of its authorizers (authorizer_appid)');
       return { messages: await ctx.listMessages({ authorizerAppid: a, limit: req.query.limit ?? 50 }) };
     },
   );
@@ -150,14 +138,14 @@ export async function operationsApi(app: FastifyInstance, ctx: AdminContext): Pr
       schema: { tags: ['reconciliation'], summary: 'The last reconciliation report of this process', security, response: { 200: reconcileReportSchema, 404: errorSchema, ...authErrors } },
     },
     async () => {
-      if (!ctx.lastReconcile) throw new NotFound('no reconciliation has run in this process yet');
+      if (!ctx.lastReconcile) throw new AdminNotFoundError('no reconciliation has run in this process yet');
       return ctx.lastReconcile;
     },
   );
 
   // Keys and the audit trail: the operator's own token only.
   const operatorOnly = (p: { operator: boolean }) => {
-    if (!p.operator) throw new OperatorOnly('only the operator token manages keys');
+    if (!p.operator) throw new AdminForbiddenError('only the operator token manages keys');
   };
   app.get(
     '/api/v1/keys',
@@ -203,7 +191,7 @@ export async function operationsApi(app: FastifyInstance, ctx: AdminContext): Pr
     },
     async (req) => {
       operatorOnly(req.principal!);
-      if (!(await ctx.auth.revokeKey(req.params.id))) throw new NotFound(`no active key ${req.params.id}`);
+      if (!(await ctx.auth.revokeKey(req.params.id))) throw new AdminNotFoundError(`no active key ${req.params.id}`);
       await ctx.audit(req.principal!, 'key.revoke', req.params.id);
       return keyView((await store.getApiKey(c, req.params.id))!);
     },

@@ -1,21 +1,12 @@
 import type { FastifyInstance } from 'fastify';
-import { AuthorizerNotFoundError, WxOpenError } from '../../errors.js';
+import { AuthorizerNotFoundError } from '../../errors.js';
+import { AdminForbiddenError, AdminNotAvailableError } from './errors.js';
 import type { AdminContext, RouteAuth } from '../context.js';
 import { canRead } from '../credentials.js';
 import { appidParam, authErrors, errorSchema, security } from './schemas.js';
 
 const tokens: RouteAuth = { access: 'bearer', scope: 'tokens:read' };
 
-class NotConfiguredError extends WxOpenError {
-  readonly code = 'WXO_ERR_NOT_IMPLEMENTED';
-  override readonly statusCode = 501;
-}
-
-/** A component-wide credential: only keys not narrowed to some authorizers may read it. */
-class ForbiddenError extends WxOpenError {
-  readonly code = 'WXO_ERR_FORBIDDEN';
-  override readonly statusCode = 403;
-}
 
 const tokenAnswer = {
   type: 'object',
@@ -70,7 +61,7 @@ export async function tokenApi(app: FastifyInstance, ctx: AdminContext): Promise
       },
     },
     async (req) => {
-      if (req.principal!.authorizers !== null) throw new ForbiddenError('this key is limited to some authorizers and may not read the component token');
+      if (req.principal!.authorizers !== null) throw new AdminForbiddenError('this key is limited to some authorizers and may not read the component token');
       const info = await platform.component.info({ force: req.query.force === true });
       await ctx.audit(req.principal!, 'token.read.component', platform.componentAppid, req.query.force ? { force: true } : undefined);
       return { component_appid: platform.componentAppid, access_token: info.token, expires_at: new Date(info.expiresAt).toISOString(), expires_in: left(info.expiresAt) };
@@ -92,7 +83,7 @@ export async function tokenApi(app: FastifyInstance, ctx: AdminContext): Promise
     async (req) => {
       const { appid } = req.params;
       if (!canRead(req.principal!, appid)) throw new AuthorizerNotFoundError(appid);
-      if (!ctx.jsapiTicket) throw new NotConfiguredError('no jsapi_ticket provider is configured in this build');
+      if (!ctx.jsapiTicket) throw new AdminNotAvailableError('no jsapi_ticket provider is configured in this build');
       const t = await ctx.jsapiTicket(appid);
       await ctx.audit(req.principal!, 'token.read.jsapi_ticket', appid);
       return { authorizer_appid: appid, ticket: t.ticket, expires_at: new Date(t.expiresAt).toISOString(), expires_in: left(t.expiresAt) };
@@ -100,4 +91,3 @@ export async function tokenApi(app: FastifyInstance, ctx: AdminContext): Promise
   );
 }
 
-export { ForbiddenError, NotConfiguredError };
