@@ -107,6 +107,8 @@ export const en: Messages = {
   forceRefresh: 'Refresh the token now',
   refreshed: 'Refreshed.',
   recentEvents: 'Recent events',
+  recentMessages: 'Recent messages and events from users',
+  noMessages: 'No user message received yet.',
   noEvents: 'None yet.',
   actionFailed: 'Failed: ',
   back: 'Back',

@@ -106,6 +106,8 @@ export const zhCN = {
   forceRefresh: '立即刷新令牌',
   refreshed: '已刷新。',
   recentEvents: '最近事件',
+  recentMessages: '最近的用户消息与事件',
+  noMessages: '还没有收到用户消息。',
   noEvents: '暂无。',
   actionFailed: '操作失败：',
   back: '返回',

@@ -126,6 +126,26 @@ describe('operator surface', () => {
     expect(listed.messages[0]).toMatchObject({ authorizer_appid: OA, type: 'message.text', from_user: 'oAdminList' });
     expect(listed.messages[0]!.payload).toContain('你好 admin');
     expect(((await (await w.api('/api/v1/messages?authorizer_appid=wx0000000000000001')).json()) as { messages: unknown[] }).messages).toEqual([]);
+    // The authorizer's dashboard page lists it too.
+    const { cookie } = await login(w);
+    const page = await (await fetch(`${w.adminUrl}/authorizers/${OA}?lang=en`, { headers: { cookie } })).text();
+    expect(page).toContain('Recent messages and events from users');
+    expect(/<table id="messages">.*?<\/table>/s.exec(page)?.[0]).toMatch(/message\.text.*oAdminList/s);
+  });
+
+  it('says "not ready yet" on a page when WeChat refuses the ticket (61006), in both languages', async () => {
+    const fresh = await startAdminWorld();
+    try {
+      fresh.sandbox.faults.set('/cgi-bin/component/api_component_token', { type: 'body', body: { errcode: 61006, errmsg: 'component ticket is invalid' }, times: 10 });
+      const zh = await fetch(`${fresh.url}/authorize/go?auth_type=3`);
+      expect(zh.status).toBe(503);
+      expect(zh.headers.get('content-type')).toMatch(/text\/html/);
+      expect(await zh.text()).toContain('平台尚未就绪');
+      const en = await fetch(`${fresh.url}/authorize/go?auth_type=3`, { headers: { 'accept-language': 'en' } });
+      expect(await en.text()).toContain('The platform is not ready yet');
+    } finally {
+      await fresh.close();
+    }
   });
 
   it('scoped keys: read only their authorizers and scopes; revoked keys stop working', async () => {

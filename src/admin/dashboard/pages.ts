@@ -1,5 +1,5 @@
 import { ago, inTime, messages, permissionName, type Lang, type Messages } from '../../i18n/index.js';
-import type { AuthorizerRecord, StoredPush } from '../../store/types.js';
+import type { AuthorizerRecord, StoredMessage, StoredPush } from '../../store/types.js';
 import { esc, shell } from '../../server/pages/layout.js';
 import type { ReconcileReport } from '../reconcile.js';
 import { accountName, accountType } from '../views.js';
@@ -111,7 +111,7 @@ ${pushRows ? `<table><tr><th>InfoType</th><th>${esc(m.colAccount)}</th><th>${esc
   return shell(i.lang, `${m.dashboard} · wxopen`, `<h1>${esc(m.dashboard)}</h1>${body}`, { nav: i.nav, head: '<meta http-equiv="refresh" content="30">' });
 }
 
-export function authorizerPage(i: { lang: Lang; nav: string; now: number; record: AuthorizerRecord; pushes: StoredPush[]; csrf: string; notice?: string; error?: string }): string {
+export function authorizerPage(i: { lang: Lang; nav: string; now: number; record: AuthorizerRecord; pushes: StoredPush[]; messages: StoredMessage[]; csrf: string; notice?: string; error?: string }): string {
   const m = messages(i.lang);
   const r = i.record;
   const info = r.info ?? {};
@@ -119,6 +119,7 @@ export function authorizerPage(i: { lang: Lang; nav: string; now: number; record
   const head = typeof info.head_img === 'string' && /^https?:\/\//.test(info.head_img) ? `<img class="avatar" src="${esc(info.head_img)}" alt="" referrerpolicy="no-referrer" onerror="this.style.visibility='hidden'">` : '<div class="avatar"></div>';
   const field = (label: string, value: unknown) => (value === undefined || value === null || value === '' ? '' : `<tr><th>${esc(label)}</th><td>${esc(String(value))}</td></tr>`);
   const events = i.pushes.map((p) => `<tr><td>${esc(p.infoType)}</td><td>${esc(ago(m, p.receivedAt, i.now))}</td></tr>`).join('');
+  const received = i.messages.map((x) => `<tr><td>${esc(x.type)}</td><td><code>${esc(x.fromUser)}</code></td><td>${esc(ago(m, x.receivedAt, i.now))}</td></tr>`).join('');
   return shell(
     i.lang,
     `${name} · wxopen`,
@@ -129,6 +130,7 @@ export function authorizerPage(i: { lang: Lang; nav: string; now: number; record
 <h2>${esc(m.tokenExpiry)}</h2><p>${r.accessExpiresAt === null ? esc(m.tokenNone) : esc(inTime(m, r.accessExpiresAt, i.now))}</p>
 <form method="post" action="/authorizers/${esc(r.authorizerAppid)}/refresh"><input type="hidden" name="csrf" value="${esc(i.csrf)}"><button type="submit">${esc(m.forceRefresh)}</button></form>
 <h2>${esc(m.recentEvents)}</h2>${events ? `<table>${events}</table>` : `<p class="muted">${esc(m.noEvents)}</p>`}
+<h2>${esc(m.recentMessages)}</h2>${received ? `<table id="messages">${received}</table>` : `<p class="muted">${esc(m.noMessages)}</p>`}
 <p><a href="/">${esc(m.back)}</a></p>`,
     { nav: i.nav },
   );

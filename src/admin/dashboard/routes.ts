@@ -98,10 +98,11 @@ export async function dashboardRoutes(app: FastifyInstance, ctx: AdminContext): 
     const lang = dashLang(req);
     const record = await store.getAuthorizer(c, req.params.appid);
     if (!record) return reply.code(404).type('text/html; charset=utf-8').send(messagePage(lang, '404', req.params.appid));
-    const pushes = (await store.listPushes(c, { limit: 500 })).filter((p) => p.authorizerAppid === record.authorizerAppid).slice(0, 20);
+    const [allPushes, recentMessages] = await Promise.all([store.listPushes(c, { limit: 500 }), store.listMessages(c, { authorizerAppid: record.authorizerAppid, limit: 20 })]);
+    const pushes = allPushes.filter((p) => p.authorizerAppid === record.authorizerAppid).slice(0, 20);
     const q = req.query as Form;
     return reply.type('text/html; charset=utf-8').send(
-      authorizerPage({ lang, nav: navFor(req), now: clock.now(), record, pushes, csrf: req.session!.csrf, notice: q.done === 'refreshed' ? messages(lang).refreshed : undefined, error: q.error }),
+      authorizerPage({ lang, nav: navFor(req), now: clock.now(), record, pushes, messages: recentMessages, csrf: req.session!.csrf, notice: q.done === 'refreshed' ? messages(lang).refreshed : undefined, error: q.error }),
     );
   });
 
