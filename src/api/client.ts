@@ -3,21 +3,16 @@ import { UpstreamError, WeChatApiError, WxOpenError } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
-import type { BinaryAnswer, QueryValue, WeChatHttp } from './http.js';
+import type { BinaryAnswer, QueryValue, WeChatHttp, WeChatRequest } from './http.js';
 import { RateLimitedError, type RateLimiter } from './rate-limit.js';
 
 /** One WeChat call as an API group describes it; the token is added by the caller. */
-export interface ApiCall {
-  method: 'GET' | 'POST';
-  path: string;
-  query?: Record<string, QueryValue>;
-  body?: unknown;
+export interface ApiCall extends Omit<WeChatRequest, 'answer' | 'idempotent'> {
   /**
    * Safe to repeat: -1 and 5xx are retried with backoff. Default: GET only. State-changing POSTs are
    * never repeated (spec 8: commit, submit_audit, release… only after checking state).
    */
   idempotent?: boolean;
-  binary?: boolean;
   /** Overrides the provider's token parameter (spec 3.0: `access_token` for /wxa/*template*, clear_quota, quota/get). */
   tokenParam?: 'access_token' | 'component_access_token';
   /** The account the call is about when it is not the token's (component calls for one mini program): its rate-limit bucket and log field. */
