@@ -30,7 +30,9 @@ WORKDIR /app
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
-RUN mkdir -p /data && chown 1000:1000 /data
+# The project directory is /app (wxopen's package.json): files the server keeps beside the database
+# (with PostgreSQL: /app/data/wxopen.db.server.json) land in the volume too.
+RUN mkdir -p /data && chown 1000:1000 /data && ln -s /data /app/data
 # uid 1000 is the image's `node` user; numeric so Kubernetes' runAsNonRoot can verify it.
 USER 1000:1000
 VOLUME ["/data"]

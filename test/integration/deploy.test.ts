@@ -1,14 +1,18 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
 import { parse } from 'yaml';
 import { CONFIG_KEYS, SANDBOX_DEFAULTS, loadConfig } from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
+import { instancePaths } from '../../src/server/instance.js';
 import { ROOT, ensureBuilt } from '../helpers/cli.js';
 import { dockerIgnored, envOf, findAll, healthcheckOf, interpolate, parseDockerfile, parseNginx, type NginxDirective, type Stage } from '../helpers/deploy-files.js';
 import { freePorts } from '../helpers/ports.js';
+import { PG_URL, REDIS_URL, dropSchema, uniqueSchema } from '../helpers/services.js';
 
 // No container engine runs here: these tests read the deployment files as the engine would and run
 // the commands they name directly, with the container's environment, on loopback ports.
@@ -216,83 +220,165 @@ describe('deploy/nginx.conf', () => {
 });
 
 describe('the image commands, run directly', () => {
-  let dir: string;
-  let child: ChildProcess | undefined;
-  let ports: number[];
-  let out = '';
-
   const entrypoint = JSON.parse(instructions(runtime, 'ENTRYPOINT')[0]!) as string[];
   const cmd = JSON.parse(instructions(runtime, 'CMD')[0]!) as string[];
+  const workdir = instructions(runtime, 'WORKDIR').at(-1)!;
+  const healthcheck = healthcheckOf(runtime)!.argv;
   const node = (argv: string[]) => (argv[0] === 'node' ? [process.execPath, ...argv.slice(1)] : argv);
-  const run = (argv: string[], env: Record<string, string>) =>
-    new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const [bin, ...args] = node(argv);
-      const p = spawn(bin!, args, { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const dirs: string[] = [];
+  const children = new Set<ChildProcess>();
+
+  /**
+   * The image's file layout in a temporary directory: `<root>/app` holds wxopen's package.json (the
+   * project directory, as WORKDIR /app does), `<root>/data` is the volume and `app/data` links to it;
+   * dist and node_modules link to the checkout's. Paths under /data in the environment move under `<root>`.
+   */
+  function imageLayout(): { app: string; data: string; env: (e: Record<string, string>) => Record<string, string> } {
+    const root = mkdtempSync(join(tmpdir(), 'wxopen-deploy-'));
+    dirs.push(root);
+    const app = join(root, 'app');
+    const data = join(root, 'data');
+    mkdirSync(app);
+    mkdirSync(data);
+    copyFileSync(join(ROOT, 'package.json'), join(app, 'package.json'));
+    symlinkSync(data, join(app, 'data'));
+    // What the runtime stage copies from the build stage.
+    for (const built of ['dist', 'node_modules']) symlinkSync(join(ROOT, built), join(app, built));
+    const env = (e: Record<string, string>) => Object.fromEntries(Object.entries(e).map(([k, v]) => [k, v.replace(/^sqlite:\/data\//, `sqlite:${data}/`)]));
+    return { app, data, env };
+  }
+
+  const spawnIn = (cwd: string, argv: string[], env: Record<string, string>) => {
+    const [bin, ...args] = node(argv);
+    return spawn(bin!, args, { cwd, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  };
+  const run = (cwd: string, argv: string[], env: Record<string, string>) =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const p = spawnIn(cwd, argv, env);
+      let stdout = '';
       let stderr = '';
+      p.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
       p.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-      p.once('close', (code) => resolve({ code, stderr }));
+      p.once('close', (code) => resolve({ code, stdout, stderr }));
     });
 
-  beforeAll(async () => {
-    ensureBuilt(); // the build stage's `npm run build`
-    dir = mkdtempSync(join(tmpdir(), 'wxopen-deploy-'));
-    ports = await freePorts(3);
-  }, 120_000);
+  /** `serve` as the image runs it (ENTRYPOINT + CMD); resolves once it listens. */
+  async function serve(cwd: string, env: Record<string, string>) {
+    const proc = spawnIn(cwd, [...entrypoint, ...cmd], env);
+    children.add(proc);
+    let out = '';
+    proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => (children.delete(proc), resolve(code))));
+    await new Promise<void>((resolve, reject) => {
+      proc.stdout!.on('data', () => out.includes('listening on') && resolve());
+      void exited.then((code) => reject(new Error(`serve exited ${code}:\n${out}`)));
+    });
+    return {
+      output: () => out,
+      /** docker stop: SIGTERM, then the exit code. */
+      stop: () => (proc.kill('SIGTERM'), exited),
+    };
+  }
+
+  /**
+   * An instance's environment as compose gives it, except: loopback ports, and WeChat's hosts on a
+   * loopback port nobody serves (tests never leave this machine; the start must not wait for WeChat).
+   */
+  function instanceEnv(ports: { port: number; admin: number; closed: number }, overrides: Record<string, string>) {
+    const wechat = `http://127.0.0.1:${ports.closed}`;
+    return {
+      ...containerEnv(wxopenServices[0]![1]),
+      HOST: '127.0.0.1',
+      PORT: String(ports.port),
+      WXOPEN_ADMIN_HOST: '127.0.0.1',
+      WXOPEN_ADMIN_PORT: String(ports.admin),
+      WXOPEN_API_BASE: wechat,
+      WXOPEN_API_BACKUP_BASES: wechat,
+      LOG_LEVEL: 'warn',
+      ...overrides,
+    };
+  }
+
+  beforeAll(() => ensureBuilt(), 120_000); // the build stage's `npm run build`
 
   afterAll(() => {
-    child?.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
+    for (const c of children) c.kill('SIGKILL');
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('links the project directory\'s data/ to the volume, so every file the server writes is in it', () => {
+    const dataDir = /^sqlite:(\/[^?]+)\/[^/?]+/.exec(imageEnv.WXOPEN_DATABASE_URL!)![1]!;
+    expect(instructions(runtime, 'RUN').join('\n')).toContain(`ln -s ${dataDir} ${workdir}/data`);
+    // With PostgreSQL nothing names a file, and the server keeps its runtime file under <project>/data.
+    const pgConfig = loadConfig(containerEnv(wxopenServices[0]![1]), { baseDir: workdir });
+    const paths = instancePaths(pgConfig);
+    for (const path of [paths.runtime, paths.sandboxState]) expect(path.startsWith(`${workdir}/data/`), path).toBe(true);
+    const sqliteConfig = loadConfig({ ...containerEnv(wxopenServices[0]![1]), WXOPEN_DATABASE_URL: imageEnv.WXOPEN_DATABASE_URL! }, { baseDir: workdir });
+    for (const path of Object.values(instancePaths(sqliteConfig))) expect(path.startsWith(`${dataDir}/`), path).toBe(true);
   });
 
   it('the image alone exits 78 with one line: production without credentials', async () => {
-    const r = await run([...entrypoint, 'config'], imageEnv);
+    const layout = imageLayout();
+    const r = await run(layout.app, [...entrypoint, 'config'], layout.env(imageEnv));
     expect(r.code).toBe(78);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toContain('WXOPEN_MODE');
   });
 
-  it('serve starts with an instance environment, the HEALTHCHECK passes, and SIGTERM stops it cleanly', async () => {
-    const [port, adminPort, closed] = ports as [number, number, number];
-    const wechat = `http://127.0.0.1:${closed}`; // nothing listens: the start must not wait for WeChat
-    // What differs from the container: loopback ports, a local SQLite file instead of the postgres
-    // service, no Redis service, and WeChat's hosts on loopback (tests never leave this machine).
-    const env = {
-      ...containerEnv(wxopenServices[0]![1]),
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      WXOPEN_ADMIN_HOST: '127.0.0.1',
-      WXOPEN_ADMIN_PORT: String(adminPort),
-      WXOPEN_DATABASE_URL: `sqlite:${join(dir, 'wxopen.db')}`,
-      WXOPEN_REDIS_URL: '',
-      WXOPEN_API_BASE: wechat,
-      WXOPEN_API_BACKUP_BASES: wechat,
-      LOG_LEVEL: 'warn',
-    };
-    const [bin, ...args] = node([...entrypoint, ...cmd]);
-    const proc = spawn(bin!, args, { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    child = proc;
-    proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-    await new Promise<void>((resolve, reject) => {
-      const check = () => (out.includes('listening on') ? resolve() : undefined);
-      proc.stdout!.on('data', check);
-      void exited.then((code) => reject(new Error(`serve exited ${code}:\n${out}`)));
-    });
-    expect(out).toContain('admin token           from WXOPEN_ADMIN_TOKEN');
+  it('serve starts on the volume\'s SQLite file, the HEALTHCHECK passes, and SIGTERM stops it cleanly', async () => {
+    const [port, admin, closed] = (await freePorts(3)) as [number, number, number];
+    const layout = imageLayout();
+    // The image's default database instead of the postgres service; no Redis service.
+    const server = await serve(layout.app, layout.env(instanceEnv({ port, admin, closed }, { WXOPEN_DATABASE_URL: imageEnv.WXOPEN_DATABASE_URL!, WXOPEN_REDIS_URL: '' })));
+    expect(server.output()).toContain('admin token           from WXOPEN_ADMIN_TOKEN');
+    expect(server.output()).toContain(`sqlite:${layout.data}/wxopen.db`);
 
-    const hc = healthcheckOf(runtime)!.argv;
-    expect(await run(hc, { PORT: String(port) }), out).toMatchObject({ code: 0 });
+    expect(await run(layout.app, healthcheck, { PORT: String(port) }), server.output()).toMatchObject({ code: 0 });
     // The same command against a port nobody serves fails: the check can tell.
-    expect((await run(hc, { PORT: String(closed) })).code).toBe(1);
+    expect((await run(layout.app, healthcheck, { PORT: String(closed) })).code).toBe(1);
 
-    // The operator listener answers /metrics with the configured token.
-    const metrics = await fetch(`http://127.0.0.1:${adminPort}/metrics`, { headers: { authorization: `Bearer ${dotEnv.WXOPEN_ADMIN_TOKEN}` } });
+    const metrics = await fetch(`http://127.0.0.1:${admin}/metrics`, { headers: { authorization: `Bearer ${dotEnv.WXOPEN_ADMIN_TOKEN}` } });
     expect(metrics.status).toBe(200);
     expect(await metrics.text()).toContain('wxopen_pushes_total');
+    expect(readdirSync(layout.data)).toEqual(expect.arrayContaining(['wxopen.db', 'wxopen.db.lock', 'wxopen.db.server.json']));
 
-    proc.kill('SIGTERM'); // docker stop
-    expect(await exited, out).toBe(0);
-    child = undefined;
+    expect(await server.stop(), server.output()).toBe(0);
+    expect(existsSync(join(layout.data, 'wxopen.db.server.json'))).toBe(false);
   }, 60_000);
+
+  const services = PG_URL && REDIS_URL ? { pg: PG_URL, redis: REDIS_URL } : undefined;
+  it.skipIf(!services)('two instances share PostgreSQL and Redis as in compose: a ticket one stores, the other reports', async () => {
+    const { pg: pgUrl, redis } = services!;
+    const schema = uniqueSchema('wxo_deploy');
+    const client = new pg.Client({ connectionString: pgUrl });
+    await client.connect();
+    await client.query(`create schema ${schema}`);
+    await client.end();
+    try {
+      const url = new URL(pgUrl);
+      url.searchParams.set('options', `-c search_path=${schema}`);
+      const [p1, a1, p2, a2, closed] = (await freePorts(5)) as [number, number, number, number, number];
+      // Its own component appid: the Redis keys (locks, dedupe, rate limits) are namespaced by it.
+      const appid = `wx${randomBytes(8).toString('hex')}`;
+      const shared = { WXOPEN_DATABASE_URL: url.toString(), WXOPEN_REDIS_URL: redis, WXOPEN_COMPONENT_APPID: appid };
+      const layouts = [imageLayout(), imageLayout()];
+      const one = await serve(layouts[0]!.app, instanceEnv({ port: p1, admin: a1, closed }, shared));
+      const two = await serve(layouts[1]!.app, instanceEnv({ port: p2, admin: a2, closed }, shared));
+      for (const [i, port] of [p1, p2].entries()) {
+        expect(await run(layouts[i]!.app, healthcheck, { PORT: String(port) }), `instance ${i + 1}`).toMatchObject({ code: 0 });
+        expect(readdirSync(layouts[i]!.data)).toContain('wxopen.db.server.json');
+      }
+
+      const push = await run(layouts[0]!.app, [...entrypoint, 'dev', 'push-ticket', '--real', '--json', '--url', `http://127.0.0.1:${p1}`], instanceEnv({ port: p1, admin: a1, closed }, shared));
+      expect(push.code, push.stderr).toBe(0);
+      const health = (await (await fetch(`http://127.0.0.1:${p2}/healthz`)).json()) as { componentAppid: string; database: { dialect: string }; ticket: { status: string } };
+      expect(health).toMatchObject({ componentAppid: appid, database: { dialect: 'postgres' }, ticket: { status: 'fresh' } });
+
+      expect(await one.stop(), one.output()).toBe(0);
+      expect(await two.stop(), two.output()).toBe(0);
+    } finally {
+      await dropSchema(pgUrl, schema);
+    }
+  }, 90_000);
 });
