@@ -315,7 +315,7 @@ describe('the image commands, run directly', () => {
     const paths = instancePaths(pgConfig);
     for (const path of [paths.runtime, paths.sandboxState]) expect(path.startsWith(`${workdir}/data/`), path).toBe(true);
     const sqliteConfig = loadConfig({ ...containerEnv(wxopenServices[0]![1]), WXOPEN_DATABASE_URL: imageEnv.WXOPEN_DATABASE_URL! }, { baseDir: workdir });
-    for (const path of Object.values(instancePaths(sqliteConfig))) expect(path.startsWith(`${dataDir}/`), path).toBe(true);
+    for (const path of Object.values(instancePaths(sqliteConfig)).filter((p) => p !== undefined)) expect(path.startsWith(`${dataDir}/`), path).toBe(true);
   });
 
   it('the image alone exits 78 with one line: production without credentials', async () => {
