@@ -4,6 +4,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
 import pg from 'pg';
 import { parse } from 'yaml';
 import { CONFIG_KEYS, SANDBOX_DEFAULTS, loadConfig } from '../../src/config.js';
@@ -342,6 +343,20 @@ describe('the image commands, run directly', () => {
     expect(metrics.status).toBe(200);
     expect(await metrics.text()).toContain('wxopen_pushes_total');
     expect(readdirSync(layout.data)).toEqual(expect.arrayContaining(['wxopen.db', 'wxopen.db.lock', 'wxopen.db.server.json']));
+
+    // docs/deploy.md's online backup, run inside the container while the server writes (the ticket just pushed).
+    const push = await run(layout.app, [...entrypoint, 'dev', 'push-ticket', '--real', '--ticket', 'ticket-before-backup', '--url', `http://127.0.0.1:${port}`], layout.env(instanceEnv({ port, admin, closed }, { WXOPEN_DATABASE_URL: imageEnv.WXOPEN_DATABASE_URL! })));
+    expect(push.code, push.stderr).toBe(0);
+    const backup = /^docker exec \S+ (node -e "(.+)")$/m.exec(read('docs/deploy.md'));
+    expect(backup, 'docs/deploy.md has the SQLite backup command').not.toBeNull();
+    const script = backup![2]!.replaceAll('/data/', `${layout.data}/`);
+    expect(await run(layout.app, ['node', '-e', script], {}), 'the backup command').toMatchObject({ code: 0 });
+    const copy = new Database(join(layout.data, 'wxopen-backup.db'), { readonly: true });
+    try {
+      expect(copy.prepare('select ticket from component_tickets').all()).toEqual([{ ticket: 'ticket-before-backup' }]);
+    } finally {
+      copy.close();
+    }
 
     expect(await server.stop(), server.output()).toBe(0);
     expect(existsSync(join(layout.data, 'wxopen.db.server.json'))).toBe(false);
