@@ -9,6 +9,7 @@ import pg from 'pg';
 import { parse } from 'yaml';
 import { CONFIG_KEYS, SANDBOX_DEFAULTS, loadConfig } from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
+import { createMetrics } from '../../src/observability/metrics.js';
 import { instancePaths } from '../../src/server/instance.js';
 import { ROOT, ensureBuilt } from '../helpers/cli.js';
 import { dockerIgnored, envOf, findAll, healthcheckOf, interpolate, parseDockerfile, parseNginx, type NginxDirective, type Stage } from '../helpers/deploy-files.js';
@@ -217,6 +218,30 @@ describe('deploy/nginx.conf', () => {
     expect(compose.services.nginx!.ports).toContain('127.0.0.1:8080:8080');
     expect(compose.services.nginx!.healthcheck!.test.join(' ')).toContain('/healthz');
     expect(findAll([server('80')], 'location').some((l) => l.args.join(' ') === '= /healthz')).toBe(true);
+  });
+});
+
+describe('docs/deploy.md alerts', () => {
+  it('name only metrics and labels wxopen exports', async () => {
+    const registry = createMetrics().registry;
+    const known = new Map<string, string[]>();
+    for (const m of await registry.getMetricsAsJSON()) {
+      const labels = [...new Set(m.values.flatMap((v) => Object.keys(v.labels)))];
+      const declared = (registry.getSingleMetric(m.name) as unknown as { labelNames?: string[] }).labelNames ?? [];
+      const names = [...new Set([...labels, ...declared])];
+      known.set(m.name, names);
+      if (m.type === ('histogram' as typeof m.type)) for (const suffix of ['_bucket', '_sum', '_count']) known.set(`${m.name}${suffix}`, [...names, 'le']);
+    }
+    for (const doc of ['docs/deploy.md', 'docs/deploy.zh-CN.md']) {
+      const uses = [...read(doc).matchAll(/\b(wxopen_[a-z0-9_]+)(?:\{([^}]*)\})?/g)];
+      expect(uses.length, doc).toBeGreaterThan(10);
+      for (const [, name, selector] of uses) {
+        expect(known.has(name!), `${doc}: ${name} is a metric wxopen exports`).toBe(true);
+        for (const label of [...(selector ?? '').matchAll(/([a-z_]+)\s*(?:=~|!~|!=|=)/g)].map((l) => l[1]!)) {
+          expect(known.get(name!), `${doc}: ${name} has the label ${label}`).toContain(label);
+        }
+      }
+    }
   });
 });
 
