@@ -230,7 +230,7 @@ describe('docs/deploy.md alerts', () => {
       const declared = (registry.getSingleMetric(m.name) as unknown as { labelNames?: string[] }).labelNames ?? [];
       const names = [...new Set([...labels, ...declared])];
       known.set(m.name, names);
-      if (m.type === ('histogram' as typeof m.type)) for (const suffix of ['_bucket', '_sum', '_count']) known.set(`${m.name}${suffix}`, [...names, 'le']);
+      if (String(m.type) === 'histogram') for (const suffix of ['_bucket', '_sum', '_count']) known.set(`${m.name}${suffix}`, [...names, 'le']);
     }
     for (const doc of ['docs/deploy.md', 'docs/deploy.zh-CN.md']) {
       const uses = [...read(doc).matchAll(/\b(wxopen_[a-z0-9_]+)(?:\{([^}]*)\})?/g)];
