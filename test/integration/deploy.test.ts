@@ -92,6 +92,23 @@ describe('Dockerfile', () => {
     }
   });
 
+  it('the runtime stage has every package dist imports: src imports only production dependencies', () => {
+    const pkg = JSON.parse(read('package.json')) as { dependencies: Record<string, string> };
+    const files = (readdirSync(join(ROOT, 'src'), { recursive: true }) as string[]).filter((f) => f.endsWith('.ts'));
+    const imported = new Set<string>();
+    for (const file of files) {
+      const text = readFileSync(join(ROOT, 'src', file), 'utf8');
+      // `import type` is erased by tsc; everything else is loaded at run time.
+      for (const m of text.matchAll(/^\s*(?:import\s+(?!type\b)[^'"]*?from\s*|import\s*|export\s[^'"]*?from\s*|[^\n]*?\bimport\(\s*)'([^'.][^']*)'/gm)) {
+        const spec = m[1]!;
+        if (spec.startsWith('node:')) continue;
+        imported.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!);
+      }
+    }
+    expect(imported.size).toBeGreaterThan(5);
+    for (const name of imported) expect(Object.keys(pkg.dependencies), `${name} (imported by src) is a production dependency`).toContain(name);
+  });
+
   it('copies into the build only files the build context keeps (.dockerignore)', () => {
     const ignore = read('.dockerignore');
     const build = dockerfile.stages.find((s) => s.name === 'build')!;
