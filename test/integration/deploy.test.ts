@@ -343,7 +343,7 @@ describe('the image commands, run directly', () => {
     };
   }
 
-  beforeAll(() => ensureBuilt(), 120_000); // the build stage's `npm run build`
+  beforeAll(() => ensureBuilt(), 180_000); // the build stage's `npm run build`
 
   afterAll(() => {
     for (const c of children) c.kill('SIGKILL');
