@@ -420,8 +420,11 @@ describe('the image commands, run directly', () => {
       const appid = `wx${randomBytes(8).toString('hex')}`;
       const shared = { WXOPEN_DATABASE_URL: url.toString(), WXOPEN_REDIS_URL: redis, WXOPEN_COMPONENT_APPID: appid };
       const layouts = [imageLayout(), imageLayout()];
-      const one = await serve(layouts[0]!.app, instanceEnv({ port: p1, admin: a1, closed }, shared));
-      const two = await serve(layouts[1]!.app, instanceEnv({ port: p2, admin: a2, closed }, shared));
+      // Started together on an empty schema, as `docker compose up` does: both migrate, one waits for the other.
+      const [one, two] = await Promise.all([
+        serve(layouts[0]!.app, instanceEnv({ port: p1, admin: a1, closed }, shared)),
+        serve(layouts[1]!.app, instanceEnv({ port: p2, admin: a2, closed }, shared)),
+      ]);
       for (const [i, port] of [p1, p2].entries()) {
         expect(await run(layouts[i]!.app, healthcheck, { PORT: String(port) }), `instance ${i + 1}`).toMatchObject({ code: 0 });
         expect(readdirSync(layouts[i]!.data)).toContain('wxopen.db.server.json');
