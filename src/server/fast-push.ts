@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../util/logger.js';
 import { clientIp, type TrustFn } from './client-ip.js';
-import { readPushBody } from './node-body.js';
+import { readPushBody, writeNodeAnswer } from './node-body.js';
 import { matchPushPath, type PushEndpoint } from './push-endpoint.js';
-import type { ClientIp, PushAnswer } from './refusal.js';
+import type { ClientIp } from './refusal.js';
 
 export interface FastPushOptions {
   logger: Logger;
@@ -27,7 +27,7 @@ export function createFastPush(endpoint: PushEndpoint, options: FastPushOptions)
     } catch (err) {
       // Only a bug lands here; the answer is the same 503 as a failed handler, never a dead process.
       if (res.headersSent) res.destroy();
-      else write(res, endpoint.fail(err, req.url ?? ''), false);
+      else writeNodeAnswer(res, endpoint.fail(err, req.url ?? ''), false);
       return true;
     }
   };
@@ -42,24 +42,16 @@ export function createFastPush(endpoint: PushEndpoint, options: FastPushOptions)
     readPushBody(req, endpoint, target, ip, (outcome) => {
       if (!outcome.ok) {
         if ('aborted' in outcome) return void res.destroy();
-        write(res, outcome.answer, true);
+        writeNodeAnswer(res, outcome.answer, true);
         if (outcome.cut) req.destroy();
         return;
       }
       const query = q < 0 ? {} : Object.fromEntries(new URLSearchParams(req.url!.slice(q + 1)));
       const answer = endpoint.answer(target, query, outcome.body, ip);
       // The trailing catch: a throw while writing must not become an unhandled rejection.
-      if (answer instanceof Promise) answer.then((a) => write(res, a, false)).catch(() => res.destroy());
-      else write(res, answer, false);
+      if (answer instanceof Promise) answer.then((a) => writeNodeAnswer(res, a, false)).catch(() => res.destroy());
+      else writeNodeAnswer(res, answer, false);
     });
     return true;
   }
-}
-
-function write(res: ServerResponse, a: PushAnswer, close: boolean): void {
-  if (res.headersSent) return;
-  const headers: Record<string, string | number> = { 'content-type': a.contentType, 'content-length': Buffer.byteLength(a.body) };
-  if (close) headers.connection = 'close';
-  res.writeHead(a.status, headers);
-  res.end(a.body);
 }

@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BODY_TIMEOUT, type PushEndpoint, type PushTarget } from './push-endpoint.js';
 import type { ClientIp, PushAnswer } from './refusal.js';
 
@@ -66,4 +66,13 @@ export function readPushBody(req: IncomingMessage, endpoint: PushEndpoint, targe
 /** `readPushBody` as a promise, for hosts whose middleware is async anyway. */
 export function readPushBodyAsync(req: IncomingMessage, endpoint: PushEndpoint, target: PushTarget, ip: ClientIp): Promise<BodyOutcome> {
   return new Promise((resolve) => readPushBody(req, endpoint, target, ip, resolve));
+}
+
+/** Writes an answer on node:http (`close`: `Connection: close`, for a refused body that may still be arriving). */
+export function writeNodeAnswer(res: ServerResponse, a: PushAnswer, close: boolean): void {
+  if (res.headersSent) return;
+  const headers: Record<string, string | number> = { 'content-type': a.contentType, 'content-length': Buffer.byteLength(a.body) };
+  if (close) headers.connection = 'close';
+  res.writeHead(a.status, headers);
+  res.end(a.body);
 }

@@ -18,8 +18,6 @@ export const BODY_TIMEOUT = json(408, 'WXO_ERR_REQUEST_TIMEOUT', 'the body did n
 /** For hosts without a router of their own (the Web handler); a push URL asked with another method gets it too. */
 export const NOT_FOUND = json(404, 'WXO_ERR_NOT_FOUND', 'not a push URL (POST <base>/component or <base>/authorizer/:appid)');
 export const BAD_PATH = json(400, 'WXO_ERR_BAD_URL', 'the path has a malformed percent-escape');
-/** The body was already read into an object by a body parser: the signed bytes are gone. */
-export const BODY_CONSUMED = json(500, 'WXO_ERR_BODY_CONSUMED', 'the push body was parsed before wxopen saw it; mount wxopen before body parsers');
 
 const COMPONENT: PushTarget = { url: 'component' };
 
@@ -43,20 +41,21 @@ export function matchPushPath(path: string, basePath: string = PUSH_BASE_PATH): 
   }
 }
 
-/** A request target (`/path?query`, or an absolute URL) split into its path and parsed query. */
-export function splitTarget(target: string): { path: string; query: Record<string, string> } {
+/** A request target (`/path?query`, or an absolute URL as in `Request.url`) split into path and query string. */
+export function splitTarget(target: string): { path: string; search: string } {
   let t = target;
   if (!t.startsWith('/')) {
-    // An absolute URL (Request.url): the path starts at the first '/' after the scheme's '//'.
+    // An absolute URL: the path starts at the first '/' after the scheme's '//'.
     const slash = t.indexOf('/', t.indexOf('//') + 2);
     t = slash < 0 ? '/' : t.slice(slash);
   }
   const hash = t.indexOf('#');
   if (hash >= 0) t = t.slice(0, hash);
   const q = t.indexOf('?');
-  if (q < 0) return { path: t, query: {} };
-  return { path: t.slice(0, q), query: Object.fromEntries(new URLSearchParams(t.slice(q + 1))) };
+  return q < 0 ? { path: t, search: '' } : { path: t.slice(0, q), search: t.slice(q + 1) };
 }
+
+export const parseQuery = (search: string): Record<string, string> => (search === '' ? {} : Object.fromEntries(new URLSearchParams(search)));
 
 /**
  * The push URLs as one HTTP-free function pair: the server's fast path, its Fastify routes and every
