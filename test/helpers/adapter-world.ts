@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import { computeMsgSignature, signPush } from '../../src/crypto/index.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import type { ConfigInput, WxOpen } from '../../src/server/create.js';
@@ -57,8 +58,7 @@ export async function startAdapterWorld(
   const sandbox = await startSandbox({ ticketIntervalMs: 0 });
   const { logger, lines } = captureLogger('info');
   const wx = await open(sandboxConfig(sandbox), logger);
-  const [port] = await freePorts(1);
-  const mounted = await mount(wx, port!);
+  const mounted = await mountOnFreePort(wx, mount);
   sandbox.setPlatform({ componentPushUrl: `${mounted.url}/wechat/component`, authorizerPushUrl: `${mounted.url}/wechat/authorizer/$APPID$` });
   const server = await wx.listen({ port: 0, host: '127.0.0.1' });
   await sandbox.settled();
@@ -74,6 +74,27 @@ export async function startAdapterWorld(
       await sandbox.close();
     },
   };
+}
+
+export async function mountOnFreePort(wx: WxOpen, mount: (wx: WxOpen, port: number) => Promise<Mounted>): Promise<Mounted> {
+  const [port] = await freePorts(1);
+  return mount(wx, port!);
+}
+
+/** A node:http server (Express's, Koa's, @hono/node-server's) as `Mounted` once it listens. */
+export function listening(server: Server, port: number): Promise<Mounted> {
+  return new Promise((resolve, reject) => {
+    const done = () => resolve({ url: `http://127.0.0.1:${port}`, close: () => new Promise<void>((r) => server.close(() => r())) });
+    if (server.listening) done();
+    else server.once('listening', done).once('error', reject);
+  });
+}
+
+/** A ticket push signed and encrypted for the sandbox's component, as WeChat would post it. */
+export function signedTicket(world: AdapterWorld, ticket: string): { query: Record<string, string>; body: string } {
+  const { token, encodingAesKey, appid } = world.sandbox.state.component;
+  const now = Math.floor(Date.now() / 1000);
+  return signPush(buildXml({ AppId: appid, CreateTime: now, InfoType: 'component_verify_ticket', ComponentVerifyTicket: ticket }), { token, encodingAesKey, appid, timestamp: String(now) });
 }
 
 export interface Answer {

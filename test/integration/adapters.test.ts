@@ -8,7 +8,7 @@ import { koaApp } from '../../examples/adapters/koa.js';
 import { reply } from '../../src/messages/index.js';
 import { createWxOpen, type ConfigInput, type WxOpen } from '../../src/server/create.js';
 import type { Logger } from '../../src/util/logger.js';
-import { badInputs, post, startAdapterWorld, type AdapterWorld, type Mounted } from '../helpers/adapter-world.js';
+import { badInputs, listening, startAdapterWorld, type AdapterWorld, type Mounted } from '../helpers/adapter-world.js';
 
 /**
  * Each adapter inside its real framework (the README's examples, examples/adapters/*), over real HTTP,
@@ -23,14 +23,6 @@ async function openWx(config: ConfigInput, logger: Logger): Promise<WxOpen> {
   return wx;
 }
 
-const listening = (server: Server, url: string): Promise<Mounted> =>
-  new Promise((resolve, reject) => {
-    server.once('error', reject);
-    const done = () => resolve({ url, close: () => new Promise<void>((r) => server.close(() => r())) });
-    if (server.listening) done();
-    else server.once('listening', done);
-  });
-
 const hosts: Record<string, { open: (config: ConfigInput, logger: Logger) => Promise<WxOpen>; mount: (wx: WxOpen, port: number) => Promise<Mounted> }> = {
   'Next.js route handler (Web handler)': {
     // The route module reads the environment, as in a Next.js app.
@@ -41,20 +33,20 @@ const hosts: Record<string, { open: (config: ConfigInput, logger: Logger) => Pro
     async mount(_wx, port) {
       const { POST } = await import('../../examples/adapters/next/app/wechat/[...path]/route.js');
       // Next.js calls the exported POST with a Request; @hono/node-server does the same from node:http.
-      return listening(serve({ fetch: (request: Request) => POST(request), port, hostname: '127.0.0.1' }) as Server, `http://127.0.0.1:${port}`);
+      return listening(serve({ fetch: (request: Request) => POST(request), port, hostname: '127.0.0.1' }) as Server, port);
     },
   },
   'Hono (Web handler)': {
     open: openWx,
-    mount: (wx, port) => listening(serve({ fetch: honoApp(wx).fetch, port, hostname: '127.0.0.1' }) as Server, `http://127.0.0.1:${port}`),
+    mount: (wx, port) => listening(serve({ fetch: honoApp(wx).fetch, port, hostname: '127.0.0.1' }) as Server, port),
   },
   Express: {
     open: openWx,
-    mount: (wx, port) => listening(expressApp(wx).listen(port, '127.0.0.1'), `http://127.0.0.1:${port}`),
+    mount: (wx, port) => listening(expressApp(wx).listen(port, '127.0.0.1'), port),
   },
   Koa: {
     open: openWx,
-    mount: (wx, port) => listening(koaApp(wx).listen(port, '127.0.0.1'), `http://127.0.0.1:${port}`),
+    mount: (wx, port) => listening(koaApp(wx).listen(port, '127.0.0.1'), port),
   },
   'Fastify plugin': {
     open: openWx,
