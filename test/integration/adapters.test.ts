@@ -1,4 +1,5 @@
 import { serve } from '@hono/node-server';
+import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expressApp } from '../../examples/adapters/express.js';
@@ -16,6 +17,29 @@ import { badInputs, listening, startAdapterWorld, type AdapterWorld, type Mounte
  */
 
 const MERCHANT = 'wx3a7f2c9e1b4d6f80';
+const EXAMPLES = [
+  'examples/adapters/next/lib/wx.ts',
+  'examples/adapters/next/app/wechat/[...path]/route.ts',
+  'examples/adapters/hono.ts',
+  'examples/adapters/express.ts',
+  'examples/adapters/koa.ts',
+  'examples/adapters/fastify.ts',
+];
+
+describe('README: the adapter snippets are the examples run below', () => {
+  it.each(EXAMPLES)('includes %s verbatim (importing the published names)', (path) => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const marker = `<!-- embed: ${path} -->\n\`\`\`ts\n`;
+    const start = readme.indexOf(marker);
+    expect(start).toBeGreaterThan(0);
+    const snippet = readme.slice(start + marker.length, readme.indexOf('```', start + marker.length));
+    const example = readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8')
+      .replace(/from '(?:\.\.\/)+src\/index\.js'/g, "from 'wxopen'")
+      .replace(/from '(?:\.\.\/)+src\/adapters\/(\w+)\.js'/g, "from 'wxopen/$1'")
+      .replace(/from '(?:\.\.\/)+lib\/wx\.js'/g, "from '@/lib/wx'");
+    expect(snippet).toBe(example);
+  });
+});
 
 async function openWx(config: ConfigInput, logger: Logger): Promise<WxOpen> {
   const wx = await createWxOpen({ config, logger });

@@ -117,7 +117,7 @@ describe('the packed package in a fresh project', () => {
   });
 
   it('loads every entry point with CommonJS require (require(esm), Node >= 20.19)', () => {
-    const r = run(['--no-warnings', '-e', `for (const e of ${JSON.stringify(ENTRY_POINTS)}) { const m = require(e); if (Object.keys(m).length === 0) throw new Error(e + ' is empty'); } console.log(typeof require('wxopen/web').createWebHandler);`]);
+    const r = run(['-e', `for (const e of ${JSON.stringify(ENTRY_POINTS)}) { const m = require(e); if (Object.keys(m).length === 0) throw new Error(e + ' is empty'); } console.log(typeof require('wxopen/web').createWebHandler);`]);
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe('function');
   });
