@@ -38,6 +38,8 @@ describe('README: the adapter snippets are the examples run below', () => {
       .replace(/from '(?:\.\.\/)+src\/adapters\/(\w+)\.js'/g, "from 'wxopen/$1'")
       .replace(/from '(?:\.\.\/)+lib\/wx\.js'/g, "from '@/lib/wx'");
     expect(snippet).toBe(example);
+    // The Chinese page shows the same code.
+    expect(readFileSync(new URL('../../docs/zh/embedding.md', import.meta.url), 'utf8')).toContain(`\`\`\`ts\n${example}\`\`\``);
   });
 });
 
