@@ -96,6 +96,17 @@ describe('adapters: bodies, mounts and deadlines', () => {
       expect(await pushTicket(url, '/api/wechat/component')).toEqual({ status: 200, body: 'success', stored: true });
     });
 
+    it("logs a refusal with Express's client address (its trust proxy setting)", async () => {
+      const app = express().set('trust proxy', 'loopback').use(createExpressMiddleware(w.wx));
+      const url = await mount(node(app));
+      const res = await post(url, '/wechat/component', { timestamp: String(Math.floor(Date.now() / 1000)), nonce: 'n', msg_signature: '0'.repeat(40) }, '<xml><Encrypt>abc</Encrypt></xml>', {
+        'content-type': 'text/xml',
+        'x-forwarded-for': '203.0.113.7',
+      });
+      expect(res.status).toBe(401);
+      expect(w.lines.filter((l) => l.msg === 'push refused').at(-1)).toMatchObject({ reason: 'bad_signature', ip: '203.0.113.7' });
+    });
+
     it('answers 408 to a body that never finishes, as the server does', async () => {
       const url = await mount(node(express().use(createExpressMiddleware(w.wx))));
       const stalled = () => new ReadableStream<Uint8Array>({ start: (c) => c.enqueue(new TextEncoder().encode('<xml>')) });
@@ -162,6 +173,13 @@ describe('adapters: bodies, mounts and deadlines', () => {
       const [adapter, server] = await Promise.all([post(url, '/wechat/component', {}, stalled()), post(w.server, '/wechat/component', {}, stalled())]);
       expect(adapter).toEqual(server);
       expect(adapter.status).toBe(408);
+    });
+
+    it('logs a refusal with the address clientIp gives', async () => {
+      const handler = createWebHandler(w.wx, { clientIp: (request) => request.headers.get('x-real-ip') ?? undefined });
+      const res = await handler(new Request('http://x/wechat/component', { method: 'POST', body: '<xml/>', headers: { 'x-real-ip': '198.51.100.4' } }));
+      expect(res.status).toBe(400);
+      expect(w.lines.filter((l) => l.msg === 'push refused').at(-1)).toMatchObject({ reason: 'missing_params', ip: '198.51.100.4' });
     });
 
     it('answers a malformed percent-escape in the appid with 400, like the server', async () => {
