@@ -23,8 +23,7 @@ export const wxopenFastify: FastifyPluginAsync<WxOpenFastifyOptions> = async (sc
   scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: endpoint.bodyLimit }, (_req, body, done) => done(null, body));
   scope.setErrorHandler((error: FastifyError, request, reply) => {
     if (error.statusCode !== 413) throw error; // the host's error handler answers the rest
-    const url = request.url.includes('/authorizer/') ? { url: 'authorizer' as const, appid: '' } : { url: 'component' as const };
-    const a = endpoint.tooLarge(url, () => request.ip);
+    const a = endpoint.tooLarge(request.url.includes('/authorizer/') ? 'authorizer' : 'component', () => request.ip);
     return reply.code(a.status).type(a.contentType).header('connection', 'close').send(a.body);
   });
   await pushRoutes(scope, endpoint, basePathOf(options));

@@ -31,7 +31,7 @@ export function createWebHandler(host: PushHostInput, options: WebHandlerOptions
     const ip = () => options.clientIp?.(request);
     try {
       const body = await readBody(request, e);
-      if (body === 'too_large') return toResponse(e.tooLarge(target, ip));
+      if (body === 'too_large') return toResponse(e.tooLarge(target.url, ip));
       if (body === 'timeout') return toResponse(BODY_TIMEOUT);
       return toResponse(await e.answer(target, parseQuery(search), body, ip));
     } catch (err) {

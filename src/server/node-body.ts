@@ -20,7 +20,7 @@ export function readPushBody(req: IncomingMessage, endpoint: PushEndpoint, targe
   if (declared > endpoint.bodyLimit) {
     // Drained, not read: the answer goes out at once and the connection closes after it.
     req.resume();
-    done({ ok: false, answer: endpoint.tooLarge(target, ip), cut: false });
+    done({ ok: false, answer: endpoint.tooLarge(target.url, ip), cut: false });
     return;
   }
   const chunks: Buffer[] = [];
@@ -38,7 +38,7 @@ export function readPushBody(req: IncomingMessage, endpoint: PushEndpoint, targe
     if (size > endpoint.bodyLimit) {
       settled = true;
       clearTimeout(timer);
-      done({ ok: false, answer: endpoint.tooLarge(target, ip), cut: false });
+      done({ ok: false, answer: endpoint.tooLarge(target.url, ip), cut: false });
       return;
     }
     chunks.push(chunk);

@@ -73,7 +73,7 @@ export interface PushEndpoint {
    */
   answer(target: PushTarget, query: Record<string, unknown>, body: string | Uint8Array, ip: ClientIp): PushAnswer | Promise<PushAnswer>;
   /** The answer to a body over `bodyLimit`. */
-  tooLarge(target: PushTarget, ip: ClientIp): PushAnswer;
+  tooLarge(url: PushUrl, ip: ClientIp): PushAnswer;
   /** Logs an unexpected failure of the HTTP layer and returns the 503 answer. */
   fail(err: unknown, path: string): PushAnswer;
 }
@@ -84,14 +84,13 @@ export function createPushEndpoint(handlers: PushHandlers, options: { bodyLimit:
     logger.error({ err, url: path }, 'request failed');
     return UNAVAILABLE;
   };
-  const pathOf = (t: PushTarget): string => (t.url === 'component' ? '/wechat/component' : `/wechat/authorizer/${t.appid}`);
-  const urlOf = (t: PushTarget): PushUrl => t.url;
+  const pathOf = (t: PushTarget): string => (t.url === 'component' ? `${PUSH_BASE_PATH}/component` : `${PUSH_BASE_PATH}/authorizer/${t.appid}`);
   return {
     bodyLimit,
     bodyTimeoutMs: options.bodyTimeoutMs,
     answer(target, query, body, ip) {
       try {
-        if (typeof body !== 'string' && body.byteLength > bodyLimit) return handlers.tooLarge(urlOf(target), ip);
+        if (typeof body !== 'string' && body.byteLength > bodyLimit) return handlers.tooLarge(target.url, ip);
         const text = typeof body === 'string' ? body : Buffer.isBuffer(body) ? body.toString('utf8') : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
         const a = target.url === 'component' ? handlers.component(query, text, ip) : handlers.authorizer(target.appid, query, text, ip);
         return a instanceof Promise ? a.catch((err: unknown) => fail(err, pathOf(target))) : a;
@@ -99,7 +98,7 @@ export function createPushEndpoint(handlers: PushHandlers, options: { bodyLimit:
         return fail(err, pathOf(target));
       }
     },
-    tooLarge: (target, ip) => handlers.tooLarge(urlOf(target), ip),
+    tooLarge: handlers.tooLarge,
     fail,
   };
 }
