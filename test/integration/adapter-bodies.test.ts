@@ -5,17 +5,19 @@ import Fastify from 'fastify';
 import { Hono } from 'hono';
 import Koa from 'koa';
 import type { Server } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createExpressMiddleware } from '../../src/adapters/express.js';
 import { wxopenFastify } from '../../src/adapters/fastify.js';
 import { createKoaMiddleware } from '../../src/adapters/koa.js';
 import { createWebHandler } from '../../src/adapters/web.js';
+import { startSandbox } from '../../src/sandbox/index.js';
 import { createWxOpen, type WxOpen } from '../../src/server/create.js';
 import {
   BODY_LIMIT,
   listening,
   mountOnFreePort,
   post,
+  sandboxConfig,
   signedTicket,
   startAdapterWorld,
   type AdapterWorld,
@@ -204,4 +206,25 @@ describe('adapters: bodies, mounts and deadlines', () => {
       expect(await echo.json()).toEqual({ a: 1 });
     });
   });
+});
+
+describe('wx.start(): the background work without a listener of its own', () => {
+  it('asks WeChat for a ticket at start and stores it through the adapter; wx.url stays unset', async () => {
+    const sandbox = await startSandbox({ ticketIntervalMs: 0 });
+    const wx = await createWxOpen({ config: { ...sandboxConfig(sandbox), LOG_LEVEL: 'silent' } });
+    const m = await mountOnFreePort(wx, (x, port) => listening(express().use(createExpressMiddleware(x)).listen(port, '127.0.0.1'), port));
+    try {
+      sandbox.setPlatform({ componentPushUrl: `${m.url}/wechat/component`, authorizerPushUrl: `${m.url}/wechat/authorizer/$APPID$` });
+      expect(await wx.store.getTicket(wx.config.componentAppid)).toBeUndefined();
+      wx.start();
+      wx.start(); // idempotent
+      await vi.waitFor(async () => expect(await wx.store.getTicket(wx.config.componentAppid)).toBeDefined(), { timeout: 20_000, interval: 50 });
+      expect(sandbox.counters.get('/cgi-bin/component/api_start_push_ticket')).toBe(1);
+      expect(wx.url).toBeUndefined();
+    } finally {
+      await m.close();
+      await wx.close();
+      await sandbox.close();
+    }
+  }, 60_000);
 });
