@@ -23,8 +23,8 @@ export const MUTATION_GROUPS = {
 /** Never mutated: barrels only re-export. */
 export const NOT_MUTATED = ['!src/**/index.ts'];
 
-/** Never run in a mutation run: they spawn processes (CLI, kill -9, stampede) or drive a browser. */
-export const SLOW_TESTS = ['test/integration/cli*.test.ts', 'test/resilience/**', 'test/browser/**', '**/node_modules/**'];
+/** Never run in a mutation run: they spawn processes (CLI, kill -9, stampede, npm pack + tsc) or drive a browser. */
+export const SLOW_TESTS = ['test/integration/cli*.test.ts', 'test/resilience/**', 'test/browser/**', '**/node_modules/**', 'test/integration/package.test.ts'];
 
 /** The group named by WXOPEN_MUTATION_GROUP, or all of them merged (a plain `npx stryker run`). */
 export function selectedGroup(env = process.env) {

@@ -195,3 +195,17 @@ export class UpstreamInvalidError extends WxOpenError {
     super(`${path} answered an invalid body: ${field || '(root)'}: ${problem}`);
   }
 }
+
+/**
+ * A host framework parsed a push body into an object before wxopen's adapter saw it: the bytes the
+ * signature covers are gone. Answered 503 (WeChat retries) and logged with the fix.
+ */
+export class PushBodyConsumedError extends WxOpenError {
+  readonly code = 'WXO_ERR_PUSH_BODY_CONSUMED';
+  override readonly statusCode = 503;
+  constructor(host: string) {
+    super(
+      `the push body was parsed before the ${host} adapter saw it, so its signature cannot be checked: mount the adapter before body parsers, or let the parser keep the raw body (a string or Buffer, e.g. express.raw/express.text, or ctx.request.rawBody)`,
+    );
+  }
+}

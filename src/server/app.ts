@@ -12,6 +12,7 @@ import type { AppContext, MessageHandler } from './context.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
 import { createFastPush } from './fast-push.js';
 import { createPushHandlers } from './push-handlers.js';
+import { createPushEndpoint, type PushEndpoint } from './push-endpoint.js';
 import { pushRoutes } from './routes/push.js';
 import { authorizeRoutes } from './routes/authorize.js';
 import { healthRoutes } from './routes/health.js';
@@ -42,6 +43,8 @@ export interface WxOpenApp {
   context: AppContext;
   /** The authorizer-message pipeline: `messages.settled()` waits for background replies. */
   messages: MessagePipeline;
+  /** The push URLs without HTTP: what the fast path, the routes and the adapters (`wxopen/web`, …) answer with. */
+  push: PushEndpoint;
 }
 
 /** Builds the HTTP app without listening (tests use `app.inject()`; `listen` is the caller's). */
@@ -75,7 +78,8 @@ export async function buildApp(options: BuildAppOptions): Promise<WxOpenApp> {
   };
   const handlers = createPushHandlers(context);
   const trust = trustFunction(config.trustProxy);
-  const fastPush = createFastPush(handlers, { bodyLimit: config.bodyLimitBytes, logger, trust, bodyTimeoutMs: config.pushTimeoutMs });
+  const push = createPushEndpoint(handlers, { bodyLimit: config.bodyLimitBytes, bodyTimeoutMs: config.pushTimeoutMs, logger });
+  const fastPush = createFastPush(push, { logger, trust });
   const app = Fastify({
     // Pushes are answered by the fast path before Fastify's pipeline; everything else goes on to Fastify.
     // The factory applies the same server options Fastify's own factory would (it skips them for ours).
@@ -150,7 +154,7 @@ export async function buildApp(options: BuildAppOptions): Promise<WxOpenApp> {
   });
 
   await app.register(async (scope) => healthRoutes(scope, context));
-  await app.register(async (scope) => pushRoutes(scope, handlers));
+  await app.register(async (scope) => pushRoutes(scope, push));
   const { platform } = context;
   if (platform) {
     platform.attachPushHandlers(context.pushes);
@@ -158,5 +162,5 @@ export async function buildApp(options: BuildAppOptions): Promise<WxOpenApp> {
     await app.register(async (scope) => authorizeRoutes(scope, { ...context, platform }));
     await app.register(async (scope) => merchantApiRoutes(scope, { ...context, platform }));
   }
-  return { app, context, messages: handlers.messages };
+  return { app, context, messages: handlers.messages, push };
 }

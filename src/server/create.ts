@@ -47,6 +47,12 @@ export interface WxOpen extends WxOpenApp {
   on: MessageRouter['on'];
   /** Listens (default `config.port`/`config.host`) and starts the refresher and retention; resolves with the URL. */
   listen(options?: { port?: number; host?: string }): Promise<string>;
+  /**
+   * Starts the background work without listening (ticket request, token refresher, retry of pushed
+   * authorization codes, retention), for a host that serves the push URLs through an adapter
+   * (`wxopen/web`, `wxopen/express`, …). `listen()` calls it; calling it again does nothing.
+   */
+  start(): void;
   /** The URL after `listen()`. */
   url: string | undefined;
   /** Stops accepting, drains handlers and background work, closes the store (if opened here). */
@@ -90,6 +96,7 @@ export async function createWxOpen(options: CreateWxOpenOptions = {}): Promise<W
   }
   const retention = new MessageRetention({ store, componentAppid: config.componentAppid, retentionDays: config.messageRetentionDays, clock, logger });
   let closed = false;
+  let started = false;
   const wx: WxOpen = {
     ...built,
     config,
@@ -108,6 +115,12 @@ export async function createWxOpen(options: CreateWxOpenOptions = {}): Promise<W
       const port = typeof address === 'object' && address ? address.port : config.port;
       const host = (o.host ?? config.host) === '0.0.0.0' || (o.host ?? config.host) === '::' ? 'localhost' : (o.host ?? config.host);
       wx.url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+      wx.start();
+      return wx.url;
+    },
+    start() {
+      if (started || closed) return;
+      started = true;
       if (options.ensureTicket !== false) {
         // Not awaited: WeChat may be slow or down, and serving pushes must not wait for it.
         platform.component.ensureTicket().then(
@@ -119,7 +132,6 @@ export async function createWxOpen(options: CreateWxOpenOptions = {}): Promise<W
       // Pushed authorization codes not yet exchanged (a crash, a transient failure) are retried from the store.
       platform.exchanges.start();
       if (options.retention !== false) retention.start();
-      return wx.url;
     },
     async close() {
       if (closed) return;

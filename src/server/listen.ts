@@ -34,5 +34,5 @@ export async function startServer(config: Config, options: StartServerOptions = 
     await wx.close();
     throw err;
   }
-  return { app: wx.app, context: wx.context, messages: wx.messages, url, store: wx.store, platform: wx.platform, wx, close: () => wx.close() };
+  return { app: wx.app, context: wx.context, messages: wx.messages, push: wx.push, url, store: wx.store, platform: wx.platform, wx, close: () => wx.close() };
 }

@@ -6,7 +6,16 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as wxopen from '../../src/index.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const ENTRY_POINTS = { '.': 'dist/index', './crypto': 'dist/crypto/index', './store': 'dist/store/index', './sandbox': 'dist/sandbox/index' };
+const ENTRY_POINTS = {
+  '.': 'dist/index',
+  './crypto': 'dist/crypto/index',
+  './store': 'dist/store/index',
+  './sandbox': 'dist/sandbox/index',
+  './web': 'dist/adapters/web',
+  './express': 'dist/adapters/express',
+  './koa': 'dist/adapters/koa',
+  './fastify': 'dist/adapters/fastify',
+};
 
 function newestMtime(dir: string): number {
   let newest = 0;

@@ -38,11 +38,24 @@ export class SqliteStore extends KyselyStore {
     | { insertPush: BetterSqlite3.Statement; insertMessage: BetterSqlite3.Statement; upsertTicket: BetterSqlite3.Statement; ticketTime: BetterSqlite3.Statement<[string], { create_time: number }> }
     | undefined;
 
-  constructor(
+  // Private (built by `createSqliteStore`) so the published declarations name no better-sqlite3
+  // type: a consumer compiling with skipLibCheck: false needs no @types/better-sqlite3.
+  private constructor(
     db: Kysely<Database>,
     private readonly raw: BetterSqlite3.Database,
   ) {
     super(db, 'sqlite');
+  }
+
+  /** Opens (creating the directory) and tunes the database; the same as `createSqliteStore`. */
+  static open(options: SqliteStoreOptions): SqliteStore {
+    if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+    const database = new BetterSqlite3(options.path);
+    database.pragma('journal_mode = WAL');
+    database.pragma(`synchronous = ${options.synchronous ?? 'full'}`);
+    database.pragma('busy_timeout = 5000');
+    database.pragma('foreign_keys = ON');
+    return new SqliteStore(new Kysely<Database>({ dialect: new SqliteDialect({ database }) }), database);
   }
 
   override recordPush(push: PushRecord): Promise<'stored' | 'duplicate'> {
@@ -136,11 +149,5 @@ export class SqliteStore extends KyselyStore {
 }
 
 export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
-  if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
-  const database = new BetterSqlite3(options.path);
-  database.pragma('journal_mode = WAL');
-  database.pragma(`synchronous = ${options.synchronous ?? 'full'}`);
-  database.pragma('busy_timeout = 5000');
-  database.pragma('foreign_keys = ON');
-  return new SqliteStore(new Kysely<Database>({ dialect: new SqliteDialect({ database }) }), database);
+  return SqliteStore.open(options);
 }
