@@ -8,6 +8,7 @@ import { registerServeCommand } from './commands/serve.js';
 import { registerTokenCommands } from './commands/token.js';
 import { registerOperatorCommands } from './commands/operator.js';
 import { registerTemplateCommands } from './commands/templates.js';
+import { registerDeployCommands } from './commands/deploy.js';
 
 export function createProgram(): Command {
   const program = new Command('wxopen')
@@ -21,6 +22,7 @@ export function createProgram(): Command {
   registerSandboxCommand(program);
   registerOperatorCommands(program);
   registerTemplateCommands(program);
+  registerDeployCommands(program);
   return program;
 }
 

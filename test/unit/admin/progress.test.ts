@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatCounts, formatDuration, progressBar, progressLine, type ProgressSnapshot } from '../../../src/cli/progress.js';
+import { formatCounts, formatDuration, progressBar, progressLine, type ProgressSnapshot } from '../../../src/admin/progress.js';
 
 const snap = (o: Partial<ProgressSnapshot> = {}): ProgressSnapshot => ({
   job: { id: 'fj_0123456789abcdef', status: 'running', pause: null },
