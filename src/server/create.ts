@@ -1,4 +1,6 @@
 import { loadConfig, type Config, type Env } from '../config.js';
+import { createFleet } from '../fleet/create.js';
+import type { Fleet } from '../fleet/fleet.js';
 import { MessageRetention } from '../messages/retention.js';
 import { MessageRouter } from '../messages/router.js';
 import type { MessageDedupe } from '../messages/dedupe.js';
@@ -35,6 +37,8 @@ export interface CreateWxOpenOptions {
   refresher?: boolean;
   /** Prune the message log in the background after `listen()` (default true). */
   retention?: boolean;
+  /** Run the deploy-job runner after `listen()` (default true; `wx.fleet` works either way). */
+  fleetRunner?: boolean;
 }
 
 export interface WxOpen extends WxOpenApp {
@@ -43,6 +47,8 @@ export interface WxOpen extends WxOpenApp {
   platform: Platform;
   router: MessageRouter;
   retention: MessageRetention;
+  /** Mini-program deploy jobs (src/fleet); its runner runs after `listen()`. */
+  fleet: Fleet;
   /** Registers a message handler: `wx.on('message.text', (m) => reply.text('hi'))`. */
   on: MessageRouter['on'];
   /** Listens (default `config.port`/`config.host`) and starts the refresher and retention; resolves with the URL. */
@@ -80,6 +86,15 @@ export async function createWxOpen(options: CreateWxOpenOptions = {}): Promise<W
   const metrics = createMetrics();
   const platform = new Platform({ ...options.platform, config, store, logger, clock, metrics });
   const router = new MessageRouter();
+  const fleet = createFleet({ platform, store, config, logger, clock, metrics });
+  // Registered before user handlers: audit results feed the deploy state machine whatever they answer.
+  const auditResult = (m: Parameters<Fleet['onAuditEvent']>[0]) => {
+    fleet.onAuditEvent(m).catch((err: unknown) => logger.warn({ err, authorizerAppid: m.authorizerAppid }, 'fleet audit event not applied; polling catches up'));
+    return undefined;
+  };
+  router.on('event.weapp_audit_success', auditResult);
+  router.on('event.weapp_audit_fail', auditResult);
+  router.on('event.weapp_audit_delay', auditResult);
   let built: WxOpenApp;
   try {
     built = await buildApp({ config, store, logger, clock, platform, metrics, router, dedupe: options.dedupe });
@@ -97,6 +112,7 @@ export async function createWxOpen(options: CreateWxOpenOptions = {}): Promise<W
     platform,
     router,
     retention,
+    fleet,
     url: undefined,
     on: ((...args: Parameters<MessageRouter['on']>) => {
       router.on(...args);
@@ -119,12 +135,14 @@ export async function createWxOpen(options: CreateWxOpenOptions = {}): Promise<W
       // Pushed authorization codes not yet exchanged (a crash, a transient failure) are retried from the store.
       platform.exchanges.start();
       if (options.retention !== false) retention.start();
+      if (options.fleetRunner !== false) await fleet.start();
       return wx.url;
     },
     async close() {
       if (closed) return;
       closed = true;
       await retention.stop();
+      await fleet.stop();
       await built.app.close();
       await built.context.pushes.drain();
       await platform.close();
