@@ -16,7 +16,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   }
 }
 
-describe('wxopen templates (after npm start, against the embedded sandbox)', { timeout: 180_000 }, () => {
+describe('wxopen templates and wxopen deploy (after npm start, against the embedded sandbox)', { timeout: 180_000 }, () => {
   let server: ServeProcess;
   let dir: string;
   beforeAll(async () => {
@@ -67,5 +67,69 @@ describe('wxopen templates (after npm start, against the embedded sandbox)', { t
     expect(oneLine(bad.stderr)).toBe('wxopen: draft_id must be a number, not "abc" (WXO_ERR_USAGE)');
     const help = await wxopen(['templates', '--help'], { cwd: dir });
     expect(help.stdout).toMatch(/drafts[\s\S]*list[\s\S]*add[\s\S]*delete/);
+  });
+
+  it('deploy: create with a CSV ext_json and watch (plain lines when piped), status, report, list; one-line failures', async () => {
+    const token = /admin token\s+(\S+)/.exec(server.out)![1]!;
+    const sandbox = (path: string, body: unknown) =>
+      fetch(`${server.sandboxUrl}/sandbox/admin${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+    const COFFEE = 'wx5c9d0e3a7f1b2846';
+    const LEDGER = 'wx2e6f8a1c4b7d9035';
+    for (const appid of [COFFEE, LEDGER]) expect((await sandbox('/authorize', { appid, func_ids: [17, 18] })).status).toBe(200);
+    expect((await sandbox('/audit-outcome', { appid: LEDGER, outcome: 'fail', reason: '缺少隐私协议' })).status).toBe(200);
+    await until('both authorizers stored', async () => {
+      const r = await wxopen(['token', 'authorizer', LEDGER, '--json'], { cwd: dir });
+      return r.status === 0 ? true : undefined;
+    });
+    const t = JSON.parse((await wxopen(['templates', 'add', '2', '--json'], { cwd: dir })).stdout) as { template_id: number };
+
+    writeFileSync(join(dir, 'ext.csv'), `appid,ext_json\n${COFFEE},"{""extAppid"":""${COFFEE}"",""ext"":{""shop"":""青木""}}"\n`);
+    writeFileSync(join(dir, 'bad.json'), JSON.stringify({ [COFFEE]: '{oops' }));
+    const deploy = (...args: string[]) => wxopen(['deploy', ...args], { cwd: dir });
+
+    const noTargets = await deploy('create', '--template', String(t.template_id), '--user-version', '1.0.0');
+    expect(noTargets.status).toBe(1);
+    expect(oneLine(noTargets.stderr)).toBe('wxopen: choose the targets with exactly one of --all, --appid <appid...> or --filter <expr> (WXO_ERR_USAGE)');
+    const invalid = await deploy('create', '--template', String(t.template_id), '--user-version', '1.0.0', '--all', '--ext-json', 'bad.json');
+    expect(invalid.status).toBe(1);
+    expect(oneLine(invalid.stderr)).toMatch(new RegExp(`^wxopen: invalid deploy .*${COFFEE}.*\\(WXO_ERR_FLEET_VALIDATION\\)$`));
+    expect(JSON.parse((await deploy('list', '--json')).stdout)).toEqual([]);
+
+    // Watch while WeChat's audit time passes on the sandbox clock.
+    const running = deploy('create', '--template', String(t.template_id), '--user-version', '1.0.0', '--user-desc', '首发', '--all', '--ext-json', 'ext.csv', '--ext-json-default', '{"ext":{"shop":"默认"}}');
+    await until('both in audit', async () => {
+      const jobs = JSON.parse((await deploy('list', '--json')).stdout) as Array<{ id: string }>;
+      if (jobs.length === 0) return undefined;
+      const s = JSON.parse((await deploy('status', jobs[0]!.id, '--json')).stdout) as { counts: Record<string, number> };
+      return s.counts.audit_submitted === 2 ? true : undefined;
+    }, 60_000);
+    expect((await sandbox('/clock/advance', { seconds: 61 })).status).toBe(200);
+    const r = await running;
+    expect(r.status, r.stderr).toBe(2);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^job fj_[0-9a-f]+: template \d+ 1\.0\.0 to 2 mini programs \(running in the server\)$/);
+    const id = /^job (fj_[0-9a-f]+)/.exec(lines[0]!)![1]!;
+    expect(r.stdout).not.toMatch(/[\r\u001b]/);
+    expect(lines.some((l) => l.startsWith(`${id} running: `) && l.includes('auditing 2'))).toBe(true);
+    expect(r.stdout).toContain(`job ${id}: done; 2/2 settled; released 1 · rejected 1`);
+    expect(r.stdout).toContain(`  ${LEDGER} rejected: 缺少隐私协议`);
+    expect(r.stdout).toContain(`retry them with: wxopen deploy retry ${id}`);
+
+    const csv = await deploy('report', id, '--format', 'csv');
+    expect(csv.stdout.split('\n')[0]).toBe('appid,state,auditid,errcode,errmsg,error_step,reason,updated_at');
+    expect(csv.stdout).toMatch(new RegExp(`\n${COFFEE},released,\\d+,`));
+    const json = JSON.parse((await deploy('report', id)).stdout) as { job: { id: string; status: string }; targets: Array<{ appid: string; ext_json: string }> };
+    expect(json.job).toMatchObject({ id, status: 'done' });
+    expect(JSON.parse(json.targets.find((x) => x.appid === LEDGER)!.ext_json)).toEqual({ ext: { shop: '默认' } });
+    const status = await deploy('status', id);
+    expect(status.stdout).toContain(`job ${id}: done; 2/2 settled`);
+    expect(oneLine((await deploy('status', 'fj_nope')).stderr)).toBe('wxopen: no deploy job fj_nope (WXO_ERR_FLEET_NOT_FOUND)');
+    expect(oneLine((await deploy('report', id, '--format', 'xml')).stderr)).toBe('wxopen: --format must be json or csv (WXO_ERR_USAGE)');
+    const list = await deploy('list');
+    expect(list.stdout).toMatch(new RegExp(`^${id}  done `));
+    const undo = await deploy('undo', id, '--json');
+    expect(JSON.parse(undo.stdout)).toMatchObject({ done: [], failed: [] });
+    const help = await deploy('--help');
+    expect(help.stdout).toMatch(/create[\s\S]*status[\s\S]*report[\s\S]*retry[\s\S]*undo[\s\S]*rollback/);
   });
 });
