@@ -1,3 +1,4 @@
+import { errcodeInfo } from '../../api/errors.js';
 import type { FleetJob, FleetProgress, FleetTarget } from '../../fleet/index.js';
 import { fleetMessages, type FleetMessages } from '../../i18n/fleet.js';
 import { ago, messages, type Lang } from '../../i18n/index.js';
@@ -34,6 +35,14 @@ function stateLabel(f: FleetMessages, s: string): string {
 /** WeChat's rejection reasons carry `<br>` line breaks; everything else in them is text. */
 function reasonHtml(reason: string): string {
   return esc(reason).replace(/&lt;br\s*\/?&gt;/gi, '<br>');
+}
+
+/** A failed merchant: what the errcode means (spec 8's table, in the page's language), then WeChat's errmsg. */
+function errorHtml(lang: Lang, errcode: number, errmsg: string): string {
+  const info = errcodeInfo(errcode);
+  const meaning = lang === 'en' ? info.en : info.zh;
+  const msg = errmsg.replace(new RegExp(`^${errcode}\\s+`), '');
+  return `${info.class === 'unknown' ? '' : `${esc(meaning)}<br>`}<span class="muted">${esc(msg)}</span>`;
 }
 
 function pct(settled: number, total: number): number {
@@ -91,12 +100,12 @@ export function jobPage(i: JobPageInput): string {
   const rate = p.ratePerSecond > 0 ? f.rate(p.ratePerSecond >= 10 ? p.ratePerSecond.toFixed(0) : p.ratePerSecond.toFixed(2)) : '';
   const eta = p.etaMs !== null ? f.eta(formatDuration(p.etaMs)) : '';
   const failures = p.failures
-    .map((x) => `<tr data-appid="${esc(x.appid)}"><td>${name(x.appid)}</td><td class="bad">${esc(stateLabel(f, x.state))}</td><td>${x.errcode ?? ''}</td><td>${reasonHtml(x.reason)}</td></tr>`)
+    .map((x) => `<tr data-appid="${esc(x.appid)}"><td>${name(x.appid)}</td><td class="bad">${esc(stateLabel(f, x.state))}</td><td>${x.errcode ?? ''}</td><td>${x.state === 'failed' && x.errcode !== null ? errorHtml(i.lang, x.errcode, x.reason) : reasonHtml(x.reason)}</td></tr>`)
     .join('');
   const rows = i.targets
     .map(
       (t) =>
-        `<tr data-appid="${esc(t.appid)}"><td>${name(t.appid)}</td><td class="${STATE_CLASS[t.state] ?? ''}">${esc(stateLabel(f, t.state))}</td><td>${t.auditid ?? ''}</td><td>${t.error ? `${t.error.errcode} ${esc(t.error.errmsg)}` : ''}${t.reason ? `${t.error ? '<br>' : ''}${reasonHtml(t.reason)}` : ''}</td><td>${esc(ago(m, t.updatedAt, i.now))}</td></tr>`,
+        `<tr data-appid="${esc(t.appid)}"><td>${name(t.appid)}</td><td class="${STATE_CLASS[t.state] ?? ''}">${esc(stateLabel(f, t.state))}</td><td>${t.auditid ?? ''}</td><td>${t.error ? `${t.error.errcode} ${errorHtml(i.lang, t.error.errcode, t.error.errmsg)}` : ''}${t.reason ? `${t.error ? '<br>' : ''}${reasonHtml(t.reason)}` : ''}</td><td>${esc(ago(m, t.updatedAt, i.now))}</td></tr>`,
     )
     .join('');
   const filterLinks = [`<a href="/deploys/${esc(j.id)}"${i.stateFilter ? '' : ' class="tag"'}>${esc(f.allStates)}</a>`]
