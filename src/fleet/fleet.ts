@@ -62,6 +62,7 @@ export class Fleet extends EventEmitter {
   private readonly limiters = new Map<string, RateLimiter>();
   private rateBackend: RateLimitBackend | undefined;
   private quota: { rest: number; at: number } | undefined;
+  private quotaLock: Promise<unknown> = Promise.resolve();
   private readonly jobs = new Map<string, { job: FleetJob; at: number }>();
   private readonly progressAt = new Map<string, number>();
   private readonly deps: StepDeps;
@@ -413,9 +414,17 @@ export class Fleet extends EventEmitter {
   }
 
   /** queryquota once a minute (or when the count runs out); counted down locally per submission. */
-  private async takeAuditQuota(appid: string): Promise<boolean> {
+  private takeAuditQuota(appid: string): Promise<boolean> {
+    // One at a time in this process, so concurrent steps cannot all spend the same last submission.
+    const run = this.quotaLock.then(() => this.takeAuditQuotaNow(appid));
+    this.quotaLock = run.catch(() => undefined);
+    return run;
+  }
+
+  private async takeAuditQuotaNow(appid: string): Promise<boolean> {
     const now = this.o.clock.now();
-    if (!this.quota || now - this.quota.at > (this.o.quotaTtlMs ?? 60_000) || this.quota.rest <= 0) {
+    // Not refetched when the local count reaches 0: submissions still in flight are not counted by WeChat yet.
+    if (!this.quota || now - this.quota.at > (this.o.quotaTtlMs ?? 60_000)) {
       const q = await this.o.wxa(appid).queryQuota();
       this.quota = { rest: q.rest, at: now };
     }

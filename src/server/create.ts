@@ -1,5 +1,5 @@
 import { loadConfig, type Config, type Env } from '../config.js';
-import { createFleet } from '../fleet/create.js';
+import { createFleet, type CreateFleetOptions } from '../fleet/create.js';
 import type { Fleet } from '../fleet/fleet.js';
 import { MessageRetention } from '../messages/retention.js';
 import { MessageRouter } from '../messages/router.js';
@@ -39,6 +39,8 @@ export interface CreateWxOpenOptions {
   retention?: boolean;
   /** Run the deploy-job runner after `listen()` (default true; `wx.fleet` works either way). */
   fleetRunner?: boolean;
+  /** Runner tuning (scan interval, lease, retries, BullMQ concurrency…). */
+  fleet?: Omit<CreateFleetOptions, 'platform' | 'store' | 'config' | 'logger' | 'clock' | 'metrics'>;
 }
 
 export interface WxOpen extends WxOpenApp {
@@ -86,7 +88,7 @@ export async function createWxOpen(options: CreateWxOpenOptions = {}): Promise<W
   const metrics = createMetrics();
   const platform = new Platform({ ...options.platform, config, store, logger, clock, metrics });
   const router = new MessageRouter();
-  const fleet = createFleet({ platform, store, config, logger, clock, metrics });
+  const fleet = createFleet({ ...options.fleet, platform, store, config, logger, clock, metrics });
   // Registered before user handlers: audit results feed the deploy state machine whatever they answer.
   const auditResult = (m: Parameters<Fleet['onAuditEvent']>[0]) => {
     fleet.onAuditEvent(m).catch((err: unknown) => logger.warn({ err, authorizerAppid: m.authorizerAppid }, 'fleet audit event not applied; polling catches up'));
