@@ -179,7 +179,10 @@ async function watch(fleet: Fleet, jobId: string, intervalMs: number): Promise<F
 
 function summary(p: FleetProgress): void {
   out(`job ${p.job.id}: ${p.job.status}${p.job.pause ? ` (${p.job.pause.message})` : ''}; ${p.settled}/${p.total} settled; ${formatCounts(p.counts)}`);
-  for (const f of p.failures.slice(0, 20)) out(`  ${f.appid} ${f.state}${f.errcode === null ? '' : ` ${f.errcode}`}: ${f.reason.replace(/<br\s*\/?>/gi, ' ')}`);
+  for (const f of p.failures.slice(0, 20)) {
+    const reason = f.reason.replace(/<br\s*\/?>/gi, ' ').replace(new RegExp(`^${f.errcode ?? ''}\\s+`), '');
+    out(`  ${f.appid} ${f.state}${f.errcode === null ? '' : ` ${f.errcode}`}: ${reason}`);
+  }
   if (p.failures.length > 20) out(`  … ${p.failures.length - 20} more: wxopen deploy report ${p.job.id} --format csv`);
   if (p.job.status === 'paused') out(`resume with: wxopen deploy resume ${p.job.id}`);
   else if (p.failures.length) out(`retry them with: wxopen deploy retry ${p.job.id}`);
