@@ -52,6 +52,7 @@ export interface FleetActionResult {
 
 const AUDITING: readonly TargetState[] = ['audit_submitted', 'delayed'];
 const PROGRESS_THROTTLE_MS = 250;
+const SCAN_PAGE = 1000;
 
 /** Deploy jobs: create, read, act, and (after `start()`) run them. See README "Mini-program fleet". */
 export class Fleet extends EventEmitter {
@@ -59,6 +60,7 @@ export class Fleet extends EventEmitter {
   private scanTimer: NodeJS.Timeout | undefined;
   private scanning: Promise<void> | undefined;
   private rescan = false;
+  private moreDue = false;
   private readonly limiters = new Map<string, RateLimiter>();
   private rateBackend: RateLimitBackend | undefined;
   private quota: { rest: number; at: number } | undefined;
@@ -357,7 +359,8 @@ export class Fleet extends EventEmitter {
     const now = this.o.clock.now();
     const running = await this.o.store.listFleetJobs(this.o.componentAppid, { status: 'running', limit: 100 });
     for (const r of running) this.jobs.set(r.jobId, { job: toJob(r), at: now });
-    const due = await this.o.store.dueFleetTargets(this.o.componentAppid, now, 1000);
+    const due = await this.o.store.dueFleetTargets(this.o.componentAppid, now, SCAN_PAGE);
+    this.moreDue = due.length === SCAN_PAGE;
     for (const row of due) {
       const job = this.jobs.get(row.jobId)?.job;
       if (job && !queue.has({ jobId: row.jobId, appid: row.appid, version: row.version })) await this.enqueue(job, row);
@@ -378,7 +381,8 @@ export class Fleet extends EventEmitter {
       const fresh = await this.jobFor(item.jobId);
       if (fresh.status === 'running') await this.enqueue(fresh, row);
     }
-    if (this.queue && (await this.queue.pending()) < job.options.concurrency * 2) this.kick();
+    // More due rows than the last scan fetched: fetch the next page once this process runs low.
+    if (this.moreDue && this.queue && (await this.queue.pending()) < job.options.concurrency * 2) this.kick();
   }
 
   private async jobFor(jobId: string): Promise<FleetJob> {
