@@ -129,6 +129,12 @@ describe('wxopen templates and wxopen deploy (after npm start, against the embed
     expect(list.stdout).toMatch(new RegExp(`^${id}  done `));
     const undo = await deploy('undo', id, '--json');
     expect(JSON.parse(undo.stdout)).toMatchObject({ done: [], failed: [] });
+    const setExt = await deploy('ext-json', 'set', COFFEE, `{"extAppid":"${COFFEE}","ext":{"shop":"青木"}}`);
+    expect(setExt.stdout).toBe(`stored ext_json for ${COFFEE}\n`);
+    expect(JSON.parse((await deploy('ext-json', 'get', COFFEE)).stdout)).toEqual({ extAppid: COFFEE, ext: { shop: '青木' } });
+    expect(oneLine((await deploy('ext-json', 'set', LEDGER, `{"extAppid":"${COFFEE}"}`)).stderr)).toMatch(/^wxopen: invalid deploy .*wx2e6f8a1c4b7d9035.*\(WXO_ERR_FLEET_VALIDATION\)$/);
+    expect((await deploy('ext-json', 'delete', COFFEE)).stdout).toBe(`deleted ext_json of ${COFFEE}\n`);
+    expect(oneLine((await deploy('ext-json', 'get', COFFEE)).stderr)).toBe(`wxopen: no stored ext_json for ${COFFEE} (WXO_ERR_NOT_FOUND)`);
     const help = await deploy('--help');
     expect(help.stdout).toMatch(/create[\s\S]*status[\s\S]*report[\s\S]*retry[\s\S]*undo[\s\S]*rollback/);
   });

@@ -170,6 +170,24 @@ describe('deploy jobs through the admin API and the dashboard, against the sandb
     );
   });
 
+  it("stores each merchant's ext_json for later jobs, checked as a deploy would", async () => {
+    const put = (appid: string, ext_json: unknown) => w.api(`/api/v1/authorizers/${appid}/ext-json`, { method: 'PUT', body: JSON.stringify({ ext_json }) });
+    const bad = await put(LEDGER, { extAppid: COFFEE });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { issues: Array<{ appid: string }> }).issues[0]!.appid).toBe(LEDGER);
+    const stored = await put(LEDGER, { extAppid: LEDGER, ext: { shop: '随手' } });
+    expect(stored.status).toBe(200);
+    expect(JSON.parse(((await stored.json()) as { ext_json: string }).ext_json)).toEqual({ extAppid: LEDGER, ext: { shop: '随手' } });
+    expect(((await (await w.api('/api/v1/ext-json')).json()) as { ext_json: Array<{ appid: string }> }).ext_json.map((e) => e.appid)).toContain(LEDGER);
+    // A commit-only job picks it up.
+    const created = (await (await w.api('/api/v1/deploys', { method: 'POST', body: JSON.stringify({ template_id: templateId, user_version: '1.1.1', targets: { appids: [LEDGER] }, options: { submit_audit: false } }) })).json()) as Progress;
+    await until('the commit', async () => ((await progress(created.job.id)).job.status === 'done' ? true : undefined));
+    const report = (await (await w.api(`/api/v1/deploys/${created.job.id}/report`)).json()) as { targets: Array<{ state: string; ext_json: string }> };
+    expect(report.targets.map((t) => [t.state, JSON.parse(t.ext_json)])).toEqual([['committed', { extAppid: LEDGER, ext: { shop: '随手' } }]]);
+    expect((await w.api(`/api/v1/authorizers/${LEDGER}/ext-json`, { method: 'DELETE' })).status).toBe(200);
+    expect((await w.api(`/api/v1/authorizers/${LEDGER}/ext-json`)).status).toBe(404);
+  });
+
   it('dashboard: create from the form, the job page in Chinese with counts, failures with reasons and the retry button', async () => {
     const { cookie, csrf } = await login(w);
     const origin = w.adminUrl;

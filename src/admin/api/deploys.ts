@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { TARGET_STATES, reportToCsv, type TargetState } from '../../fleet/index.js';
 import type { AdminContext, RouteAuth } from '../context.js';
 import { deployInput, jobView, progressView, requireFleet, targetView, type DeployBody } from '../deploys.js';
-import { AdminForbiddenError } from './errors.js';
+import { AdminForbiddenError, AdminNotFoundError } from './errors.js';
 import { authErrors, errorSchema, security } from './schemas.js';
 
 const read: RouteAuth = { access: 'bearer', scope: 'deploy:read' };
@@ -265,6 +265,54 @@ export async function deployApi(app: FastifyInstance, ctx: AdminContext): Promis
   act('retry', 'Retry failed merchants from the step that failed, and rejected ones from the commit; resumes a paused job', { type: 'object', properties: { retried: { type: 'array', items: { type: 'string' } } } });
   act('undo', 'Withdraw the audits in progress (undocodeaudit; WeChat allows 5 a day and 10 a month per mini program, 87013)', actionResultSchema);
   act('rollback', 'Roll released merchants back to their previous version (revertcoderelease)', actionResultSchema);
+
+  // Each merchant's own ext_json, used by every later job unless a file or by_appid overrides it.
+  const extJsonView = (appid: string, json: string, updatedAt?: number) => ({ appid, ext_json: json, ...(updatedAt !== undefined && { updated_at: new Date(updatedAt).toISOString() }) });
+  const extJsonSchema = { type: 'object', properties: { appid: { type: 'string' }, ext_json: { type: 'string' }, updated_at: { type: 'string', format: 'date-time' } } } as const;
+  const appidParams = { type: 'object', required: ['appid'], properties: { appid } } as const;
+  app.get(
+    '/api/v1/ext-json',
+    { config: read, schema: { tags: ['deploys'], summary: "Every merchant's stored ext_json", security, response: { 200: { type: 'object', properties: { ext_json: { type: 'array', items: extJsonSchema } } }, 501: errorSchema, ...authErrors } } },
+    async () => ({ ext_json: (await fleet().listExtJson()).map((e) => extJsonView(e.appid, e.extJson, e.updatedAt)) }),
+  );
+  app.get<{ Params: { appid: string } }>(
+    '/api/v1/authorizers/:appid/ext-json',
+    { config: read, schema: { tags: ['deploys'], summary: "A merchant's stored ext_json", security, params: appidParams, response: { 200: extJsonSchema, 404: errorSchema, 501: errorSchema, ...authErrors } } },
+    async (req) => {
+      const json = await fleet().getExtJson(req.params.appid);
+      if (json === undefined) throw new AdminNotFoundError(`no stored ext_json for ${req.params.appid}`);
+      return extJsonView(req.params.appid, json);
+    },
+  );
+  app.put<{ Params: { appid: string }; Body: { ext_json: string | Record<string, unknown> } }>(
+    '/api/v1/authorizers/:appid/ext-json',
+    {
+      config: write,
+      schema: {
+        tags: ['deploys'],
+        summary: "Store a merchant's ext_json (a JSON object or its text; checked as a deploy would)",
+        security,
+        params: appidParams,
+        body: { type: 'object', required: ['ext_json'], additionalProperties: false, properties: { ext_json: extJsonValue } },
+        response: { 200: extJsonSchema, 400: validationSchema, 501: errorSchema, ...authErrors },
+      },
+    },
+    async (req) => {
+      const f = fleet();
+      await f.setExtJson(req.params.appid, req.body.ext_json);
+      await ctx.audit(req.principal!, 'deploy.ext_json.set', req.params.appid);
+      return extJsonView(req.params.appid, (await f.getExtJson(req.params.appid))!);
+    },
+  );
+  app.delete<{ Params: { appid: string } }>(
+    '/api/v1/authorizers/:appid/ext-json',
+    { config: write, schema: { tags: ['deploys'], summary: "Forget a merchant's stored ext_json", security, params: appidParams, response: { 200: { type: 'object', properties: { appid: { type: 'string' }, deleted: { type: 'boolean' } } }, 404: errorSchema, 501: errorSchema, ...authErrors } } },
+    async (req) => {
+      if (!(await fleet().deleteExtJson(req.params.appid))) throw new AdminNotFoundError(`no stored ext_json for ${req.params.appid}`);
+      await ctx.audit(req.principal!, 'deploy.ext_json.delete', req.params.appid);
+      return { appid: req.params.appid, deleted: true };
+    },
+  );
 
   for (const name of ['pause', 'resume', 'cancel'] as const) {
     app.post<{ Params: { id: string } }>(

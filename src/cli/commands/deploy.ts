@@ -322,6 +322,53 @@ export function registerDeployCommands(program: Command): void {
       });
     });
   }
+  const ext = deploy.command('ext-json').description("each merchant's stored ext_json (used by later jobs unless --ext-json overrides it)");
+  ext
+    .command('set')
+    .description("store a merchant's ext_json (checked as a deploy would)")
+    .argument('<appid>', 'authorizer appid')
+    .argument('<json>', 'a JSON object, or a file holding one')
+    .action(async (appid: string, value: string) => {
+      const json = value.trim().startsWith('{') ? value : JSON.stringify(readJsonObject(value, 'ext_json file'));
+      await withFleet(async ({ fleet }) => {
+        await fleet.setExtJson(appid, json);
+        out(`stored ext_json for ${appid}`);
+      });
+    });
+  ext
+    .command('get')
+    .description("print a merchant's stored ext_json")
+    .argument('<appid>', 'authorizer appid')
+    .action(async (appid: string) => {
+      await withFleet(async ({ fleet }) => {
+        const json = await fleet.getExtJson(appid);
+        if (json === undefined) throw new CliError('WXO_ERR_NOT_FOUND', `no stored ext_json for ${appid}`);
+        out(json);
+      });
+    });
+  ext
+    .command('list')
+    .description('every stored ext_json')
+    .option('--json', 'print JSON')
+    .action(async (o: { json?: boolean }) => {
+      await withFleet(async ({ fleet }) => {
+        const all = await fleet.listExtJson();
+        if (o.json) return out(JSON.stringify(all.map((e) => ({ appid: e.appid, ext_json: e.extJson, updated_at: new Date(e.updatedAt).toISOString() }))));
+        if (all.length === 0) return out('no stored ext_json');
+        for (const e of all) out(`${e.appid}  ${e.extJson.length > 100 ? `${e.extJson.slice(0, 99)}…` : e.extJson}`);
+      });
+    });
+  ext
+    .command('delete')
+    .description("forget a merchant's stored ext_json")
+    .argument('<appid>', 'authorizer appid')
+    .action(async (appid: string) => {
+      await withFleet(async ({ fleet }) => {
+        if (!(await fleet.deleteExtJson(appid))) throw new CliError('WXO_ERR_NOT_FOUND', `no stored ext_json for ${appid}`);
+        out(`deleted ext_json of ${appid}`);
+      });
+    });
+
   for (const name of ['pause', 'resume', 'cancel'] as const) {
     deploy
       .command(name)
