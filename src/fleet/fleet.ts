@@ -291,7 +291,7 @@ export class Fleet extends EventEmitter {
     if (this.queue) return;
     const prefix = this.o.redisPrefix ?? 'wxopen:fleet';
     this.queue = this.o.redisUrl
-      ? new BullmqQueue(this.o.redisUrl, { name: 'steps', prefix, concurrency: this.o.concurrency ?? 16 })
+      ? new BullmqQueue(this.o.redisUrl, { name: `steps-${this.o.componentAppid}`, prefix, concurrency: this.o.concurrency ?? 16 })
       : new EmbeddedQueue();
     this.rateBackend = this.o.redisUrl ? RedisRateLimitBackend.fromUrl(this.o.redisUrl, `${prefix}:rate:`) : new MemoryRateLimitBackend();
     await this.queue.start((item) => this.runItem(item));
@@ -373,6 +373,15 @@ export class Fleet extends EventEmitter {
   }
 
   private async runItem(item: WorkItem): Promise<void> {
+    try {
+      await this.runItemOnce(item);
+    } catch (err) {
+      // The row keeps its intent and lease: the next scan after the lease reconciles it.
+      this.o.logger.warn({ err, jobId: item.jobId, appid: item.appid }, 'fleet step could not run; retried after its lease');
+    }
+  }
+
+  private async runItemOnce(item: WorkItem): Promise<void> {
     const job = await this.jobFor(item.jobId);
     if (job.status !== 'running') return;
     const row = await runStep(this.deps, job, item.appid);

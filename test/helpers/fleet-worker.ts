@@ -26,7 +26,7 @@ const wx = await createWxOpen({
   },
   refresher: false,
   ensureTicket: false,
-  fleet: { scanMs: 50, leaseMs: 1500, retryBackoffMs: 20, concurrency: 8, redisPrefix: env.FLEET_PREFIX },
+  fleet: { scanMs: 200, leaseMs: 1500, retryBackoffMs: 20, concurrency: 8, redisPrefix: env.FLEET_PREFIX },
 });
 const url = await wx.listen();
 process.stdout.write(`url ${url}\nready\n`);

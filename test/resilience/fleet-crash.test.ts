@@ -135,6 +135,10 @@ function crashSuite(setup: Setup): void {
       const draft = sandbox.addDraft({ user_version: '4.0.0' });
       const templateId = sandbox.state.templates.addToTemplate(draft.draft_id, 0).template_id;
       const job = await fleet.createJob({ templateId, userVersion: '4.0.0', userDesc: 'crash', targets: { all: true } });
+      const t0 = Date.now();
+      const trace = process.env.WXOPEN_FLEET_TRACE
+        ? setInterval(() => void fleet.progress(job.id).then((p) => process.stderr.write(`${((Date.now() - t0) / 1000).toFixed(0)}s ${JSON.stringify(p.counts)}\n`)), 5000)
+        : undefined;
       const commits = () => sandbox.counters.get('/wxa/commit');
       const submits = () => sandbox.counters.get('/wxa/submit_audit');
       const last = setup.instances - 1;
@@ -151,6 +155,7 @@ function crashSuite(setup: Setup): void {
       await until('all submitted', () => fleet.progress(job.id), (p) => p.counts.pending + p.counts.committed === 0, 2400);
       await sandbox.advance(AUDIT_MS);
       await until('job done', () => fleet.getJob(job.id), (j) => j.status === 'done', 2400);
+      if (trace) clearInterval(trace);
       const p = await fleet.progress(job.id);
       expect(p.counts.released).toBe(N);
       const notOnce = (path: string) => sandbox.accounts.filter((a) => sandbox.counters.get(path, a.appid) !== 1).map((a) => `${a.appid}:${sandbox.counters.get(path, a.appid)}`);
@@ -159,7 +164,7 @@ function crashSuite(setup: Setup): void {
       expect(notOnce('/wxa/release')).toEqual([]);
       // The kills did land mid-flight: some steps were reconciled with WeChat's state after a restart.
       expect(sandbox.counters.get('/wxa/getversioninfo') + sandbox.counters.get('/wxa/get_latest_auditstatus')).toBeGreaterThan(0);
-    }, 300_000);
+    }, 600_000);
   });
 }
 
