@@ -59,3 +59,4 @@ export type { AuthorizerClient, ComponentApi, PlatformApiOptions } from './platf
 export * from './login/index.js';
 export * from './jssdk/index.js';
 export * from './oauth/index.js';
+export * from './fleet/index.js';

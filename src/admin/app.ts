@@ -5,10 +5,14 @@ import { WxOpenError } from '../errors.js';
 import { authorizerApi } from './api/authorizers.js';
 import { linkApi } from './api/links.js';
 import { operationsApi } from './api/operations.js';
+import { templateApi } from './api/templates.js';
+import { deployApi } from './api/deploys.js';
 import { tokenApi } from './api/tokens.js';
 import type { AdminContext, AdminDeps } from './context.js';
 import { AdminAuth, OPERATOR_KEY_ID, SCOPES, allows, type Principal } from './credentials.js';
 import { dashboardRoutes } from './dashboard/routes.js';
+import { templatePages } from './dashboard/templates.js';
+import { deployPages } from './dashboard/deploys.js';
 import { loginPage } from './dashboard/pages.js';
 import { reconcileAuthorizers } from './reconcile.js';
 import { SESSION_COOKIE, SessionSealer, readCookie } from './session.js';
@@ -115,7 +119,9 @@ export async function buildAdminApp(deps: AdminDeps, options: { auth?: AdminAuth
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string; validation?: unknown }, req, reply) => {
     if (error instanceof WxOpenError) {
       if (error.statusCode >= 500 && error.statusCode !== 501 && error.statusCode !== 503) logger.warn({ code: error.code, url: req.url.split('?')[0] }, error.detail);
-      return reply.code(error.statusCode).send({ error: error.code, message: error.detail });
+      // WeChat's errcode (85064, 85065…) and a deploy's validation issues ride along for API clients.
+      const { errcode, issues } = error as { errcode?: unknown; issues?: unknown };
+      return reply.code(error.statusCode).send({ error: error.code, message: error.detail, ...(typeof errcode === 'number' && { errcode }), ...(Array.isArray(issues) && { issues }) });
     }
     if (error.validation || (error.statusCode && error.statusCode < 500)) {
       return reply.code(error.statusCode ?? 400).send({ error: 'bad_request', message: error.message });
@@ -142,6 +148,8 @@ export async function buildAdminApp(deps: AdminDeps, options: { auth?: AdminAuth
         { name: 'status' },
         { name: 'reconciliation' },
         { name: 'keys' },
+        { name: 'templates' },
+        { name: 'deploys' },
       ],
     },
   });
@@ -151,11 +159,15 @@ export async function buildAdminApp(deps: AdminDeps, options: { auth?: AdminAuth
   await app.register(async (scope) => tokenApi(scope, context));
   await app.register(async (scope) => linkApi(scope, context));
   await app.register(async (scope) => operationsApi(scope, context));
+  await app.register(async (scope) => templateApi(scope, context));
+  await app.register(async (scope) => deployApi(scope, context));
 
   app.get('/metrics', { config: { access: 'any', scope: 'metrics' }, schema: { hide: true } }, async (_req, reply) => {
     const body = await deps.metrics.registry.metrics();
     return reply.type(deps.metrics.registry.contentType).send(body);
   });
   await app.register(async (scope) => dashboardRoutes(scope, context));
+  await app.register(async (scope) => templatePages(scope, context));
+  await app.register(async (scope) => deployPages(scope, context));
   return { app, context, routes };
 }

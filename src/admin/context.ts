@@ -1,5 +1,6 @@
 import type {} from '@fastify/swagger';
 import type { Config } from '../config.js';
+import type { Fleet } from '../fleet/index.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Platform } from '../platform.js';
 import type { Store } from '../store/types.js';
@@ -26,6 +27,8 @@ export interface AdminDeps {
   sandboxAdmin?: { url: string; token?: string };
   jsapiTicket?: JsapiTicketProvider;
   listMessages?: MessageLister;
+  /** Deploy jobs (issue 15); without one the deploy routes answer 501. */
+  fleet?: Fleet;
 }
 
 export interface AdminContext extends AdminDeps {

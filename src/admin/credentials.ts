@@ -11,6 +11,10 @@ export const SCOPES = [
   'status:read',
   'reconcile',
   'metrics',
+  'templates:read',
+  'templates:write',
+  'deploy:read',
+  'deploy:write',
 ] as const;
 export type Scope = (typeof SCOPES)[number];
 

@@ -82,6 +82,12 @@ export const GrayPlanAnswer = z.looseObject({
 });
 export const VisitStatusAnswer = z.looseObject({ status: z.union([z.literal(0), z.literal(1)]) });
 
+export const VersionInfoAnswer = z.looseObject({
+  exp_info: z.looseObject({ exp_time: z.number(), exp_version: z.string(), exp_desc: z.string() }).optional(),
+  release_info: z.looseObject({ release_time: z.number(), release_version: z.string(), release_desc: z.string() }).optional(),
+});
+
+export type VersionInfoAnswer = z.infer<typeof VersionInfoAnswer>;
 export type PageListAnswer = z.infer<typeof PageListAnswer>;
 export type CategoryListAnswer = z.infer<typeof CategoryListAnswer>;
 export type AuditStatusAnswer = z.infer<typeof AuditStatusAnswer>;
@@ -111,6 +117,8 @@ export function wxaCodeApi(c: ApiCaller) {
     /** GET, but it spends the 5/day undo quota: never repeated automatically. */
     undoCodeAudit: () => c.call({ method: 'GET', path: '/wxa/undocodeaudit', idempotent: false }, OkAnswer),
     speedupAudit: (auditid: number) => c.call({ method: 'POST', path: '/wxa/speedupaudit', body: { auditid } }, OkAnswer),
+    /** The trial (last committed) and online versions; `{}` body (POST). */
+    getVersionInfo: () => c.call({ method: 'POST', path: '/wxa/getversioninfo', body: {}, idempotent: true }, VersionInfoAnswer),
     queryQuota: () => c.call({ method: 'GET', path: '/wxa/queryquota' }, QuotaAnswer),
     /** Sends `{}`: an empty body is 44002. */
     release: () => c.call({ method: 'POST', path: '/wxa/release', body: {} }, OkAnswer),

@@ -3,9 +3,16 @@ import { OkAnswer, type ApiCaller } from './client.js';
 
 /** The code template library (spec 5.1): component token in `access_token`. */
 
+/** Where a draft came from (spec 5.1 lists them on drafts and templates); absent in old answers. */
+const source = {
+  source_miniprogram_appid: z.string().optional(),
+  source_miniprogram: z.string().optional(),
+  developer: z.string().optional(),
+};
+
 export const DraftListAnswer = z.looseObject({
   draft_list: z.array(
-    z.looseObject({ draft_id: z.number(), user_version: z.string(), user_desc: z.string(), create_time: z.number() }),
+    z.looseObject({ draft_id: z.number(), user_version: z.string(), user_desc: z.string(), create_time: z.number(), ...source }),
   ),
 });
 export const TemplateListAnswer = z.looseObject({
@@ -17,6 +24,7 @@ export const TemplateListAnswer = z.looseObject({
       create_time: z.number(),
       template_type: z.number().optional(),
       draft_id: z.number().optional(),
+      ...source,
     }),
   ),
 });

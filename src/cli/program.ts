@@ -7,6 +7,8 @@ import { registerSandboxCommand } from './commands/sandbox.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerTokenCommands } from './commands/token.js';
 import { registerOperatorCommands } from './commands/operator.js';
+import { registerTemplateCommands } from './commands/templates.js';
+import { registerDeployCommands } from './commands/deploy.js';
 
 export function createProgram(): Command {
   const program = new Command('wxopen')
@@ -19,6 +21,8 @@ export function createProgram(): Command {
   registerTokenCommands(program);
   registerSandboxCommand(program);
   registerOperatorCommands(program);
+  registerTemplateCommands(program);
+  registerDeployCommands(program);
   return program;
 }
 

@@ -14,6 +14,9 @@ export interface Metrics {
   storeWriteFailures: Counter<'what'>;
   apiCalls: Counter<'api' | 'outcome'>;
   apiCallDuration: Histogram<'api'>;
+  fleetTransitions: Counter<'from' | 'to'>;
+  fleetSteps: Counter<'step' | 'outcome'>;
+  fleetPauses: Counter<'code'>;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -87,6 +90,24 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       help: 'Duration of typed WeChat API calls including token, rate-limit waits and retries',
       labelNames: ['api'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    fleetTransitions: new Counter({
+      name: 'wxopen_fleet_transitions_total',
+      help: 'Deploy-job merchant state transitions',
+      labelNames: ['from', 'to'],
+      registers: [registry],
+    }),
+    fleetSteps: new Counter({
+      name: 'wxopen_fleet_steps_total',
+      help: 'Deploy-job steps run, by step and outcome (ok, reconciled, failed, retry, paused)',
+      labelNames: ['step', 'outcome'],
+      registers: [registry],
+    }),
+    fleetPauses: new Counter({
+      name: 'wxopen_fleet_pauses_total',
+      help: 'Deploy jobs paused, by reason (audit_quota, rate_limited, api_quota)',
+      labelNames: ['code'],
       registers: [registry],
     }),
   };

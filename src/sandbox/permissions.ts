@@ -41,7 +41,7 @@ export const API_PERMISSIONS: Readonly<Record<string, PermissionRule>> = {
       'commit', 'get_page', 'get_category', 'submit_audit', 'get_auditstatus', 'get_latest_auditstatus', 'undocodeaudit',
       'release', 'revertcoderelease', 'grayrelease', 'revertgrayrelease', 'getgrayreleaseplan', 'queryquota', 'speedupaudit',
       'change_visitstatus', 'getvisitstatus', 'modify_domain', 'setwebviewdomain', 'bind_tester', 'unbind_tester', 'memberauth',
-      'security/get_code_privacy_info',
+      'security/get_code_privacy_info', 'getversioninfo',
     ].map((p) => [`/wxa/${p}`, CODE_MANAGEMENT]),
   ),
   '/wxa/get_qrcode': mp(18, 86),

@@ -1,4 +1,6 @@
 import { loadConfig, type Config, type Env } from '../config.js';
+import { createFleet, type CreateFleetOptions } from '../fleet/create.js';
+import type { Fleet } from '../fleet/fleet.js';
 import { MessageRetention } from '../messages/retention.js';
 import { MessageRouter } from '../messages/router.js';
 import type { MessageDedupe } from '../messages/dedupe.js';
@@ -35,6 +37,10 @@ export interface CreateWxOpenOptions {
   refresher?: boolean;
   /** Prune the message log in the background after `listen()` (default true). */
   retention?: boolean;
+  /** Run the deploy-job runner after `listen()` (default true; `wx.fleet` works either way). */
+  fleetRunner?: boolean;
+  /** Runner tuning (scan interval, lease, retries, BullMQ concurrency…). */
+  fleet?: Omit<CreateFleetOptions, 'platform' | 'store' | 'config' | 'logger' | 'clock' | 'metrics'>;
 }
 
 export interface WxOpen extends WxOpenApp {
@@ -43,6 +49,8 @@ export interface WxOpen extends WxOpenApp {
   platform: Platform;
   router: MessageRouter;
   retention: MessageRetention;
+  /** Mini-program deploy jobs (src/fleet); its runner runs after `listen()`. */
+  fleet: Fleet;
   /** Registers a message handler: `wx.on('message.text', (m) => reply.text('hi'))`. */
   on: MessageRouter['on'];
   /** Listens (default `config.port`/`config.host`) and starts the refresher and retention; resolves with the URL. */
@@ -50,9 +58,10 @@ export interface WxOpen extends WxOpenApp {
   /**
    * Starts the background work without listening (ticket request, token refresher, retry of pushed
    * authorization codes, retention), for a host that serves the push URLs through an adapter
-   * (`wxopen/web`, `wxopen/express`, …). `listen()` calls it; calling it again does nothing.
+   * (`wxopen/web`, `wxopen/express`, …), and the mini-program fleet's runner. `listen()` calls it; calling it
+   * again does nothing.
    */
-  start(): void;
+  start(): Promise<void>;
   /** The URL after `listen()`. */
   url: string | undefined;
   /** Stops accepting, drains handlers and background work, closes the store (if opened here). */
@@ -86,6 +95,15 @@ export async function createWxOpen(options: CreateWxOpenOptions = {}): Promise<W
   const metrics = createMetrics();
   const platform = new Platform({ ...options.platform, config, store, logger, clock, metrics });
   const router = new MessageRouter();
+  const fleet = createFleet({ ...options.fleet, platform, store, config, logger, clock, metrics });
+  // Registered before user handlers: audit results feed the deploy state machine whatever they answer.
+  const auditResult = (m: Parameters<Fleet['onAuditEvent']>[0]) => {
+    fleet.onAuditEvent(m).catch((err: unknown) => logger.warn({ err, authorizerAppid: m.authorizerAppid }, 'fleet audit event not applied; polling catches up'));
+    return undefined;
+  };
+  router.on('event.weapp_audit_success', auditResult);
+  router.on('event.weapp_audit_fail', auditResult);
+  router.on('event.weapp_audit_delay', auditResult);
   let built: WxOpenApp;
   try {
     built = await buildApp({ config, store, logger, clock, platform, metrics, router, dedupe: options.dedupe });
@@ -104,6 +122,7 @@ export async function createWxOpen(options: CreateWxOpenOptions = {}): Promise<W
     platform,
     router,
     retention,
+    fleet,
     url: undefined,
     on: ((...args: Parameters<MessageRouter['on']>) => {
       router.on(...args);
@@ -115,10 +134,10 @@ export async function createWxOpen(options: CreateWxOpenOptions = {}): Promise<W
       const port = typeof address === 'object' && address ? address.port : config.port;
       const host = (o.host ?? config.host) === '0.0.0.0' || (o.host ?? config.host) === '::' ? 'localhost' : (o.host ?? config.host);
       wx.url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-      wx.start();
+      await wx.start();
       return wx.url;
     },
-    start() {
+    async start() {
       if (started || closed) return;
       started = true;
       if (options.ensureTicket !== false) {
@@ -132,11 +151,14 @@ export async function createWxOpen(options: CreateWxOpenOptions = {}): Promise<W
       // Pushed authorization codes not yet exchanged (a crash, a transient failure) are retried from the store.
       platform.exchanges.start();
       if (options.retention !== false) retention.start();
+      // The fleet runner (BullMQ worker or embedded) is awaited: a Redis it cannot reach is a start-up error.
+      if (options.fleetRunner !== false) await fleet.start();
     },
     async close() {
       if (closed) return;
       closed = true;
       await retention.stop();
+      await fleet.stop();
       await built.app.close();
       await built.context.pushes.drain();
       await platform.close();

@@ -11,6 +11,8 @@ export interface RunningServer extends WxOpenApp {
   platform: Platform;
   /** The embedding handle: `server.wx.on('message.text', …)`. */
   wx: WxOpen;
+  /** Deploy jobs; this server runs their steps. */
+  fleet: WxOpen['fleet'];
   close(): Promise<void>;
 }
 
@@ -34,5 +36,5 @@ export async function startServer(config: Config, options: StartServerOptions = 
     await wx.close();
     throw err;
   }
-  return { app: wx.app, context: wx.context, messages: wx.messages, push: wx.push, url, store: wx.store, platform: wx.platform, wx, close: () => wx.close() };
+  return { app: wx.app, context: wx.context, messages: wx.messages, push: wx.push, url, store: wx.store, platform: wx.platform, wx, fleet: wx.fleet, close: () => wx.close() };
 }

@@ -103,7 +103,7 @@ export interface MessageStore {
 export type StoreDialect = 'sqlite' | 'postgres';
 
 /** The one persistence interface; adapters pass `storeContract` in `store/testing`. */
-export interface Store extends TicketStore, PushStore, CredentialStore, ExchangeStore, MessageStore, ApiStore, AdminStore {
+export interface Store extends TicketStore, PushStore, CredentialStore, ExchangeStore, MessageStore, ApiStore, AdminStore, FleetStore {
   readonly dialect: StoreDialect;
   /** Applies pending migrations; idempotent and safe to run from several processes at once. */
   migrate(): Promise<void>;
@@ -332,4 +332,78 @@ export interface AdminStore {
   replaceApiKeySecret(componentAppid: string, keyId: string, secretHash: string, at: number): Promise<boolean>;
   recordAudit(record: AuditRecord): Promise<void>;
   listAudit(componentAppid: string, options?: { limit?: number; keyId?: string; action?: string; target?: string }): Promise<StoredAudit[]>;
+}
+
+/** A deploy job (src/fleet): one template version to many mini programs. Times are epoch ms. */
+export interface FleetJobRecord {
+  componentAppid: string;
+  jobId: string;
+  templateId: number;
+  userVersion: string;
+  userDesc: string;
+  /** The job's resolved options (src/fleet/model.ts), stored as JSON. */
+  options: Record<string, unknown>;
+  status: 'running' | 'paused' | 'done' | 'cancelled';
+  pause: { code: string; errcode?: number; message: string; at: number } | null;
+  total: number;
+  createdBy: string | null;
+  createdAt: number;
+  updatedAt: number;
+  finishedAt: number | null;
+}
+
+/** One merchant of a job: its state machine row. `version` guards every write (compare-and-set). */
+export interface FleetTargetRecord {
+  componentAppid: string;
+  jobId: string;
+  appid: string;
+  state: string;
+  extJson: string;
+  auditid: number | null;
+  reason: string | null;
+  errcode: number | null;
+  errmsg: string | null;
+  errorStep: string | null;
+  /** The step whose WeChat call may be in flight (recorded before the call). */
+  intent: string | null;
+  intentAt: number | null;
+  /** Until when the runner that set `intent` owns the row. */
+  leaseUntil: number | null;
+  /** When a runner should next look at the row; null: nothing to do (final, or waiting for an operator). */
+  nextAt: number | null;
+  attempts: number;
+  version: number;
+  updatedAt: number;
+}
+
+export type FleetTargetPatch = Partial<Omit<FleetTargetRecord, 'componentAppid' | 'jobId' | 'appid' | 'version'>>;
+
+export interface FleetStore {
+  /** The job and all its targets in one transaction. */
+  createFleetJob(job: FleetJobRecord, targets: FleetTargetRecord[]): Promise<void>;
+  getFleetJob(componentAppid: string, jobId: string): Promise<FleetJobRecord | undefined>;
+  /** Newest first. */
+  listFleetJobs(componentAppid: string, options?: { limit?: number; status?: FleetJobRecord['status'] }): Promise<FleetJobRecord[]>;
+  /** Applies `patch` when the job's status is one of `expectStatus` (any when omitted); false when not. */
+  updateFleetJob(
+    componentAppid: string,
+    jobId: string,
+    patch: Partial<Pick<FleetJobRecord, 'status' | 'pause' | 'updatedAt' | 'finishedAt'>>,
+    expectStatus?: ReadonlyArray<FleetJobRecord['status']>,
+  ): Promise<boolean>;
+  getFleetTarget(componentAppid: string, jobId: string, appid: string): Promise<FleetTargetRecord | undefined>;
+  /** Appid order. */
+  listFleetTargets(componentAppid: string, jobId: string, options?: { states?: readonly string[]; limit?: number; offset?: number }): Promise<FleetTargetRecord[]>;
+  countFleetTargets(componentAppid: string, jobId: string): Promise<Record<string, number>>;
+  /** Compare-and-set on `version`: the updated row (version + 1), or undefined when someone else wrote first. */
+  updateFleetTarget(componentAppid: string, jobId: string, appid: string, expectedVersion: number, patch: FleetTargetPatch): Promise<FleetTargetRecord | undefined>;
+  /** Targets of running jobs with `nextAt <= now` whose lease (if any) has run out, earliest first. */
+  dueFleetTargets(componentAppid: string, now: number, limit: number): Promise<FleetTargetRecord[]>;
+  /** One merchant's targets in these states, across jobs (audit results name only the appid). */
+  findFleetTargetsByAppid(componentAppid: string, appid: string, states: readonly string[]): Promise<FleetTargetRecord[]>;
+  /** Per-authorizer ext_json for deploys (a JSON string). */
+  setFleetExtJson(componentAppid: string, appid: string, extJson: string, at: number): Promise<void>;
+  getFleetExtJson(componentAppid: string, appid: string): Promise<string | undefined>;
+  deleteFleetExtJson(componentAppid: string, appid: string): Promise<boolean>;
+  listFleetExtJson(componentAppid: string): Promise<Array<{ appid: string; extJson: string; updatedAt: number }>>;
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AuthorizationInput, MessageRecord, PushRecord, Store } from '../../src/store/types.js';
+import type { AuthorizationInput, FleetJobRecord, FleetTargetRecord, MessageRecord, PushRecord, Store } from '../../src/store/types.js';
 
 /**
  * The behaviour every Store adapter must have. Fixtures are hostile on purpose: quotes, SQL fragments,
@@ -415,6 +415,119 @@ export function storeContract(name: string, open: () => Promise<Store>, teardown
         await store.setJssdkDomains(c, 'wxD', ['m.example.com'], 2);
         expect(await store.getJssdkDomains(c, 'wxD')).toEqual(['m.example.com']);
         expect(await store.getJssdkDomains(c, 'wxOther')).toEqual([]);
+      });
+    });
+
+    describe('fleet: deploy jobs and merchant state machines', () => {
+      const job = (c: string, jobId: string, over: Partial<FleetJobRecord> = {}): FleetJobRecord => ({
+        componentAppid: c,
+        jobId,
+        templateId: 2 ** 40,
+        userVersion: `1.0.0'"中文`,
+        userDesc: "desc'; --",
+        options: { submitAudit: true, audit: { item_list: [{ title: '首页 😀' }] } },
+        status: 'running',
+        pause: null,
+        total: 3,
+        createdBy: null,
+        createdAt: 1_700_000_000_000,
+        updatedAt: 1_700_000_000_000,
+        finishedAt: null,
+        ...over,
+      });
+      const target = (c: string, jobId: string, appid: string, over: Partial<FleetTargetRecord> = {}): FleetTargetRecord => ({
+        componentAppid: c,
+        jobId,
+        appid,
+        state: 'pending',
+        extJson: `{"extAppid":"${appid}","q":"'\\""}`,
+        auditid: null,
+        reason: null,
+        errcode: null,
+        errmsg: null,
+        errorStep: null,
+        intent: null,
+        intentAt: null,
+        leaseUntil: null,
+        nextAt: 100,
+        attempts: 0,
+        version: 0,
+        updatedAt: 1,
+        ...over,
+      });
+
+      it('stores a job with its targets and reads them back', async () => {
+        const c = component();
+        const many = Array.from({ length: 1201 }, (_, i) => target(c, 'fj_big', `wx${String(i).padStart(16, '0')}`));
+        await store.createFleetJob(job(c, 'fj_big', { total: many.length }), many);
+        expect(await store.getFleetJob(c, 'fj_big')).toEqual(job(c, 'fj_big', { total: many.length }));
+        expect(await store.getFleetJob(component(), 'fj_big')).toBeUndefined();
+        expect(await store.countFleetTargets(c, 'fj_big')).toEqual({ pending: 1201 });
+        const page = await store.listFleetTargets(c, 'fj_big', { limit: 2, offset: 1 });
+        expect(page.map((t) => t.appid)).toEqual(['wx0000000000000001', 'wx0000000000000002']);
+        expect(page[0]).toEqual(many[1]);
+        expect(await store.getFleetTarget(c, 'fj_big', 'wx0000000000000005')).toEqual(many[5]);
+        expect(await store.listFleetTargets(c, 'fj_big', { states: [] })).toEqual([]);
+      });
+
+      it('writes a target only at the version it read (compare-and-set)', async () => {
+        const c = component();
+        await store.createFleetJob(job(c, 'fj_cas'), [target(c, 'fj_cas', 'wxA')]);
+        const w1 = await store.updateFleetTarget(c, 'fj_cas', 'wxA', 0, { intent: 'commit', intentAt: 5, leaseUntil: 50, attempts: 1, auditid: 2 ** 40 + 1 });
+        expect(w1).toMatchObject({ version: 1, intent: 'commit', intentAt: 5, leaseUntil: 50, attempts: 1, auditid: 2 ** 40 + 1, state: 'pending' });
+        expect(await store.updateFleetTarget(c, 'fj_cas', 'wxA', 0, { state: 'failed' })).toBeUndefined();
+        const w2 = await store.updateFleetTarget(c, 'fj_cas', 'wxA', 1, { state: 'failed', intent: null, errcode: -1, errmsg: "busy '中'", errorStep: 'commit', nextAt: null });
+        expect(w2).toMatchObject({ version: 2, state: 'failed', intent: null, errcode: -1, errmsg: "busy '中'", errorStep: 'commit', nextAt: null, intentAt: 5 });
+        expect(await store.listFleetTargets(c, 'fj_cas', { states: ['failed'] })).toHaveLength(1);
+      });
+
+      it('lists due targets of running jobs only, with no live lease, earliest first', async () => {
+        const c = component();
+        await store.createFleetJob(job(c, 'fj_run'), [
+          target(c, 'fj_run', 'wx1', { nextAt: 30 }),
+          target(c, 'fj_run', 'wx2', { nextAt: 10 }),
+          target(c, 'fj_run', 'wx3', { nextAt: 500 }),
+          target(c, 'fj_run', 'wx4', { nextAt: 5, leaseUntil: 200 }),
+          target(c, 'fj_run', 'wx5', { nextAt: 5, leaseUntil: 50 }),
+          target(c, 'fj_run', 'wx6', { nextAt: null }),
+        ]);
+        await store.createFleetJob(job(c, 'fj_paused', { status: 'paused' }), [target(c, 'fj_paused', 'wx1', { nextAt: 1 })]);
+        expect((await store.dueFleetTargets(c, 100, 10)).map((t) => t.appid)).toEqual(['wx5', 'wx2', 'wx1']);
+        expect((await store.dueFleetTargets(c, 100, 2)).map((t) => t.appid)).toEqual(['wx5', 'wx2']);
+        expect(await store.dueFleetTargets(component(), 100, 10)).toEqual([]);
+        expect((await store.findFleetTargetsByAppid(c, 'wx1', ['pending'])).map((t) => t.jobId).sort()).toEqual(['fj_paused', 'fj_run']);
+        expect(await store.findFleetTargetsByAppid(c, 'wx1', [])).toEqual([]);
+      });
+
+      it('moves a job between statuses only from the expected ones, newest job first', async () => {
+        const c = component();
+        await store.createFleetJob(job(c, 'fj_1', { createdAt: 1 }), []);
+        await store.createFleetJob(job(c, 'fj_2', { createdAt: 2 }), []);
+        const pause = { code: 'audit_quota', errcode: 85085, message: "quota '中'", at: 9 };
+        expect(await store.updateFleetJob(c, 'fj_1', { status: 'paused', pause, updatedAt: 9 }, ['running'])).toBe(true);
+        expect(await store.updateFleetJob(c, 'fj_1', { status: 'paused' }, ['running'])).toBe(false);
+        expect(await store.getFleetJob(c, 'fj_1')).toMatchObject({ status: 'paused', pause, updatedAt: 9 });
+        expect(await store.updateFleetJob(c, 'fj_1', { status: 'done', pause: null, finishedAt: 10 })).toBe(true);
+        expect(await store.getFleetJob(c, 'fj_1')).toMatchObject({ status: 'done', pause: null, finishedAt: 10 });
+        expect((await store.listFleetJobs(c)).map((j) => j.jobId)).toEqual(['fj_2', 'fj_1']);
+        expect((await store.listFleetJobs(c, { status: 'running' })).map((j) => j.jobId)).toEqual(['fj_2']);
+        expect(await store.listFleetJobs(c, { limit: 1 })).toHaveLength(1);
+      });
+
+      it('keeps one ext_json per authorizer', async () => {
+        const c = component();
+        expect(await store.getFleetExtJson(c, 'wxE')).toBeUndefined();
+        await store.setFleetExtJson(c, 'wxE', '{"a":"\'"}', 1);
+        await store.setFleetExtJson(c, 'wxE', '{"a":"中文😀"}', 2);
+        await store.setFleetExtJson(c, 'wxD', '{}', 3);
+        expect(await store.getFleetExtJson(c, 'wxE')).toBe('{"a":"中文😀"}');
+        expect(await store.listFleetExtJson(c)).toEqual([
+          { appid: 'wxD', extJson: '{}', updatedAt: 3 },
+          { appid: 'wxE', extJson: '{"a":"中文😀"}', updatedAt: 2 },
+        ]);
+        expect(await store.deleteFleetExtJson(c, 'wxE')).toBe(true);
+        expect(await store.deleteFleetExtJson(c, 'wxE')).toBe(false);
+        expect(await store.getFleetExtJson(component(), 'wxD')).toBeUndefined();
       });
     });
 });

@@ -1,10 +1,18 @@
 import { startAdmin, type RunningAdmin } from '../../src/admin/start.js';
+import { createFleet, type Fleet } from '../../src/fleet/index.js';
 import { startWorld, type World, type WorldOptions } from './world.js';
 
 export const ADMIN_TOKEN = 'test-operator-token-0123456789';
 
+export interface AdminWorldOptions extends WorldOptions {
+  /** Run a deploy engine (its runner started, audit pushes wired) behind the admin surfaces. */
+  fleet?: boolean | { scanMs?: number };
+}
+
 export interface AdminWorld extends World {
   admin: RunningAdmin;
+  /** Present with `{ fleet: true }`. */
+  fleet: Fleet | undefined;
   /** The operator listener's base URL. */
   adminUrl: string;
   api(path: string, init?: RequestInit & { token?: string | null }): Promise<Response>;
@@ -12,8 +20,21 @@ export interface AdminWorld extends World {
 }
 
 /** The world plus the operator listener, with the sandbox's admin API behind the same token. */
-export async function startAdminWorld(options: WorldOptions = {}): Promise<AdminWorld> {
+export async function startAdminWorld(options: AdminWorldOptions = {}): Promise<AdminWorld> {
   const w = await startWorld({ ...options, env: { WXOPEN_ADMIN_TOKEN: ADMIN_TOKEN, WXOPEN_ADMIN_PORT: '0', ...options.env }, sandbox: { adminToken: ADMIN_TOKEN, ...options.sandbox } });
+  let fleet: Fleet | undefined;
+  if (options.fleet) {
+    const f = createFleet({ platform: w.platform, store: w.store, config: w.config, logger: w.context.logger, clock: w.sandbox.clock, metrics: w.context.metrics, ...(typeof options.fleet === 'object' && options.fleet) });
+    // As createWxOpen does: audit pushes feed the deploy state machine.
+    for (const type of ['event.weapp_audit_success', 'event.weapp_audit_fail', 'event.weapp_audit_delay'] as const) {
+      w.messages.o.router.on(type, (m) => {
+        void f.onAuditEvent(m as Parameters<Fleet['onAuditEvent']>[0]).catch(() => undefined);
+        return undefined;
+      });
+    }
+    await f.start();
+    fleet = f;
+  }
   const admin = await startAdmin(
     {
       config: w.config,
@@ -23,6 +44,7 @@ export async function startAdminWorld(options: WorldOptions = {}): Promise<Admin
       clock: w.sandbox.clock,
       metrics: w.context.metrics,
       sandboxAdmin: { url: w.sandbox.url, token: ADMIN_TOKEN },
+      fleet,
     },
     { reconcileTimer: false },
   );
@@ -31,6 +53,7 @@ export async function startAdminWorld(options: WorldOptions = {}): Promise<Admin
     ...w,
     admin,
     adminUrl,
+    fleet,
     api(path, init = {}) {
       const token = init.token === undefined ? ADMIN_TOKEN : init.token;
       const headers = new Headers(init.headers);
@@ -39,6 +62,7 @@ export async function startAdminWorld(options: WorldOptions = {}): Promise<Admin
       return fetch(`${adminUrl}${path}`, { ...init, headers });
     },
     async close() {
+      await fleet?.stop();
       await admin.close();
       await w.close();
     },

@@ -216,8 +216,8 @@ describe('wx.start(): the background work without a listener of its own', () => 
     try {
       sandbox.setPlatform({ componentPushUrl: `${m.url}/wechat/component`, authorizerPushUrl: `${m.url}/wechat/authorizer/$APPID$` });
       expect(await wx.store.getTicket(wx.config.componentAppid)).toBeUndefined();
-      wx.start();
-      wx.start(); // idempotent
+      await wx.start();
+      await wx.start(); // idempotent
       await vi.waitFor(async () => expect(await wx.store.getTicket(wx.config.componentAppid)).toBeDefined(), { timeout: 20_000, interval: 50 });
       expect(sandbox.counters.get('/cgi-bin/component/api_start_push_ticket')).toBe(1);
       expect(wx.url).toBeUndefined();

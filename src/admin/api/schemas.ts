@@ -7,7 +7,7 @@ export const appidParam = {
 
 export const errorSchema = {
   type: 'object',
-  properties: { error: { type: 'string' }, message: { type: 'string' } },
+  properties: { error: { type: 'string' }, message: { type: 'string' }, errcode: { type: 'integer', description: "WeChat's errcode, when WeChat refused" } },
   required: ['error'],
 } as const;
 

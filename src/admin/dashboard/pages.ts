@@ -1,3 +1,4 @@
+import { fleetMessages } from '../../i18n/fleet.js';
 import { ago, inTime, messages, permissionName, type Lang, type Messages } from '../../i18n/index.js';
 import type { AuthorizerRecord, StoredMessage, StoredPush } from '../../store/types.js';
 import { esc, shell } from '../../server/pages/layout.js';
@@ -8,7 +9,8 @@ const STATUS_CLASS: Record<string, string> = { authorized: 'ok', needs_reauthori
 
 export function nav(lang: Lang, csrf: string | undefined, sandbox: boolean): string {
   const m = messages(lang);
-  return `<nav><span class="brand">${esc(m.brand)}</span><a href="/">${esc(m.dashboard)}</a>${sandbox ? `<a href="/sandbox">${esc(m.sandbox)}</a>` : ''}<a href="/docs">${esc(m.apiDocs)}</a>
+  const f = fleetMessages(lang);
+  return `<nav><span class="brand">${esc(m.brand)}</span><a href="/">${esc(m.dashboard)}</a><a href="/templates">${esc(f.navTemplates)}</a><a href="/deploys">${esc(f.navDeploys)}</a>${sandbox ? `<a href="/sandbox">${esc(m.sandbox)}</a>` : ''}<a href="/docs">${esc(m.apiDocs)}</a>
 <a href="/lang?to=zh-CN">中文</a><a href="/lang?to=en">English</a>${csrf ? `<form method="post" action="/logout" style="margin:0"><input type="hidden" name="csrf" value="${esc(csrf)}"><button class="secondary" style="padding:4px 10px;margin:0">${esc(m.logout)}</button></form>` : ''}</nav>`;
 }
 

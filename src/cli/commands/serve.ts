@@ -61,6 +61,7 @@ export function registerServeCommand(program: Command): void {
           clock: server.context.clock,
           metrics: server.context.metrics,
           sandboxAdmin: sandbox ? { url: sandbox.url, token: config.adminToken } : undefined,
+          fleet: server.wx.fleet,
         }).catch((err: unknown) => {
           throw listenFailure(err, config.adminHost, config.adminPort, 'WXOPEN_ADMIN_PORT');
         });

@@ -94,6 +94,23 @@ export async function codeRoutes(app: FastifyInstance, ctx: SandboxContext): Pro
     };
   });
 
+  // The trial (last committed) and online versions: how a caller learns whether its commit landed.
+  app.post('/wxa/getversioninfo', async (request) => {
+    const { account } = requireAuthorizerToken(ctx, request);
+    jsonBody(request);
+    const code = codeFor(state, account.appid);
+    return {
+      errcode: 0,
+      errmsg: 'ok',
+      ...(code.committed && {
+        exp_info: { exp_time: seconds(code.committed.committedAt), exp_version: code.committed.userVersion, exp_desc: code.committed.userDesc },
+      }),
+      ...(code.online && {
+        release_info: { release_time: seconds(code.online.releasedAt), release_version: code.online.version.userVersion, release_desc: code.online.version.userDesc },
+      }),
+    };
+  });
+
   app.get('/wxa/undocodeaudit', async (request) => {
     const { account } = requireAuthorizerToken(ctx, request);
     undoAudit(state, account.appid);

@@ -3,6 +3,9 @@ import { sql } from 'kysely';
 import { unwrittenTicketOutcome } from '../types.js';
 import type {
   ApiKeyRecord,
+  FleetJobRecord,
+  FleetTargetPatch,
+  FleetTargetRecord,
   AuditRecord,
   StoredAudit,
   AuthorizationInput,
@@ -28,6 +31,7 @@ import * as api from './api-queries.js';
 import * as q from './credential-queries.js';
 import * as x from './exchange-queries.js';
 import * as admin from './admin-queries.js';
+import * as fleet from './fleet-queries.js';
 import { migrationProvider } from './migrations.js';
 import type { Database } from './schema.js';
 
@@ -390,5 +394,52 @@ export class KyselyStore implements Store {
   }
   listAudit(c: string, options?: { limit?: number; keyId?: string; action?: string; target?: string }): Promise<StoredAudit[]> {
     return admin.listAudit(this.db, c, options);
+  }
+  createFleetJob(job: FleetJobRecord, targets: FleetTargetRecord[]): Promise<void> {
+    return this.db.transaction().execute((trx) => fleet.createFleetJob(trx, job, targets));
+  }
+  getFleetJob(c: string, jobId: string): Promise<FleetJobRecord | undefined> {
+    return fleet.getFleetJob(this.db, c, jobId);
+  }
+  listFleetJobs(c: string, options?: { limit?: number; status?: FleetJobRecord['status'] }): Promise<FleetJobRecord[]> {
+    return fleet.listFleetJobs(this.db, c, options);
+  }
+  updateFleetJob(
+    c: string,
+    jobId: string,
+    patch: Partial<Pick<FleetJobRecord, 'status' | 'pause' | 'updatedAt' | 'finishedAt'>>,
+    expectStatus?: ReadonlyArray<FleetJobRecord['status']>,
+  ): Promise<boolean> {
+    return fleet.updateFleetJob(this.db, c, jobId, patch, expectStatus);
+  }
+  getFleetTarget(c: string, jobId: string, appid: string): Promise<FleetTargetRecord | undefined> {
+    return fleet.getFleetTarget(this.db, c, jobId, appid);
+  }
+  listFleetTargets(c: string, jobId: string, options?: { states?: readonly string[]; limit?: number; offset?: number }): Promise<FleetTargetRecord[]> {
+    return fleet.listFleetTargets(this.db, c, jobId, options);
+  }
+  countFleetTargets(c: string, jobId: string): Promise<Record<string, number>> {
+    return fleet.countFleetTargets(this.db, c, jobId);
+  }
+  updateFleetTarget(c: string, jobId: string, appid: string, expectedVersion: number, patch: FleetTargetPatch): Promise<FleetTargetRecord | undefined> {
+    return fleet.updateFleetTarget(this.db, c, jobId, appid, expectedVersion, patch);
+  }
+  dueFleetTargets(c: string, now: number, limit: number): Promise<FleetTargetRecord[]> {
+    return fleet.dueFleetTargets(this.db, c, now, limit);
+  }
+  findFleetTargetsByAppid(c: string, appid: string, states: readonly string[]): Promise<FleetTargetRecord[]> {
+    return fleet.findFleetTargetsByAppid(this.db, c, appid, states);
+  }
+  setFleetExtJson(c: string, appid: string, extJson: string, at: number): Promise<void> {
+    return fleet.setFleetExtJson(this.db, c, appid, extJson, at);
+  }
+  getFleetExtJson(c: string, appid: string): Promise<string | undefined> {
+    return fleet.getFleetExtJson(this.db, c, appid);
+  }
+  deleteFleetExtJson(c: string, appid: string): Promise<boolean> {
+    return fleet.deleteFleetExtJson(this.db, c, appid);
+  }
+  listFleetExtJson(c: string): Promise<Array<{ appid: string; extJson: string; updatedAt: number }>> {
+    return fleet.listFleetExtJson(this.db, c);
   }
 }

@@ -220,6 +220,64 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
         await db.schema.dropTable('admin_api_keys').execute();
       },
     },
+    // Deploy jobs and each merchant's state machine (issue 15).
+    fleet_0001_jobs_and_targets: {
+      async up(db) {
+        await db.schema
+          .createTable('fleet_jobs')
+          .addColumn('component_appid', 'text', (c) => c.notNull())
+          .addColumn('job_id', 'text', (c) => c.notNull())
+          .addColumn('template_id', 'bigint', (c) => c.notNull())
+          .addColumn('user_version', 'text', (c) => c.notNull())
+          .addColumn('user_desc', 'text', (c) => c.notNull())
+          .addColumn('options', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('pause', 'text')
+          .addColumn('total', 'integer', (c) => c.notNull())
+          .addColumn('created_by', 'text')
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addColumn('finished_at', 'bigint')
+          .addPrimaryKeyConstraint('fleet_jobs_pk', ['component_appid', 'job_id'])
+          .execute();
+        await db.schema
+          .createTable('fleet_targets')
+          .addColumn('component_appid', 'text', (c) => c.notNull())
+          .addColumn('job_id', 'text', (c) => c.notNull())
+          .addColumn('appid', 'text', (c) => c.notNull())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('ext_json', 'text', (c) => c.notNull())
+          .addColumn('auditid', 'bigint')
+          .addColumn('reason', 'text')
+          .addColumn('errcode', 'integer')
+          .addColumn('errmsg', 'text')
+          .addColumn('error_step', 'text')
+          .addColumn('intent', 'text')
+          .addColumn('intent_at', 'bigint')
+          .addColumn('lease_until', 'bigint')
+          .addColumn('next_at', 'bigint')
+          .addColumn('attempts', 'integer', (c) => c.notNull())
+          .addColumn('version', 'integer', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('fleet_targets_pk', ['component_appid', 'job_id', 'appid'])
+          .execute();
+        await db.schema.createIndex('fleet_targets_due').on('fleet_targets').columns(['component_appid', 'next_at']).execute();
+        await db.schema.createIndex('fleet_targets_appid').on('fleet_targets').columns(['component_appid', 'appid']).execute();
+        await db.schema
+          .createTable('fleet_ext_json')
+          .addColumn('component_appid', 'text', (c) => c.notNull())
+          .addColumn('appid', 'text', (c) => c.notNull())
+          .addColumn('ext_json', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('fleet_ext_json_pk', ['component_appid', 'appid'])
+          .execute();
+      },
+      async down(db) {
+        await db.schema.dropTable('fleet_ext_json').execute();
+        await db.schema.dropTable('fleet_targets').execute();
+        await db.schema.dropTable('fleet_jobs').execute();
+      },
+    },
   };
 }
 

@@ -130,6 +130,49 @@ export interface AdminAuditTable {
   detail: string | null;
 }
 
+export interface FleetJobsTable {
+  component_appid: string;
+  job_id: string;
+  template_id: number;
+  user_version: string;
+  user_desc: string;
+  options: string;
+  status: string;
+  pause: string | null;
+  total: number;
+  created_by: string | null;
+  created_at: number;
+  updated_at: number;
+  finished_at: number | null;
+}
+
+export interface FleetTargetsTable {
+  component_appid: string;
+  job_id: string;
+  appid: string;
+  state: string;
+  ext_json: string;
+  auditid: number | null;
+  reason: string | null;
+  errcode: number | null;
+  errmsg: string | null;
+  error_step: string | null;
+  intent: string | null;
+  intent_at: number | null;
+  lease_until: number | null;
+  next_at: number | null;
+  attempts: number;
+  version: number;
+  updated_at: number;
+}
+
+export interface FleetExtJsonTable {
+  component_appid: string;
+  appid: string;
+  ext_json: string;
+  updated_at: number;
+}
+
 export interface Database {
   messages_log: MessagesLogTable;
   component_tickets: ComponentTicketsTable;
@@ -144,4 +187,7 @@ export interface Database {
   api_jssdk_domains: ApiJssdkDomainsTable;
   admin_api_keys: AdminApiKeysTable;
   admin_audit: AdminAuditTable;
+  fleet_jobs: FleetJobsTable;
+  fleet_targets: FleetTargetsTable;
+  fleet_ext_json: FleetExtJsonTable;
 }

@@ -1,0 +1,72 @@
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { WorkItem, WorkQueue } from './work-queue.js';
+
+/** How long an added step is not added again by this instance's scanner. */
+const RECENT_MS = 5_000;
+
+const idOf = (item: WorkItem) => `${item.jobId}__${item.appid}__${item.version}`;
+
+/**
+ * With WXOPEN_REDIS_URL: steps go through a BullMQ queue and every instance's Worker takes them. A job
+ * id per (job, merchant, row version) lets several instances' scanners add the same step once.
+ */
+export class BullmqQueue implements WorkQueue {
+  readonly kind = 'bullmq' as const;
+  private readonly connection: Redis;
+  private readonly queue: Queue;
+  private worker: Worker | undefined;
+  private workerConnection: Redis | undefined;
+  /** Steps this instance added lately: its scanner need not add them again while they wait in Redis. */
+  private readonly added = new Map<string, number>();
+
+  constructor(
+    redisUrl: string,
+    private readonly o: { name: string; prefix: string; concurrency: number },
+  ) {
+    // BullMQ's blocking commands need maxRetriesPerRequest: null.
+    this.connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+    this.queue = new Queue(o.name, { connection: this.connection, prefix: o.prefix });
+  }
+
+  async start(run: (item: WorkItem) => Promise<void>): Promise<void> {
+    this.workerConnection = this.connection.duplicate();
+    this.worker = new Worker<WorkItem>(this.o.name, async (job) => run(job.data), {
+      connection: this.workerConnection,
+      prefix: this.o.prefix,
+      concurrency: this.o.concurrency,
+      // A killed instance's steps go back to the queue within seconds (the row's own lease guards them).
+      lockDuration: 10_000,
+      stalledInterval: 5_000,
+    });
+    this.worker.on('error', () => undefined);
+  }
+
+  has(item: WorkItem): boolean {
+    const at = this.added.get(idOf(item));
+    return at !== undefined && Date.now() - at < RECENT_MS;
+  }
+
+  async add(item: WorkItem): Promise<void> {
+    const id = idOf(item);
+    const now = Date.now();
+    if (this.added.size > 50_000) for (const [k, at] of this.added) if (now - at >= RECENT_MS) this.added.delete(k);
+    this.added.set(id, now);
+    await this.queue.add('step', item, {
+      jobId: id,
+      removeOnComplete: true,
+      removeOnFail: true,
+    });
+  }
+
+  async pending(): Promise<number> {
+    return this.queue.count();
+  }
+
+  async close(): Promise<void> {
+    await this.worker?.close();
+    await this.queue.close();
+    this.workerConnection?.disconnect();
+    this.connection.disconnect();
+  }
+}
