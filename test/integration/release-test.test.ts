@@ -32,6 +32,20 @@ describe("WeChat's full-network-release test, run by the sandbox as WeChat runs 
     }, 30_000);
   }
 
+  it("still hands a test account's mini-program audit results to the handlers (the fleet), answering as the test expects", async () => {
+    const mp = RELEASE_TEST_ACCOUNTS.find((a) => a.kind === 'miniprogram')!;
+    const seen: string[] = [];
+    w.context.router.on('event.weapp_audit_fail', (m) => void seen.push(`${m.authorizerAppid}:${m.data.Reason}`));
+    // Any other event of a test account is answered by the responder alone.
+    w.context.router.on('event.wxa_nickname_audit', (m) => void seen.push(`nickname:${m.authorizerAppid}`));
+    const res = await w.sandbox.sendMessage(mp.appid, { FromUserName: 'ofleet', MsgType: 'event', Event: 'weapp_audit_fail', Reason: '页面空白', FailTime: 1_700_000_100, ScreenShot: '' });
+    expect(res.ok).toBe(true);
+    expect(res.reply).toMatchObject({ MsgType: 'text', Content: 'weapp_audit_failfrom_callback' });
+    const other = await w.sandbox.sendMessage(mp.appid, { FromUserName: 'ofleet', MsgType: 'event', Event: 'wxa_nickname_audit', ret: 2, nickname: 'n', reason: '' });
+    expect(other.reply).toMatchObject({ Content: 'wxa_nickname_auditfrom_callback' });
+    expect(seen).toEqual([`${mp.appid}:页面空白`]);
+  });
+
   it('is reachable through the sandbox admin endpoint, with a chosen event', async () => {
     const res = await fetch(`${w.sandbox.url}/sandbox/admin/release-test`, {
       method: 'POST',
