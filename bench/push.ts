@@ -314,7 +314,8 @@ async function main(): Promise<void> {
       results.push({ spec, wx: totals(runs.filter((r) => r.side === 'wxopen')), base: totals(runs.filter((r) => r.side === 'baseline')) });
     }
   } finally {
-    rmSync(tmp, { recursive: true, force: true });
+    if (env.BENCH_KEEP === undefined) rmSync(tmp, { recursive: true, force: true });
+    else console.log(`(kept ${tmp})`);
   }
 
   const header = ['case', 'server', 'req/s', 'p50 ms', 'p99 ms', 'peak RSS MB', 'CPU µs/req', 'requests'];
