@@ -16,7 +16,8 @@
  * (default 2), BENCH_CONNECTIONS (default 32), BENCH_ONLY (comma list of cases: ticket, authorized,
  * reply, message, forged), BENCH_POOL_RATE (req/s the pre-generated pushes are sized for, default
  * 40000), BENCH_CPU_PROF=<dir> (servers run with --cpu-prof into <dir>), BENCH_PIN=0 (no taskset),
- * BENCH_LOG_LEVEL (wxopen's LOG_LEVEL; default: wxopen's own default).
+ * BENCH_LOG_LEVEL (wxopen's LOG_LEVEL; default: wxopen's own default), BENCH_SQLITE_QUERY (appended to wxopen's
+ * sqlite: URL, e.g. `?synchronous=normal`), BENCH_KEEP=1 (keep the servers' directories and logs).
  *
  * Output ends with one machine-readable line per case: `case <name> ratio <x> p99x <y> pass|fail`
  * (ratio = wxopen req/s ÷ baseline req/s; p99x = wxopen p99 ÷ baseline p99). Exit code 1 only when the
@@ -137,7 +138,7 @@ class Server {
       ...BENCH_ENV,
       WXOPEN_PUBLIC_URL: `http://127.0.0.1:${port}`,
       WXOPEN_SECRET_KEY: 'b3'.repeat(32),
-      WXOPEN_DATABASE_URL: `sqlite:${join(dir, 'wxopen.db')}`,
+      WXOPEN_DATABASE_URL: env.BENCH_DATABASE_URL ?? `sqlite:${join(dir, 'wxopen.db')}${env.BENCH_SQLITE_QUERY ?? ''}`,
       // Real WeChat is never contacted: every host is a loopback port nobody listens on.
       WXOPEN_API_BASE: dead,
       WXOPEN_API_BACKUP_BASES: dead,

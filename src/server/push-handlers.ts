@@ -123,7 +123,19 @@ export function createPushHandlers(ctx: AppContext): PushHandlers {
         observe();
         throw err;
       }
-      if (result instanceof Promise) return result.finally(observe) as R;
+      // then(ok, fail) rather than finally: two promises fewer per push.
+      if (result instanceof Promise) {
+        return result.then(
+          (answer) => {
+            observe();
+            return answer;
+          },
+          (err: unknown) => {
+            observe();
+            throw err;
+          },
+        ) as R;
+      }
       observe();
       return result;
     };
