@@ -62,7 +62,10 @@ export function decryptMessage(
   if (data.toString('base64') !== encrypt && !STRICT_BASE64.test(encrypt)) throw new CryptoError('bad_base64');
   if (data.length === 0 || data.length % 16 !== 0) throw new CryptoError('bad_block_length', `${data.length} bytes`);
   const decipher = createDecipheriv('aes-256-cbc', key, iv).setAutoPadding(false);
-  const plain = Buffer.concat([decipher.update(data), decipher.final()]);
+  const head = decipher.update(data);
+  const tail = decipher.final();
+  // Whole blocks and no auto-padding: final() is empty, so no copy into a third buffer.
+  const plain = tail.length === 0 ? head : Buffer.concat([head, tail]);
   const pad = plain[plain.length - 1]!;
   if (pad < 1 || pad > PAD_BLOCK_BYTES || pad > plain.length) throw new CryptoError('bad_padding');
   for (let i = plain.length - pad; i < plain.length; i++) {
