@@ -17,7 +17,8 @@
  * reply, message, forged), BENCH_POOL_RATE (req/s the pre-generated pushes are sized for, default
  * 40000), BENCH_CPU_PROF=<dir> (servers run with --cpu-prof into <dir>), BENCH_PIN=0 (no taskset),
  * BENCH_LOG_LEVEL (wxopen's LOG_LEVEL; default: wxopen's own default), BENCH_SQLITE_QUERY (appended to wxopen's
- * sqlite: URL, e.g. `?synchronous=normal`), BENCH_KEEP=1 (keep the servers' directories and logs).
+ * sqlite: URL, e.g. `?synchronous=normal`), BENCH_KEEP=1 (keep the servers' directories and logs), BENCH_WXOPEN_BIN
+ * (another build's bin.js, e.g. to compare with an earlier commit).
  *
  * Output ends with one machine-readable line per case: `case <name> ratio <x> p99x <y> pass|fail`
  * (ratio = wxopen req/s ÷ baseline req/s; p99x = wxopen p99 ÷ baseline p99). Exit code 1 only when the
@@ -54,7 +55,7 @@ const PIN = env.BENCH_PIN !== '0' && cpus().length >= 2 && spawnSync('taskset', 
 const SERVER_CPU = '0';
 const LOAD_CPU = '1';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const WXOPEN_BIN = join(ROOT, 'dist/cli/bin.js');
+const WXOPEN_BIN = env.BENCH_WXOPEN_BIN ? resolve(env.BENCH_WXOPEN_BIN) : join(ROOT, 'dist/cli/bin.js');
 const BASELINE = join(ROOT, 'bench/push-baseline.mjs');
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 

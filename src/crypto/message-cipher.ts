@@ -1,6 +1,7 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { CryptoError } from '../errors.js';
 import { decodeAesKey, type AesKey } from './aes-key.js';
+import { fillRandom } from './random-pool.js';
 
 /** WXBizMsgCrypt pads to 32-byte blocks by hand (PKCS#7 with n in 1..32), not to AES's 16. */
 const PAD_BLOCK_BYTES = 32;
@@ -24,14 +25,15 @@ export function encryptMessage(
   options: EncryptOptions = {},
 ): string {
   const { key, iv } = decodeAesKey(encodingAesKey);
-  const random = options.random === undefined ? randomBytes(RANDOM_BYTES) : Buffer.from(options.random);
-  if (random.length !== RANDOM_BYTES) throw new TypeError('[wxopen] random prefix must be 16 bytes');
+  const random = options.random === undefined ? undefined : Buffer.from(options.random);
+  if (random !== undefined && random.length !== RANDOM_BYTES) throw new TypeError('[wxopen] random prefix must be 16 bytes');
   const msg = Buffer.from(message, 'utf8');
   const appid = Buffer.from(receiveId, 'utf8');
   const length = HEADER_BYTES + msg.length + appid.length;
   const pad = PAD_BLOCK_BYTES - (length % PAD_BLOCK_BYTES);
   const plain = Buffer.alloc(length + pad, pad);
-  random.copy(plain, 0);
+  if (random === undefined) fillRandom(plain, 0, RANDOM_BYTES);
+  else random.copy(plain, 0);
   plain.writeUInt32BE(msg.length, RANDOM_BYTES);
   msg.copy(plain, HEADER_BYTES);
   appid.copy(plain, HEADER_BYTES + msg.length);
