@@ -9,8 +9,8 @@
  * - Each server is its own process, pinned to one core (`taskset`) when there are two or more; this
  *   process (the load generator, bench/lib/load.ts) is pinned to another. Rounds alternate the order
  *   of the two servers; every run is a fresh process (and a fresh database for wxopen).
- * - CPU time and peak RSS are read from /proc for the server's pid: CPU µs per request does not
- *   depend on how busy the rest of the machine is, req/s does.
+ * - CPU time and peak RSS are read from /proc for the server's pid: CPU µs per request moves much less
+ *   with the rest of the machine's load than req/s does (not at all is too much to hope on a shared VM).
  *
  * Env: BENCH_SECONDS (measured window per run, default 10), BENCH_WARMUP (default 3), BENCH_ROUNDS
  * (default 2), BENCH_CONNECTIONS (default 32), BENCH_ONLY (comma list of cases: ticket, authorized,
@@ -334,7 +334,7 @@ async function main(): Promise<void> {
   for (const r of rows) console.log(line(r));
   console.log(
     `\n(req/s over all rounds; p50/p99 the mean of the rounds'; CPU = the server process's user+system time in the measured ` +
-      `windows ÷ requests answered, which the machine's other load barely moves; peak RSS = VmHWM. Targets: valid cases ≥ 0.85×, ` +
+      `windows ÷ requests answered, less sensitive than req/s to the machine's other load but not immune (cache and scheduler effects); peak RSS = VmHWM. Targets: valid cases ≥ 0.85×, ` +
       `forged ≥ 1.0×, p99 ≤ 2× the baseline's.)\n`,
   );
   for (const { spec, wx, base } of results) {
