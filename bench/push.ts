@@ -1,28 +1,41 @@
 /**
- * `npm run bench:push`: wxopen's push endpoints vs a minimal node:http server doing the same
- * verify + decrypt + parse, over loopback, each server in its own child process (bench/push-server.ts)
- * and the load generator (bench/lib/load.ts) here in the parent.
+ * `npm run bench:push`: wxopen's push URLs against an independent baseline, over loopback.
  *
- * Env: BENCH_SECONDS (measured window, default 10), BENCH_WARMUP (default 5), BENCH_CONNECTIONS
- * (keep-alive connections, default 32), BENCH_POOL_RATE (req/s the pre-generated pool is sized for,
- * default 40000), BENCH_CPU_PROF=<dir> (run the servers with --cpu-prof into <dir>), BENCH_ONLY
- * (comma list of scenarios: ticket,message,reply), BENCH_LOG_LEVEL (wxopen's, default warn).
+ * - wxopen runs as users run it: `node dist/cli/bin.js serve`, real mode, NODE_ENV=production,
+ *   credentials from WXOPEN_* variables, SQLite (synchronous=full, the default), every WeChat host
+ *   pointed at a dead loopback port (nothing leaves the machine).
+ * - The baseline is bench/push-baseline.mjs: node:http + node:crypto only, nothing from src/ (a unit
+ *   test keeps it so), every check the protocol requires, no storage.
+ * - Each server is its own process, pinned to one core (`taskset`) when there are two or more; this
+ *   process (the load generator, bench/lib/load.ts) is pinned to another. Rounds alternate the order
+ *   of the two servers; every run is a fresh process (and a fresh database for wxopen).
+ * - CPU time and peak RSS are read from /proc for the server's pid: CPU µs per request moves much less
+ *   with the rest of the machine's load than req/s does (not at all is too much to hope on a shared VM).
  *
- * Exit code: 0 whatever the ratio (it is a report); 1 only if the measurement itself is invalid (a
- * server failed to start, the sample push was not answered `success`, or non-200 answers occurred).
+ * Env: BENCH_SECONDS (measured window per run, default 10), BENCH_WARMUP (default 3), BENCH_ROUNDS
+ * (default 2), BENCH_CONNECTIONS (default 32), BENCH_ONLY (comma list of cases: ticket, authorized,
+ * reply, message, forged), BENCH_POOL_RATE (req/s the pre-generated pushes are sized for, default
+ * 40000), BENCH_CPU_PROF=<dir> (servers run with --cpu-prof into <dir>), BENCH_PIN=0 (no taskset),
+ * BENCH_LOG_LEVEL (wxopen's LOG_LEVEL; default: wxopen's own default), BENCH_SQLITE_QUERY (appended to wxopen's
+ * sqlite: URL, e.g. `?synchronous=normal`), BENCH_KEEP=1 (keep the servers' directories and logs), BENCH_WXOPEN_BIN
+ * (another build's bin.js, e.g. to compare with an earlier commit).
+ *
+ * Output ends with one machine-readable line per case: `case <name> ratio <x> p99x <y> pass|fail`
+ * (ratio = wxopen req/s ÷ baseline req/s; p99x = wxopen p99 ÷ baseline p99). Exit code 1 only when the
+ * measurement is invalid (a server did not start, a sample push got the wrong answer, unexpected
+ * answers under load), never because of a ratio.
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { request } from 'node:http';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, closeSync } from 'node:fs';
+import { createServer, request } from 'node:http';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runLoad, type LoadResult } from './lib/load.js';
 import { decryptMessage } from '../src/crypto/message-cipher.js';
 import { computeMsgSignature } from '../src/crypto/msg-signature.js';
 import { parseXml } from '../src/xml/parse.js';
-import { CREDS, makePush, PushPool, RELEASE_TEST_TEXT, RELEASE_TEST_USERNAME, type Scenario } from './lib/pushes.js';
-import type { FromChild, ToChild } from './push-server.js';
+import { runLoad, type LoadResult } from './lib/load.js';
+import { BENCH_ENV, CREDS, makePush, PushPool, RELEASE_TEST_TEXT, RELEASE_TEST_USERNAME, type Scenario } from './lib/pushes.js';
 
 const env = process.env;
 const num = (name: string, fallback: number): number => {
@@ -31,95 +44,145 @@ const num = (name: string, fallback: number): number => {
   return v;
 };
 const MEASURE_S = num('BENCH_SECONDS', 10);
-const WARMUP_S = num('BENCH_WARMUP', 5);
+const WARMUP_S = num('BENCH_WARMUP', 3);
+const ROUNDS = Math.round(num('BENCH_ROUNDS', 2));
 const CONNECTIONS = Math.round(num('BENCH_CONNECTIONS', 32));
 const POOL_RATE = num('BENCH_POOL_RATE', 40_000);
 const PROFILE_DIR = env.BENCH_CPU_PROF ? resolve(env.BENCH_CPU_PROF) : undefined;
-const ONLY = (env.BENCH_ONLY ?? 'ticket,message,reply').split(',').map((s) => s.trim());
-const TARGET = 0.85;
-const SERVER_SOURCE = fileURLToPath(new URL('./push-server.ts', import.meta.url));
-const SERVER_ENTRY = fileURLToPath(new URL('../node_modules/.cache/wxopen-bench/push-server.mjs', import.meta.url));
+const ALL: Scenario[] = ['ticket', 'authorized', 'reply', 'message', 'forged'];
+const ONLY = (env.BENCH_ONLY ?? ALL.join(',')).split(',').map((s) => s.trim()) as Scenario[];
+const PIN = env.BENCH_PIN !== '0' && cpus().length >= 2 && spawnSync('taskset', ['-V']).status === 0;
+const SERVER_CPU = '0';
+const LOAD_CPU = '1';
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const WXOPEN_BIN = env.BENCH_WXOPEN_BIN ? resolve(env.BENCH_WXOPEN_BIN) : join(ROOT, 'dist/cli/bin.js');
+const BASELINE = join(ROOT, 'bench/push-baseline.mjs');
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
-/**
- * Both servers run as plain JavaScript, as `npm start` runs wxopen (compiled), not under the tsx loader,
- * whose loader thread and per-closure helpers would tax every request of both.
- */
-async function bundleServer(): Promise<void> {
-  const { build } = await import('esbuild');
-  await build({ entryPoints: [SERVER_SOURCE], bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', outfile: SERVER_ENTRY, logLevel: 'warning' });
+interface CaseSpec {
+  name: Scenario;
+  describe: string;
+  okStatus: number;
+  okBody: (body: string) => boolean;
+  /** The fraction of the baseline's req/s to reach. */
+  target: number;
 }
 
-interface ServerSpec {
-  label: string;
-  kind: 'wxopen' | 'minimal';
-  /** For wxopen: the query appended to `sqlite:<dir>/bench.db` (e.g. `?synchronous=normal`). */
-  sqliteQuery?: string;
-}
+const CASES: CaseSpec[] = [
+  { name: 'ticket', describe: 'component_verify_ticket → /wechat/component, stored durably before `success`', okStatus: 200, okBody: (b) => b === 'success', target: 0.85 },
+  { name: 'authorized', describe: 'authorized event → /wechat/component, stored durably before `success`', okStatus: 200, okBody: (b) => b === 'success', target: 0.85 },
+  {
+    name: 'reply',
+    describe: 'release-test text → encrypted text reply (built-in full-network-release responder), message stored',
+    okStatus: 200,
+    okBody: (b) => b.startsWith('<xml><Encrypt><![CDATA['),
+    target: 0.85,
+  },
+  { name: 'message', describe: 'user text → /wechat/authorizer/<appid>, stored durably, no reply (`success`)', okStatus: 200, okBody: (b) => b === 'success', target: 0.85 },
+  { name: 'forged', describe: 'ticket push with a wrong msg_signature → refused 401, nothing decrypted', okStatus: 401, okBody: () => true, target: 1.0 },
+];
 
-interface Row {
-  scenario: Scenario;
-  spec: ServerSpec;
+type Side = 'wxopen' | 'baseline';
+
+interface Run {
+  side: Side;
   load: LoadResult;
-  rssIdleMb: number;
-  rssPeakMb: number;
-  cpuMicrosPerReq: number;
-  cpuPercent: number;
-  onTheFly: number;
+  cpuMicros: number;
+  peakRssMb: number;
 }
 
 let invalid = false;
 let sampleCounter = 0;
 
-class Child {
-  private readonly proc: ChildProcess;
-  private readonly waiters = new Map<number, (m: Extract<FromChild, { type: 'probe' }>) => void>();
-  private nextId = 0;
-  readonly ready: Promise<number>;
-  readonly exited: Promise<void>;
-
-  constructor(args: string[], profileName: string) {
-    const execArgv: string[] = [];
-    // One directory per server for its CPU profile.
-    if (PROFILE_DIR) execArgv.push('--cpu-prof', `--cpu-prof-dir=${join(PROFILE_DIR, profileName)}`);
-    this.proc = fork(SERVER_ENTRY, args, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    this.exited = new Promise((res) => this.proc.once('exit', () => res()));
-    this.ready = new Promise((res, rej) => {
-      this.proc.on('message', (m: FromChild) => {
-        if (m.type === 'ready') res(m.port);
-        else if (m.type === 'fatal') rej(new Error(m.message));
-        else if (m.type === 'probe') {
-          this.waiters.get(m.id)?.(m);
-          this.waiters.delete(m.id);
-        }
-      });
-      this.proc.once('exit', (code) => rej(new Error(`server exited with code ${code} before it was ready`)));
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => res(port));
     });
+  });
+}
+
+/** utime + stime of a process, in µs (all its threads). */
+function cpuMicros(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLK_TCK;
+}
+
+/** The process's peak resident set (VmHWM), in MB. */
+function peakRssMb(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+class Server {
+  private constructor(
+    readonly side: Side,
+    readonly proc: ChildProcess,
+    readonly port: number,
+    readonly log: string,
+  ) {}
+
+  static async start(side: Side, dir: string, deadPort: number, profileName: string): Promise<Server> {
+    mkdirSync(dir, { recursive: true });
+    const port = await freePort();
+    const dead = `http://127.0.0.1:${deadPort}`;
+    const childEnv: NodeJS.ProcessEnv = {
+      PATH: env.PATH,
+      HOME: dir,
+      NODE_ENV: 'production',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      ...BENCH_ENV,
+      WXOPEN_PUBLIC_URL: `http://127.0.0.1:${port}`,
+      WXOPEN_SECRET_KEY: 'b3'.repeat(32),
+      WXOPEN_DATABASE_URL: env.BENCH_DATABASE_URL ?? `sqlite:${join(dir, 'wxopen.db')}${env.BENCH_SQLITE_QUERY ?? ''}`,
+      // Real WeChat is never contacted: every host is a loopback port nobody listens on.
+      WXOPEN_API_BASE: dead,
+      WXOPEN_API_BACKUP_BASES: dead,
+      WXOPEN_MP_BASE: dead,
+      WXOPEN_OPEN_BASE: dead,
+      WXOPEN_ADMIN_PORT: '0',
+      WXOPEN_ADMIN_TOKEN: 'bench-admin-token-0000000000',
+      ...(env.BENCH_LOG_LEVEL && { LOG_LEVEL: env.BENCH_LOG_LEVEL }),
+    };
+    const nodeArgs = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${join(PROFILE_DIR, profileName)}`] : [];
+    const script = side === 'wxopen' ? [WXOPEN_BIN, 'serve'] : [BASELINE];
+    const argv = [process.execPath, ...nodeArgs, ...script];
+    const log = join(dir, `${side}.log`);
+    const fd = openSync(log, 'a');
+    const proc = PIN ? spawn('taskset', ['-c', SERVER_CPU, ...argv], { env: childEnv, cwd: dir, stdio: ['ignore', fd, fd] }) : spawn(argv[0]!, argv.slice(1), { env: childEnv, cwd: dir, stdio: ['ignore', fd, fd] });
+    closeSync(fd);
+    const server = new Server(side, proc, port, log);
+    const deadline = Date.now() + 60_000;
+    while (!/listening on http:\/\/127\.0\.0\.1:\d+/.test(readFileSync(log, 'utf8'))) {
+      if (proc.exitCode !== null || Date.now() > deadline) {
+        proc.kill('SIGKILL');
+        throw new Error(`${side} did not start:\n${readFileSync(log, 'utf8').slice(-2000)}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return server;
   }
 
-  private post(message: ToChild): void {
-    this.proc.send(message);
-  }
-
-  probe(): Promise<{ rss: number; cpuMicros: number }> {
-    const id = this.nextId++;
-    return new Promise((res) => {
-      this.waiters.set(id, res);
-      this.post({ type: 'probe', id });
-    });
+  get pid(): number {
+    return this.proc.pid!;
   }
 
   async stop(): Promise<void> {
-    if (this.proc.exitCode === null && this.proc.connected) this.post({ type: 'stop' });
+    if (this.proc.exitCode !== null) return;
+    const exited = new Promise<void>((res) => this.proc.once('exit', () => res()));
+    this.proc.kill('SIGTERM');
     const timer = setTimeout(() => this.proc.kill('SIGKILL'), 10_000);
-    await this.exited;
+    await exited;
     clearTimeout(timer);
   }
 }
 
-/**
- * The reply scenario's sample answer must be the release responder's encrypted text reply: signature over
- * what it emits, decrypts under the component key, `<Content>` exactly `…_callback`, To/From swapped.
- */
+/** The reply case's sample answer must be the responder's reply: signed, decrypts, `…_callback`, To/From swapped. */
 function checkReply(body: string): string | undefined {
   try {
     const outer = parseXml(body) as Record<string, string>;
@@ -132,22 +195,12 @@ function checkReply(body: string): string | undefined {
   }
 }
 
-/** Cheap per-request check for the load generator (the sample request is checked fully). */
-const okBody = (scenario: Scenario) => (scenario === 'reply' ? (b: string) => b.startsWith('<xml><Encrypt><![CDATA[') : (b: string) => b === 'success');
-
-/** One request on its own connection (not the load generator): checks the server answers `success`. */
+/** One push on its own connection, checked fully before the load starts. */
 function postOnce(port: number, scenario: Scenario): Promise<{ status: number; body: string }> {
   const { path, push } = makePush(scenario, 1_000_000_000 + sampleCounter++, Math.floor(Date.now() / 1000));
   return new Promise((res, rej) => {
     const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        method: 'POST',
-        path: `${path}?${new URLSearchParams(push.query).toString()}`,
-        headers: { 'content-type': 'text/xml', connection: 'close' },
-        agent: false,
-      },
+      { host: '127.0.0.1', port, method: 'POST', path: `${path}?${new URLSearchParams(push.query).toString()}`, headers: { 'content-type': 'text/xml', connection: 'close' }, agent: false },
       (response) => {
         let body = '';
         response.setEncoding('utf8');
@@ -160,167 +213,143 @@ function postOnce(port: number, scenario: Scenario): Promise<{ status: number; b
   });
 }
 
-async function runServer(scenario: Scenario, spec: ServerSpec, pool: PushPool, tmp: string): Promise<Row | undefined> {
-  const args: string[] = [spec.kind];
-  if (spec.kind === 'wxopen') {
-    const dir = join(tmp, `${scenario}-${spec.label.replace(/\W+/g, '_')}`);
-    mkdirSync(dir, { recursive: true });
-    args.push(`sqlite:${join(dir, 'bench.db')}${spec.sqliteQuery ?? ''}`);
-  }
-  const child = new Child(args, `${scenario}-${spec.label.replace(/\W+/g, '_')}`);
+async function runOnce(spec: CaseSpec, side: Side, round: number, pool: PushPool, tmp: string, deadPort: number): Promise<Run | undefined> {
+  const label = `${spec.name}-${side}-${round}`;
+  let server: Server | undefined;
   try {
-    const port = await child.ready;
-    const sample = await postOnce(port, scenario);
-    const sampleProblem = scenario === 'reply' ? (sample.status === 200 ? checkReply(sample.body) : 'not 200') : sample.body === 'success' ? undefined : 'not success';
-    if (sample.status !== 200 || sampleProblem !== undefined) {
-      console.error(`  ✗ ${scenario}/${spec.label}: sample push answered ${sample.status} ${sample.body.slice(0, 300)}`);
+    server = await Server.start(side, join(tmp, label), deadPort, label);
+    const sample = await postOnce(server.port, spec.name);
+    const problem = sample.status !== spec.okStatus ? `status ${sample.status}` : spec.name === 'reply' ? checkReply(sample.body) : spec.okBody(sample.body) ? undefined : 'unexpected body';
+    if (problem !== undefined) {
+      console.error(`  ✗ ${label}: sample push: ${problem}: ${sample.body.slice(0, 300)}`);
       invalid = true;
       return undefined;
     }
-    const idle = await child.probe();
     pool.rewind();
-    let cpuStart: Promise<{ rss: number; cpuMicros: number }> | undefined;
-    let cpuEnd: Promise<{ rss: number; cpuMicros: number }> | undefined;
-    let sampler: NodeJS.Timeout | undefined;
-    const rssSamples: Promise<{ rss: number }>[] = [];
-    process.stdout.write(`  ${scenario.padEnd(8)} ${spec.label.padEnd(34)} warm-up ${WARMUP_S}s + ${MEASURE_S}s … `);
+    const pid = server.pid;
+    let cpuStart = NaN;
+    let cpuEnd = NaN;
+    process.stdout.write(`  ${spec.name.padEnd(10)} round ${round} ${side.padEnd(8)} … `);
     const load = await runLoad({
-      port,
+      port: server.port,
       connections: CONNECTIONS,
       warmupMs: WARMUP_S * 1000,
       measureMs: MEASURE_S * 1000,
       next: pool.next,
-      okBody: okBody(scenario),
-      onMeasureStart: () => {
-        cpuStart = child.probe();
-        sampler = setInterval(() => rssSamples.push(child.probe()), 500);
-      },
-      onMeasureEnd: () => {
-        clearInterval(sampler);
-        cpuEnd = child.probe();
-      },
+      okStatus: spec.okStatus,
+      okBody: spec.okBody,
+      onMeasureStart: () => (cpuStart = cpuMicros(pid)),
+      onMeasureEnd: () => (cpuEnd = cpuMicros(pid)),
     });
-    if (!cpuStart || !cpuEnd) throw new Error('measure window callbacks did not run');
-    const [a, b, ...samples] = await Promise.all([cpuStart, cpuEnd, ...rssSamples]);
-    const cpu = b.cpuMicros - a.cpuMicros;
-    console.log(`${Math.round(load.rps)} req/s`);
+    const peak = peakRssMb(pid);
+    console.log(`${Math.round(load.rps)} req/s, p99 ${load.p99Ms.toFixed(2)} ms, ${((cpuEnd - cpuStart) / Math.max(1, load.requests)).toFixed(1)} CPU µs/req`);
     if (load.non200 + load.non200Warmup + load.badBody + load.socketErrors > 0) {
       invalid = true;
-      console.error(`  ✗ unexpected answers: ${load.sample ?? '(socket errors)'}`);
+      console.error(`  ✗ ${label}: ${load.non200 + load.non200Warmup} unexpected statuses, ${load.badBody} unexpected bodies, ${load.socketErrors} socket errors; e.g. ${load.sample ?? '-'}`);
     }
-    const onTheFly = pool.onTheFly;
-    pool.grow(Math.ceil(pool.used * 1.15)); // a later, faster server must not run out either
-    return {
-      scenario,
-      spec,
-      load,
-      rssIdleMb: idle.rss / 2 ** 20,
-      rssPeakMb: Math.max(b.rss, ...samples.map((s) => s.rss)) / 2 ** 20,
-      cpuMicrosPerReq: load.requests > 0 ? cpu / load.requests : NaN,
-      cpuPercent: (cpu / 1000 / load.measureMs) * 100,
-      onTheFly,
-    };
+    if (pool.onTheFly > 0) console.error(`  ! ${label}: ${pool.onTheFly} pushes were generated during the run (raise BENCH_POOL_RATE)`);
+    pool.grow(Math.ceil(pool.used * 1.15));
+    return { side, load, cpuMicros: cpuEnd - cpuStart, peakRssMb: peak };
   } catch (err) {
     invalid = true;
-    console.error(`  ✗ ${scenario}/${spec.label}: ${err instanceof Error ? err.message : String(err)}`);
+    console.error(`  ✗ ${label}: ${err instanceof Error ? err.message : String(err)}`);
     return undefined;
   } finally {
-    await child.stop();
+    await server?.stop();
   }
 }
 
-const MINIMAL: ServerSpec = { label: 'minimal (node:http)', kind: 'minimal' };
-const WXOPEN_FULL: ServerSpec = { label: 'wxopen (sqlite synchronous=full)', kind: 'wxopen' };
-const WXOPEN_NORMAL: ServerSpec = { label: 'wxopen (sqlite synchronous=normal)', kind: 'wxopen', sqliteQuery: '?synchronous=normal' };
-const WXOPEN_MESSAGE: ServerSpec = { label: 'wxopen', kind: 'wxopen' };
+interface Totals {
+  rps: number;
+  p50: number;
+  p99: number;
+  cpuPerReq: number;
+  peakRssMb: number;
+  requests: number;
+}
 
-const SCENARIOS: { scenario: Scenario; servers: ServerSpec[]; describe: string }[] = [
-  { scenario: 'ticket', servers: [MINIMAL, WXOPEN_FULL, WXOPEN_NORMAL], describe: 'component_verify_ticket → POST /wechat/component' },
-  { scenario: 'message', servers: [MINIMAL, WXOPEN_MESSAGE], describe: 'user text message → POST /wechat/authorizer/<appid>' },
-  {
-    scenario: 'reply',
-    servers: [MINIMAL, WXOPEN_MESSAGE],
-    describe: 'release-test text → encrypted text reply (built-in responder) → POST /wechat/authorizer/<test appid>',
-  },
-];
+function totals(runs: Run[]): Totals | undefined {
+  if (runs.length === 0) return undefined;
+  const requests = runs.reduce((n, r) => n + r.load.requests, 0);
+  const ms = runs.reduce((n, r) => n + r.load.measureMs, 0);
+  const mean = (f: (r: Run) => number) => runs.reduce((n, r) => n + f(r), 0) / runs.length;
+  return {
+    rps: (requests * 1000) / ms,
+    p50: mean((r) => r.load.p50Ms),
+    p99: mean((r) => r.load.p99Ms),
+    cpuPerReq: runs.reduce((n, r) => n + r.cpuMicros, 0) / Math.max(1, requests),
+    peakRssMb: Math.max(...runs.map((r) => r.peakRssMb)),
+    requests,
+  };
+}
 
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
 
-function summary(label: string, wx: Row | undefined, min: Row | undefined): string {
-  if (!wx || !min) return `${label}: not measured (see errors above)`;
-  const ratio = wx.load.rps / min.load.rps;
-  return (
-    `${label}: wxopen ${fmt(wx.load.rps)} req/s vs minimal ${fmt(min.load.rps)} req/s → ratio ${fmt(ratio, 2)} ` +
-    `(target ≥ ${TARGET}) ${ratio >= TARGET ? 'PASS' : 'FAIL'}`
-  );
-}
-
 async function main(): Promise<void> {
-  const tmp = mkdtempSync(join(tmpdir(), 'wxopen-bench-'));
+  if (!existsSync(WXOPEN_BIN)) throw new Error(`${WXOPEN_BIN} is missing: run \`npm run build\` first (npm run bench:push does)`);
+  if (PIN) spawnSync('taskset', ['-a', '-cp', LOAD_CPU, String(process.pid)], { stdio: 'ignore' });
+  const tmp = mkdtempSync(join(tmpdir(), 'wxopen-bench-push-'));
   if (PROFILE_DIR) mkdirSync(PROFILE_DIR, { recursive: true });
-  await bundleServer();
+  const deadPort = await freePort();
+  const load = await import('node:os').then((os) => os.loadavg().map((l) => l.toFixed(2)).join(' '));
   console.log(
-    `bench:push — node ${process.version}, ${cpus().length} CPUs, ${CONNECTIONS} keep-alive connections, ` +
-      `${WARMUP_S}s warm-up + ${MEASURE_S}s measured per server, sqlite under ${tmp}` +
-      (PROFILE_DIR ? `, CPU profiles → ${PROFILE_DIR}` : ''),
+    `bench:push — node ${process.version}, ${cpus().length} CPUs, load average ${load}; ${PIN ? `servers on CPU ${SERVER_CPU}, load generator on CPU ${LOAD_CPU}` : 'not pinned'}; ` +
+      `${CONNECTIONS} keep-alive connections; ${ROUNDS} rounds × (${WARMUP_S}s warm-up + ${MEASURE_S}s measured) per server and case` +
+      (PROFILE_DIR ? `; CPU profiles → ${PROFILE_DIR}` : ''),
   );
-  const rows: Row[] = [];
-  const idle = new Child(['idle'], 'idle');
-  await idle.ready;
-  const baselineMb = (await idle.probe()).rss / 2 ** 20;
-  await idle.stop();
+  const results: { spec: CaseSpec; wx?: Totals; base?: Totals }[] = [];
   try {
-    for (const { scenario, servers, describe } of SCENARIOS) {
-      if (!ONLY.includes(scenario)) continue;
-      const pool = new PushPool(scenario);
+    for (const spec of CASES) {
+      if (!ONLY.includes(spec.name)) continue;
+      const pool = new PushPool(spec.name);
       const t = Date.now();
       pool.grow(Math.ceil(POOL_RATE * (WARMUP_S + MEASURE_S)));
-      console.log(`\n${scenario}: ${describe} (${pool.size} distinct pushes pre-generated in ${Date.now() - t} ms)`);
-      for (const spec of servers) {
-        const row = await runServer(scenario, spec, pool, tmp);
-        if (row) rows.push(row);
+      console.log(`\n${spec.name}: ${spec.describe} (${pool.size} distinct pushes generated in ${Date.now() - t} ms)`);
+      const runs: Run[] = [];
+      for (let round = 1; round <= ROUNDS; round++) {
+        const order: Side[] = round % 2 === 1 ? ['baseline', 'wxopen'] : ['wxopen', 'baseline'];
+        for (const side of order) {
+          const run = await runOnce(spec, side, round, pool, tmp, deadPort);
+          if (run) runs.push(run);
+        }
       }
+      results.push({ spec, wx: totals(runs.filter((r) => r.side === 'wxopen')), base: totals(runs.filter((r) => r.side === 'baseline')) });
     }
   } finally {
-    rmSync(tmp, { recursive: true, force: true });
+    if (env.BENCH_KEEP === undefined) rmSync(tmp, { recursive: true, force: true });
+    else console.log(`(kept ${tmp})`);
   }
 
-  const header = ['scenario', 'server', 'req/s', 'p50 ms', 'p99 ms', 'RSS idle/peak MB', 'CPU µs/req', 'CPU %', 'non-200', 'requests'];
-  const table = rows.map((r) => [
-    r.scenario,
-    r.spec.label,
-    fmt(r.load.rps),
-    fmt(r.load.p50Ms, 2),
-    fmt(r.load.p99Ms, 2),
-    `${fmt(r.rssIdleMb)} / ${fmt(r.rssPeakMb)}`,
-    fmt(r.cpuMicrosPerReq, 1),
-    fmt(r.cpuPercent),
-    String(r.load.non200Warmup + r.load.non200 + r.load.badBody) + (r.load.socketErrors ? ` (+${r.load.socketErrors} socket errors)` : ''),
-    String(r.load.requests) + (r.onTheFly ? ` (${r.onTheFly} generated on the fly!)` : ''),
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
+  const header = ['case', 'server', 'req/s', 'p50 ms', 'p99 ms', 'peak RSS MB', 'CPU µs/req', 'requests'];
+  const rows: string[][] = [];
+  for (const { spec, wx, base } of results) {
+    for (const [side, t] of [['baseline', base], ['wxopen', wx]] as const) {
+      rows.push(t ? [spec.name, side, fmt(t.rps), fmt(t.p50, 2), fmt(t.p99, 2), fmt(t.peakRssMb), fmt(t.cpuPerReq, 1), String(t.requests)] : [spec.name, side, '-', '-', '-', '-', '-', '-']);
+    }
+    if (wx && base) rows.push([spec.name, 'wxopen ÷ baseline', fmt(wx.rps / base.rps, 2), fmt(wx.p50 / base.p50, 2), fmt(wx.p99 / base.p99, 2), fmt(wx.peakRssMb / base.peakRssMb, 2), fmt(wx.cpuPerReq / base.cpuPerReq, 2), '']);
+  }
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   console.log(`\n${line(header)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}`);
-  for (const row of table) console.log(line(row));
+  for (const r of rows) console.log(line(r));
   console.log(
-    `(RSS includes ~${fmt(baselineMb)} MB that an idle node child already uses; CPU = the server process's ` +
-      'user+system time in the measured window, per answered request; non-200 counts warm-up too)\n',
+    `\n(req/s over all rounds; p50/p99 the mean of the rounds'; CPU = the server process's user+system time in the measured ` +
+      `windows ÷ requests answered, less sensitive than req/s to the machine's other load but not immune (cache and scheduler effects); peak RSS = VmHWM. Targets: valid cases ≥ 0.85×, ` +
+      `forged ≥ 1.0×, p99 ≤ 2× the baseline's.)\n`,
   );
-
-  const find = (scenario: Scenario, spec: ServerSpec) => rows.find((r) => r.scenario === scenario && r.spec === spec);
-  if (ONLY.includes('ticket')) {
-    console.log(summary('ticket', find('ticket', WXOPEN_FULL), find('ticket', MINIMAL)));
-    console.log(summary('ticket (sqlite synchronous=normal)', find('ticket', WXOPEN_NORMAL), find('ticket', MINIMAL)));
+  for (const { spec, wx, base } of results) {
+    const ratio = wx && base ? wx.rps / base.rps : NaN;
+    const p99x = wx && base ? wx.p99 / base.p99 : NaN;
+    const pass = ratio >= spec.target && p99x <= 2;
+    console.log(`case ${spec.name} ratio ${fmt(ratio, 2)} p99x ${fmt(p99x, 2)} ${pass ? 'pass' : 'fail'}`);
   }
-  if (ONLY.includes('message')) console.log(summary('message', find('message', WXOPEN_MESSAGE), find('message', MINIMAL)));
-  if (ONLY.includes('reply')) console.log(summary('reply', find('reply', WXOPEN_MESSAGE), find('reply', MINIMAL)));
   if (invalid) {
-    console.error('\nINVALID RUN: see the errors above (non-200 answers, failed sample or server start).');
+    console.error('\nINVALID RUN: see the errors above.');
     process.exitCode = 1;
   }
 }
 
 main().catch((err: unknown) => {
-  console.error(err);
+  console.error(err instanceof Error ? err.message : err);
   process.exitCode = 1;
 });

@@ -17,8 +17,10 @@ export interface LoadOptions {
   /** Called once when the measured window opens / closes (e.g. to snapshot the server's CPU time). */
   onMeasureStart?: () => void;
   onMeasureEnd?: () => void;
-  /** Whether a 200 answer's body is the expected one; default: exactly `success`. */
+  /** Whether an answer's body is the expected one; default: exactly `success`. */
   okBody?: (body: string) => boolean;
+  /** The expected status (default 200; a forged push is refused 401). */
+  okStatus?: number;
 }
 
 export interface LoadResult {
@@ -28,10 +30,10 @@ export interface LoadResult {
   rps: number;
   p50Ms: number;
   p99Ms: number;
-  /** Answers that were not 200, during warm-up and during the measured window. */
+  /** Answers whose status was not the expected one, during warm-up and during the measured window. */
   non200Warmup: number;
   non200: number;
-  /** 200 answers whose body was not the expected one (`success`, or `okBody`). */
+  /** Answers of the expected status whose body was not the expected one (`success`, or `okBody`). */
   badBody: number;
   /** Socket errors and connections the server closed with a request in flight. */
   socketErrors: number;
@@ -46,6 +48,7 @@ const CONNECTION_CLOSE = /\r\nconnection:[ \t]*close/i;
 export function runLoad(options: LoadOptions): Promise<LoadResult> {
   const { port, connections, warmupMs, measureMs, next } = options;
   const okBody = options.okBody ?? ((body: string) => body === 'success');
+  const okStatus = options.okStatus ?? 200;
   const latencies: number[] = [];
   let non200Warmup = 0;
   let non200 = 0;
@@ -132,9 +135,9 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
           pending = end === buf.length ? null : buf.subarray(end);
           inFlight = false;
           const measured = sentAt >= measureStart && now <= measureEnd;
-          if (status !== 200 || !okBody(body)) {
+          if (status !== okStatus || !okBody(body)) {
             sample ??= `${head.split('\r\n')[0]} ${body.slice(0, 300)}`;
-            if (status !== 200) {
+            if (status !== okStatus) {
               if (sentAt < measureStart) non200Warmup++;
               else non200++;
             } else badBody++;

@@ -1,15 +1,26 @@
 import { decodeAesKey } from '../../src/crypto/aes-key.js';
 import { signPush, type SignedPush } from '../../src/crypto/reply.js';
-import { SANDBOX_DEFAULTS } from '../../src/config.js';
 
-/** Sandbox credentials: what `loadConfig` gives both bench servers with no credentials in the env. */
-export const CREDS = {
-  token: SANDBOX_DEFAULTS.WXOPEN_TOKEN,
-  componentAppid: SANDBOX_DEFAULTS.WXOPEN_COMPONENT_APPID,
-  aesKey: decodeAesKey(SANDBOX_DEFAULTS.WXOPEN_ENCODING_AES_KEY),
+/** The bench platform's credentials (real mode: given to both servers as WXOPEN_* variables). */
+export const BENCH_ENV = {
+  WXOPEN_COMPONENT_APPID: 'wxbe4c4be4c4be4c40',
+  WXOPEN_COMPONENT_SECRET: 'bench-component-secret-0000000000',
+  WXOPEN_TOKEN: 'benchPushToken42',
+  WXOPEN_ENCODING_AES_KEY: 'YmVuY2hwdXNoZW5jb2RpbmdhZXNrZXlmb3J3eG9wZW4',
 } as const;
 
-export type Scenario = 'ticket' | 'message' | 'reply';
+export const CREDS = {
+  token: BENCH_ENV.WXOPEN_TOKEN,
+  componentAppid: BENCH_ENV.WXOPEN_COMPONENT_APPID,
+  aesKey: decodeAesKey(BENCH_ENV.WXOPEN_ENCODING_AES_KEY),
+} as const;
+
+/**
+ * ticket: component_verify_ticket (stored before `success`); authorized: an authorization event;
+ * reply: release-test text → encrypted reply; message: a user text stored, no reply; forged: a ticket
+ * push whose msg_signature is wrong (refused 401, nothing decrypted).
+ */
+export type Scenario = 'ticket' | 'authorized' | 'reply' | 'message' | 'forged';
 
 const AUTHORIZER_APPID = 'wxa1b2c3d4e5f6a7b8';
 const USERNAME = 'gh_3fa9c1b2d4e5';
@@ -24,13 +35,26 @@ const RUN = Date.now().toString(36);
 /** The i-th distinct push of a scenario, as WeChat would send it, signed for `nowSeconds`. */
 export function makePush(scenario: Scenario, i: number, nowSeconds: number): { path: string; push: SignedPush } {
   const seal = { token: CREDS.token, encodingAesKey: CREDS.aesKey, appid: CREDS.componentAppid, timestamp: String(nowSeconds) };
-  if (scenario === 'ticket') {
+  if (scenario === 'authorized') {
+    const appid = `wx${(i % 1e16).toString(16).padStart(16, '0')}`;
+    const xml =
+      `<xml><AppId><![CDATA[${CREDS.componentAppid}]]></AppId><CreateTime>${nowSeconds}</CreateTime>` +
+      `<InfoType><![CDATA[authorized]]></InfoType><AuthorizerAppid><![CDATA[${appid}]]></AuthorizerAppid>` +
+      `<AuthorizationCode><![CDATA[queryauthcode@@@${RUN}-${i}-${'C'.repeat(40)}]]></AuthorizationCode>` +
+      `<AuthorizationCodeExpiredTime>${nowSeconds + 3600}</AuthorizationCodeExpiredTime>` +
+      `<PreAuthCode><![CDATA[preauthcode@@@${RUN}-${i}]]></PreAuthCode></xml>`;
+    return { path: '/wechat/component', push: signPush(xml, seal) };
+  }
+  if (scenario === 'ticket' || scenario === 'forged') {
     const ticket = `ticket@@@${RUN}-${i}-${'T'.repeat(60)}`;
     const xml =
       `<xml><AppId><![CDATA[${CREDS.componentAppid}]]></AppId><CreateTime>${nowSeconds}</CreateTime>` +
       `<InfoType><![CDATA[component_verify_ticket]]></InfoType>` +
       `<ComponentVerifyTicket><![CDATA[${ticket}]]></ComponentVerifyTicket></xml>`;
-    return { path: '/wechat/component', push: signPush(xml, seal) };
+    const push = signPush(xml, seal);
+    // Forged: a well-formed push whose signature is one hex digit off.
+    if (scenario === 'forged') push.query.msg_signature = push.query.msg_signature!.replace(/^./, (c) => (c === '0' ? '1' : '0'));
+    return { path: '/wechat/component', push };
   }
   const openid = `oB8Xj5${RUN}${String(i).padStart(12, '0')}`;
   const msgId = `${nowSeconds}${String(i).padStart(9, '0')}`;

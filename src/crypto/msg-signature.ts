@@ -6,7 +6,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
  * the ASCII strings involved. Timestamps are signed exactly as received, never re-formatted.
  */
 export function computeSignature(...parts: string[]): string {
-  return createHash('sha1').update(parts.slice().sort().join('')).digest('hex');
+  // `parts` is this call's own rest array: sorted in place, no copy.
+  return createHash('sha1').update(parts.sort().join('')).digest('hex');
 }
 
 export function computeMsgSignature(token: string, timestamp: string, nonce: string, encrypt: string): string {

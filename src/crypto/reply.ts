@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { buildXml } from '../xml/build.js';
 import type { AesKey } from './aes-key.js';
 import { encryptMessage } from './message-cipher.js';
+import { randomUint32 } from './random-pool.js';
 import { computeMsgSignature, computeSignature } from './msg-signature.js';
 
 export interface SealOptions {
@@ -23,7 +23,7 @@ export interface SealedMessage {
 }
 
 export function randomNonce(): string {
-  return String(randomBytes(4).readUInt32BE(0));
+  return String(randomUint32());
 }
 
 /** Encrypts and signs a message; MsgSignature is computed over exactly the values emitted. */

@@ -29,11 +29,26 @@ export function statusForPushFailure(reason: PushFailure): number {
   }
 }
 
+type Counter = AppContext['metrics']['pushes'];
+type CounterChild = ReturnType<Counter['labels']>;
+// Labelled children resolved once per (url, reason): prom-client otherwise hashes the labels per call,
+// and a flood of forged pushes is exactly when refusals must be cheap.
+const refusalCounters = new WeakMap<Counter, Record<PushUrl, Map<RefusalReason, CounterChild>>>();
+
+function refusalCounter(counter: Counter, url: PushUrl, reason: RefusalReason): CounterChild {
+  let byUrl = refusalCounters.get(counter);
+  if (!byUrl) refusalCounters.set(counter, (byUrl = { component: new Map(), authorizer: new Map() }));
+  let child = byUrl[url].get(reason);
+  if (!child) byUrl[url].set(reason, (child = counter.labels({ url, type: 'unknown', outcome: reason })));
+  return child;
+}
+
 /** One place that turns a refused push into its status, JSON body, log line and metric. */
 export function refusePush(ctx: AppContext, url: PushUrl, reason: RefusalReason, detail: string, status: number, ip: ClientIp): PushAnswer {
-  ctx.metrics.pushes.inc({ url, type: 'unknown', outcome: reason });
-  // Rate-limited per reason: a flood of junk must not become a flood of log lines (log-limiter.ts).
-  ctx.refusals.warn(reason, { push: url, reason, status, detail, ip: ip() }, 'push refused');
+  refusalCounter(ctx.metrics.pushes, url, reason).inc();
+  // Rate-limited per reason: a flood of junk must not become a flood of log lines (log-limiter.ts);
+  // the fields (the client address reads the headers) are built only for a line that is written.
+  ctx.refusals.warn(reason, () => ({ push: url, reason, status, detail, ip: ip() }), 'push refused');
   return {
     status,
     contentType: 'application/json; charset=utf-8',

@@ -31,8 +31,11 @@ export class LogLimiter {
     this.maxKeys = o.maxKeys ?? 256;
   }
 
-  /** Writes `fields`/`message` at warn unless `key` has used its lines this interval. */
-  warn(key: string, fields: Record<string, unknown>, message: string): void {
+  /**
+   * Writes `fields`/`message` at warn unless `key` has used its lines this interval. `fields` may be a
+   * function: it is then called only for a line that is written (a flood's suppressed lines build nothing).
+   */
+  warn(key: string, fields: Record<string, unknown> | (() => Record<string, unknown>), message: string): void {
     const now = this.o.clock.now();
     let w = this.windows.get(key);
     if (w !== undefined && now - w.started >= this.o.intervalMs) {
@@ -46,7 +49,7 @@ export class LogLimiter {
     }
     if (w.written < this.o.perInterval) {
       w.written++;
-      this.o.logger.warn(fields, message);
+      this.o.logger.warn(typeof fields === 'function' ? fields() : fields, message);
     } else {
       w.suppressed++;
     }

@@ -26,7 +26,9 @@ export interface ParseXmlOptions {
 
 export const DEFAULT_XML_MAX_LENGTH = 256 * 1024;
 const DEFAULT_MAX_DEPTH = 16;
-const NAME = /[A-Za-z_:][-A-Za-z0-9_.:]*/y;
+/** NaN (past the end) is neither. */
+const isNameStart = (c: number): boolean => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 58;
+const isNameChar = (c: number): boolean => isNameStart(c) || (c >= 48 && c <= 57) || c === 45 || c === 46;
 const NAMED_ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
 
 /**
@@ -119,12 +121,25 @@ class Parser {
     }
   }
 
+  /** `[A-Za-z_:][-A-Za-z0-9_.:]*` by char codes: a sticky regex allocated a match array per name (two per element). */
   private name(): string {
-    NAME.lastIndex = this.pos;
-    const m = NAME.exec(this.s);
-    if (!m) this.fail('expected a name');
-    this.pos += m[0].length;
-    return m[0];
+    const s = this.s;
+    const start = this.pos;
+    if (!isNameStart(s.charCodeAt(start))) this.fail('expected a name');
+    let i = start + 1;
+    while (isNameChar(s.charCodeAt(i))) i++;
+    this.pos = i;
+    return s.slice(start, i);
+  }
+
+  /** Reads the close tag's name when it is `name` without building a string; else exactly what name() reads. */
+  private closeName(name: string): string {
+    const s = this.s;
+    if (s.startsWith(name, this.pos) && !isNameChar(s.charCodeAt(this.pos + name.length))) {
+      this.pos += name.length;
+      return name;
+    }
+    return this.name();
   }
 
   /** Skips attributes: WeChat's messages carry none that matter, but well-formed ones are tolerated. */
@@ -179,7 +194,7 @@ class Parser {
         this.pos = end + 3;
       } else if (this.startsWith('</')) {
         this.pos += 2;
-        const close = this.name();
+        const close = this.closeName(name);
         if (close !== name) this.fail(`</${close}> closes <${name}>`);
         this.skipSpace();
         if (this.peek() !== '>') this.fail('expected >');
@@ -218,12 +233,16 @@ function indexOfTerminator(s: string, term: string, from: number): number {
   const n = term.length;
   const a = term.charCodeAt(0);
   const b = term.charCodeAt(1);
-  const matches = (i: number): boolean => s.charCodeAt(i - n + 1) === a && (n === 2 || s.charCodeAt(i - n + 2) === b);
   let i = s.indexOf('>', from + n - 1);
-  for (let misses = 0; i >= 0 && misses < 16; misses++, i = s.indexOf('>', i + 1)) if (matches(i)) return i - n + 1;
+  for (let misses = 0; i >= 0 && misses < 16; misses++, i = s.indexOf('>', i + 1)) if (terminatorEndsAt(s, i, n, a, b)) return i - n + 1;
   if (i < 0) return -1;
-  for (; i < s.length; i++) if (s.charCodeAt(i) === 62 /* > */ && matches(i)) return i - n + 1;
+  for (; i < s.length; i++) if (s.charCodeAt(i) === 62 /* > */ && terminatorEndsAt(s, i, n, a, b)) return i - n + 1;
   return -1;
+}
+
+/** Whether the `n`-character terminator starting with `a`, `b` ends at the `>` at `i` (a function, not a closure per call). */
+function terminatorEndsAt(s: string, i: number, n: number, a: number, b: number): boolean {
+  return s.charCodeAt(i - n + 1) === a && (n === 2 || s.charCodeAt(i - n + 2) === b);
 }
 
 /**

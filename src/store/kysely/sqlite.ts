@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
-import { unwrittenTicketOutcome, type MessageRecord, type PushRecord, type StoredTicket, type TicketOutcome } from '../types.js';
+import { unwrittenTicketOutcome, type ExchangeRecord, type MessageRecord, type PushRecord, type StoredTicket, type TicketOutcome } from '../types.js';
 import { KyselyStore } from './kysely-store.js';
 import type { Database } from './schema.js';
 
@@ -16,7 +16,14 @@ export interface SqliteStoreOptions {
   synchronous?: 'full' | 'normal';
 }
 
-type Write = { kind: 'push'; push: PushRecord } | { kind: 'ticket'; ticket: StoredTicket } | { kind: 'message'; message: MessageRecord };
+type NewExchange = Omit<ExchangeRecord, 'attempts' | 'state' | 'lastError'>;
+type ExchangeUpdate = { state: ExchangeRecord['state']; attempts: number; nextAttemptAt: number; lastError: string | null; at: number };
+type Write =
+  | { kind: 'push'; push: PushRecord }
+  | { kind: 'ticket'; ticket: StoredTicket }
+  | { kind: 'message'; message: MessageRecord }
+  | { kind: 'exchange'; exchange: NewExchange }
+  | { kind: 'exchangeUpdate'; componentAppid: string; codeKey: string; update: ExchangeUpdate };
 
 interface Pending {
   write: Write;
@@ -35,7 +42,14 @@ export class SqliteStore extends KyselyStore {
   private queue: Pending[] = [];
   private flushing: Promise<void> | undefined;
   private statements:
-    | { insertPush: BetterSqlite3.Statement; insertMessage: BetterSqlite3.Statement; upsertTicket: BetterSqlite3.Statement; ticketTime: BetterSqlite3.Statement<[string], { create_time: number }> }
+    | {
+        insertPush: BetterSqlite3.Statement;
+        insertMessage: BetterSqlite3.Statement;
+        upsertTicket: BetterSqlite3.Statement;
+        ticketTime: BetterSqlite3.Statement<[string], { create_time: number }>;
+        insertExchange: BetterSqlite3.Statement;
+        updateExchange: BetterSqlite3.Statement;
+      }
     | undefined;
 
   // Private (built by `createSqliteStore`) so the published declarations name no better-sqlite3
@@ -71,9 +85,37 @@ export class SqliteStore extends KyselyStore {
     return this.enqueue({ kind: 'ticket', ticket }) as Promise<TicketOutcome>;
   }
 
+  /**
+   * Each authorized push records its code to exchange, and each failed attempt updates that row: both join
+   * the group commit too, or every authorization event would cost a commit (an fsync) of its own.
+   */
+  override recordExchange(exchange: NewExchange): Promise<boolean> {
+    return this.enqueue({ kind: 'exchange', exchange }).then((outcome) => outcome === 'stored');
+  }
+
+  override updateExchange(componentAppid: string, codeKey: string, update: ExchangeUpdate): Promise<void> {
+    return this.enqueue({ kind: 'exchangeUpdate', componentAppid, codeKey, update }).then(() => undefined);
+  }
+
   override async close(): Promise<void> {
     await this.flushing;
     await super.close();
+  }
+
+  /** One write on its own (KyselyStore's), with the outcome the batch would have given. */
+  private alone(w: Write): Promise<string> {
+    switch (w.kind) {
+      case 'push':
+        return super.recordPush(w.push);
+      case 'message':
+        return super.recordMessage(w.message);
+      case 'ticket':
+        return super.recordTicket(w.ticket);
+      case 'exchange':
+        return super.recordExchange(w.exchange).then((inserted) => (inserted ? 'stored' : 'duplicate'));
+      case 'exchangeUpdate':
+        return super.updateExchange(w.componentAppid, w.codeKey, w.update).then(() => 'stored');
+    }
   }
 
   private enqueue(write: Write): Promise<string> {
@@ -101,6 +143,14 @@ export class SqliteStore extends KyselyStore {
             or (excluded.create_time = component_tickets.create_time and excluded.ticket <> component_tickets.ticket)`,
       ),
       ticketTime: this.raw.prepare<[string], { create_time: number }>(`select create_time from component_tickets where component_appid = ?`),
+      insertExchange: this.raw.prepare(
+        `insert into creds_exchanges (component_appid, code_key, code_enc, authorizer_appid, event_time, received_at, expires_at,
+           attempts, next_attempt_at, state, last_error, updated_at)
+         values (?, ?, ?, ?, ?, ?, ?, 0, ?, 'pending', null, ?) on conflict (component_appid, code_key) do nothing`,
+      ),
+      updateExchange: this.raw.prepare(
+        `update creds_exchanges set state = ?, attempts = ?, next_attempt_at = ?, last_error = ?, updated_at = ? where component_appid = ? and code_key = ?`,
+      ),
     };
     return this.statements;
   }
@@ -110,7 +160,7 @@ export class SqliteStore extends KyselyStore {
     this.queue = [];
     const run = this.db.connection().execute(async () => {
       // Holding Kysely's connection keeps its own transactions from interleaving with this one.
-      const { insertPush, insertMessage, upsertTicket, ticketTime } = this.prepared();
+      const { insertPush, insertMessage, upsertTicket, ticketTime, insertExchange, updateExchange } = this.prepared();
       const write = this.raw.transaction((items: Pending[]) =>
         items.map(({ write: w }) => {
           if (w.kind === 'push') {
@@ -121,6 +171,16 @@ export class SqliteStore extends KyselyStore {
             const m = w.message;
             const changes = insertMessage.run(m.componentAppid, m.authorizerAppid, m.dedupeKey, m.type, m.fromUser, m.createTime, m.receivedAt, m.payload).changes;
             return changes === 0 ? 'duplicate' : 'stored';
+          }
+          if (w.kind === 'exchange') {
+            const e = w.exchange;
+            const changes = insertExchange.run(e.componentAppid, e.codeKey, e.codeEnc, e.authorizerAppid, e.eventTime, e.receivedAt, e.expiresAt, e.nextAttemptAt, e.receivedAt).changes;
+            return changes === 0 ? 'duplicate' : 'stored';
+          }
+          if (w.kind === 'exchangeUpdate') {
+            const u = w.update;
+            updateExchange.run(u.state, u.attempts, u.nextAttemptAt, u.lastError, u.at, w.componentAppid, w.codeKey);
+            return 'stored';
           }
           const t = w.ticket;
           if (upsertTicket.run(t.componentAppid, t.ticket, t.createTime, t.receivedAt).changes > 0) return 'stored';
@@ -140,9 +200,7 @@ export class SqliteStore extends KyselyStore {
     } catch {
       // The batch rolled back as a whole: write each alone, so one failure cannot fail the others.
       for (const { write: w, resolve, reject } of batch) {
-        const alone: Promise<string> =
-          w.kind === 'push' ? super.recordPush(w.push) : w.kind === 'message' ? super.recordMessage(w.message) : super.recordTicket(w.ticket);
-        alone.then(resolve, reject);
+        this.alone(w).then(resolve, reject);
       }
     }
   }
