@@ -76,10 +76,12 @@ export class MessagePipeline {
       throw err;
     }
     if (stored === 'duplicate') return { outcome: 'duplicate', type };
-    // Nobody to deliver to (no handler registered, not a release-test account): the message is stored and
+    // Nobody to deliver to (no handler for its kind, not a release-test account): the message is stored and
     // answered `success` without building its typed form, the costliest step left per message.
     const releaseCase = config.releaseTestResponder && releaseTestAccount(appid, typeof fields.ToUserName === 'string' ? fields.ToUserName : undefined) !== undefined;
-    if (!releaseCase && this.o.router.size === 0) return { outcome: 'stored', type };
+    if (!releaseCase && !this.o.router.wants(appid, typeof fields.MsgType === 'string' ? fields.MsgType : '', typeof fields.Event === 'string' ? fields.Event : undefined)) {
+      return { outcome: 'stored', type };
+    }
 
     const message = toMessage(appid, fields, plaintext);
     if (message.type === 'other' && message.reason) logger.warn({ authorizerAppid: appid, type, reason: message.reason }, 'message fields do not match their schema; delivered as other');

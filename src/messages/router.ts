@@ -82,6 +82,21 @@ export class MessageRouter {
     return out;
   }
 
+  /**
+   * Whether any handler could see a message with these raw fields, decided before the message is typed (typing
+   * is the costliest step of a message nobody receives). Types are `event.<Event>` / `message.<MsgType>`, so the
+   * raw names suffice; an `other` handler may want anything.
+   */
+  wants(authorizerAppid: string, msgType: string, event: string | undefined): boolean {
+    const family = msgType === 'event' ? 'event.*' : 'message.*';
+    const exact = msgType === 'event' ? `event.${event ?? ''}` : `message.${msgType}`;
+    for (const r of this.routes) {
+      const p = r.pattern;
+      if ((p === '*' || p === family || p === exact || p === 'other') && (!r.appids || r.appids.has(authorizerAppid))) return true;
+    }
+    return false;
+  }
+
   hasHandlers(message: WxMessage): boolean {
     return this.chain(message).length > 0;
   }

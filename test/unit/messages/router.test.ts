@@ -58,6 +58,37 @@ describe('MessageRouter', () => {
   });
 });
 
+describe('MessageRouter.wants: whether a message needs typing at all', () => {
+  // Every pattern that could see a message must say so before it is typed, or its handler would be skipped.
+  const cases: Array<[string, string, string | undefined, string | undefined, boolean]> = [
+    // pattern, MsgType, Event, handler appid, wanted by wxA
+    ['message.text', 'text', undefined, undefined, true],
+    ['message.text', 'image', undefined, undefined, false],
+    ['message.*', 'voice', undefined, undefined, true],
+    ['message.*', 'event', 'CLICK', undefined, false],
+    ['event.*', 'event', 'CLICK', undefined, true],
+    ['event.weapp_audit_success', 'event', 'weapp_audit_success', undefined, true],
+    ['event.weapp_audit_success', 'event', 'weapp_audit_fail', undefined, false],
+    ['event.brand_new_event', 'event', 'brand_new_event', undefined, true],
+    ['*', 'anything', undefined, undefined, true],
+    ['other', 'holographic', undefined, undefined, true],
+    ['message.text', 'text', undefined, 'wxB', false],
+    ['message.text', 'text', undefined, 'wxA', true],
+  ];
+  for (const [pattern, msgType, event, appid, expected] of cases) {
+    it(`${pattern}${appid ? ` (${appid})` : ''} ${expected ? 'wants' : 'does not want'} ${msgType}${event ? `/${event}` : ''}`, async () => {
+      const r = new MessageRouter();
+      expect(r.wants('wxA', msgType, event)).toBe(false);
+      let ran = 0;
+      r.on(pattern as '*', () => void ran++, appid ? { appid } : {});
+      expect(r.wants('wxA', msgType, event)).toBe(expected);
+      // It agrees with the chain dispatch actually runs.
+      await r.dispatch(msg('wxA', { MsgType: msgType, ...(event !== undefined && { Event: event }) }), 1000);
+      expect(ran).toBe(expected ? 1 : 0);
+    });
+  }
+});
+
 describe('replies and the release-test answers', () => {
   it('renders replies with To/From swapped and CDATA-safe content', () => {
     const xml = renderReply(reply.text('a]]>b'), { user: 'oU', account: 'gh_x', createTime: 1 })!;
