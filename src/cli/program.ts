@@ -7,6 +7,7 @@ import { registerSandboxCommand } from './commands/sandbox.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerTokenCommands } from './commands/token.js';
 import { registerOperatorCommands } from './commands/operator.js';
+import { registerDoctorCommand } from './commands/doctor.js';
 
 export function createProgram(): Command {
   const program = new Command('wxopen')
@@ -19,6 +20,7 @@ export function createProgram(): Command {
   registerTokenCommands(program);
   registerSandboxCommand(program);
   registerOperatorCommands(program);
+  registerDoctorCommand(program);
   return program;
 }
 
