@@ -66,7 +66,9 @@ export async function redisCheck(ctx: CheckContext): Promise<CheckResult> {
   }
   const { Redis } = await import('ioredis');
   const redis = new Redis(url, { lazyConnect: true, connectTimeout: ctx.timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
-  redis.on('error', () => {});
+  // The connection's own error (ECONNREFUSED…) says more than the rejection ("Connection is closed").
+  let first: unknown;
+  redis.on('error', (err: unknown) => (first ??= err));
   try {
     await redis.connect();
     const key = `wxopen:doctor:${process.pid}:${ctx.now()}`;
@@ -77,7 +79,7 @@ export async function redisCheck(ctx: CheckContext): Promise<CheckResult> {
     return {
       id: 'redis',
       status: 'fail',
-      message: `${redactUrl(url)}: ${describeCause(err)}`,
+      message: `${redactUrl(url)}: ${describeCause(first ?? err)}`,
       fix: 'start Redis or correct WXOPEN_REDIS_URL (rediss:// for TLS); without it, token refreshes are not coordinated across instances',
     };
   } finally {
@@ -201,7 +203,8 @@ export async function clockCheck(ctx: CheckContext, store: Store | undefined): P
   if (skewSeconds === undefined && store) {
     const ticket = await store.getTicket(ctx.config.componentAppid).catch(() => undefined);
     if (ticket) {
-      skewSeconds = Math.round(ticket.createTime - ticket.receivedAt / SECOND_MS);
+      // CreateTime is whole seconds: compare against the whole second it arrived in.
+      skewSeconds = ticket.createTime - Math.floor(ticket.receivedAt / SECOND_MS);
       source = "the newest ticket's CreateTime";
     }
   }

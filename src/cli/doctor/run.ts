@@ -71,7 +71,8 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
     checks.push(await schemaCheck(opened.schema));
     checks.push(await writeCheck(store, clock.now()));
   }
-  checks.push(await redisCheck(ctx));
+  const redis = await redisCheck(ctx);
+  checks.push(redis);
 
   let platform: Platform | undefined;
   try {
@@ -79,7 +80,9 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
       checks.push(await guarded('ticket', () => ticketCheck(ctx, store!)));
       const { Platform: PlatformClass } = await import('../../platform.js');
       const { createLogger } = await import('../../util/logger.js');
-      platform = new PlatformClass({ config, store, clock, fetch: o.fetch, logger: createLogger({ level: 'silent' }), http: { timeoutMs: ctx.timeoutMs, busyRetries: 0 } });
+      // A failed Redis is reported once above; the token is then checked on the database's lock instead.
+      const platformConfig = redis.status === 'fail' ? { ...config, redisUrl: undefined } : config;
+      platform = new PlatformClass({ config: platformConfig, store, clock, fetch: o.fetch, logger: createLogger({ level: 'silent' }), http: { timeoutMs: ctx.timeoutMs, busyRetries: 0 } });
       const token = await componentTokenCheck(platform, clock.now());
       checks.push(token.result);
       checks.push(await guarded('egress-ip', () => egressCheck(platform!, token.error)));
