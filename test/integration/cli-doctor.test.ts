@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, startServe, wxopen, type ServeProcess } from '../helpers/cli.js';
+import { ensureBuilt, oneLine, startServe, wxopen, type ServeProcess } from '../helpers/cli.js';
 import { freePorts } from '../helpers/ports.js';
 
 beforeAll(() => ensureBuilt(), 180_000);
@@ -27,6 +27,9 @@ describe('`wxopen doctor` as a command', { timeout: 180_000 }, () => {
     expect(r.stdout).toMatch(/Usage: wxopen doctor/);
     expect(r.stdout).toMatch(/--json/);
     expect(r.stdout).toMatch(/any failure makes it 1/);
+    const bad = await wxopen(['doctor', '--timeout', 'soon'], { cwd: tmpdir() });
+    expect(bad.status).toBe(78);
+    expect(oneLine(bad.stderr)).toBe('wxopen: invalid configuration: --timeout must be a whole number of milliseconds, at least 1');
   });
 
   it('a bad configuration: exit 1, the config check fails with the variable, the rest is skipped; no stack', async () => {

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { ConfigError } from '../../errors.js';
 import { cliConfig, withRunningSandbox } from '../context.js';
 
 /** `wxopen doctor`: what is wrong, before WeChat says so. Exit 1 when a check fails (warnings pass). */
@@ -15,7 +16,8 @@ export function registerDoctorCommand(program: Command): void {
     .action(async (opts: { json?: boolean; timeout: string }) => {
       const [{ runDoctor }, { formatReport }] = await Promise.all([import('../doctor/run.js'), import('../doctor/report.js')]);
       const timeoutMs = Number(opts.timeout);
-      const report = await runDoctor({ loadConfig: () => withRunningSandbox(cliConfig()), timeoutMs: Number.isFinite(timeoutMs) && timeoutMs > 0 ? timeoutMs : 5000 });
+      if (!Number.isInteger(timeoutMs) || timeoutMs < 1) throw new ConfigError('--timeout', 'must be a whole number of milliseconds, at least 1');
+      const report = await runDoctor({ loadConfig: () => withRunningSandbox(cliConfig()), timeoutMs });
       process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatReport(report));
       process.exitCode = report.ok ? 0 : 1;
     });

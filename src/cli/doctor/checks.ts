@@ -38,7 +38,7 @@ export function configCheck(config: Config): CheckResult {
   return { id: 'config', status: 'pass', message: `real mode: ${where}, public URL ${config.publicUrl}`, data: { mode: config.mode } };
 }
 
-export async function schemaCheck(status: { pending: string[]; total: number }): Promise<CheckResult> {
+export function schemaCheck(status: { pending: string[]; total: number }): CheckResult {
   if (status.pending.length === 0) return { id: 'schema', status: 'pass', message: `up to date (${status.total} migrations applied)`, data: { pending: [] } };
   return {
     id: 'schema',

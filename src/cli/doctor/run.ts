@@ -19,7 +19,7 @@ import {
   writeCheck,
   type CheckContext,
 } from './checks.js';
-import { buildReport, type CheckId, type CheckResult, type DoctorReport } from './report.js';
+import { buildReport, CHECK_IDS, type CheckId, type CheckResult, type DoctorReport } from './report.js';
 
 export interface DoctorOptions {
   /** Loads the configuration; a `ConfigError` becomes the failed `config` check. */
@@ -52,9 +52,7 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
       fix: 'correct these variables (environment, the project .env, or WXOPEN_CONFIG_FILE); `wxopen config` prints what is loaded',
       data: { issues: err.issues },
     });
-    for (const id of ['database', 'schema', 'database-write', 'redis', 'ticket', 'component-token', 'egress-ip', 'public-url', 'clock', 'authorizers'] as const) {
-      checks.push(skip(id, 'needs a valid configuration'));
-    }
+    for (const id of CHECK_IDS) if (id !== 'config') checks.push(skip(id, 'needs a valid configuration'));
     return buildReport(checks, clock.now());
   }
   checks.push(configCheck(config));
@@ -68,7 +66,7 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
   } else {
     store = opened.store;
     checks.push({ id: 'database', status: 'pass', message: `${redactUrl(config.databaseUrl)} (${store.dialect}) answers` });
-    checks.push(await schemaCheck(opened.schema));
+    checks.push(schemaCheck(opened.schema));
     checks.push(await writeCheck(store, clock.now()));
   }
   const redis = await redisCheck(ctx);
