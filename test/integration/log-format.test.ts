@@ -17,9 +17,12 @@ async function serveOutput(env: Record<string, string>): Promise<string> {
   });
   let out = proc.out;
   proc.child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  // The process may exit before its last lines reach this end of the pipe: wait for the pipe's end too.
+  const drained = new Promise((resolve) => proc.child.stdout!.once('end', resolve));
   // The embedded sandbox pushes a ticket at start; its log line is the one to read.
   for (let i = 0; i < 600 && !out.includes('component_verify_ticket'); i++) await new Promise((r) => setTimeout(r, 100));
   await proc.stop();
+  await drained;
   return out;
 }
 
