@@ -75,13 +75,25 @@ async function isFree(port: number): Promise<boolean> {
   });
 }
 
-/** A free port whose successor is free too (PORT and the embedded sandbox on PORT + 1). */
+/**
+ * A free port whose two successors are free too (PORT, the embedded sandbox on PORT + 1, the operator listener on
+ * PORT + 2). Chosen below the kernel's ephemeral range (32768–60999 here): a port from `listen(0)` lies inside
+ * it, so any outgoing connection of a parallel test could take PORT + 1 between this check and the child's bind.
+ * Each test process scans its own slice of 20000–32767 (by pid), so parallel files do not race for the same run.
+ */
 export async function freePortPair(): Promise<number> {
-  for (;;) {
-    const port = await freePort();
-    if (port < 65535 && (await isFree(port + 1))) return port;
+  const LOW = 20_000;
+  const SPAN = 12_700;
+  let next = LOW + ((process.pid * 97 + nextPairOffset) % SPAN);
+  for (let tried = 0; tried < SPAN; tried++, next = LOW + ((next - LOW + 3) % SPAN)) {
+    if ((await isFree(next)) && (await isFree(next + 1)) && (await isFree(next + 2))) {
+      nextPairOffset += 3;
+      return next;
+    }
   }
+  throw new Error('no free run of three ports below the ephemeral range');
 }
+let nextPairOffset = 0;
 
 export interface ServeProcess {
   child: ChildProcess;
