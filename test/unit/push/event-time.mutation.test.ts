@@ -14,6 +14,7 @@ describe('orderingTime: the time an event is ordered by', () => {
     expect(orderingTime(1_700_000_301, receivedMs, 300)).toBe(1_700_000_000);
     expect(orderingTime(Number.NaN, receivedMs, 300)).toBe(1_700_000_000);
     expect(orderingTime(Number.POSITIVE_INFINITY, receivedMs, 300)).toBe(1_700_000_000);
+    expect(orderingTime(Number.NEGATIVE_INFINITY, receivedMs, 300)).toBe(1_700_000_000);
   });
 });
 
