@@ -6,7 +6,7 @@ import { noteSkipped, REDIS_URL } from '../../helpers/services.js';
 if (REDIS_URL) {
   describe('RedisTokenCache (real Redis)', () => {
     const prefix = `wxopen:test:cache:${process.pid}:${Date.now()}:`;
-    const raw = new Redis(REDIS_URL);
+    const raw = new Redis(REDIS_URL!);
     const cache = new RedisTokenCache(raw, prefix);
     afterAll(async () => {
       const keys = await raw.keys(`${prefix}*`);
@@ -45,7 +45,7 @@ if (REDIS_URL) {
     it('closes the connection it opened itself, never one it was given', async () => {
       await cache.close();
       expect(raw.status).toBe('ready');
-      const own = RedisTokenCache.fromUrl(REDIS_URL, prefix);
+      const own = RedisTokenCache.fromUrl(REDIS_URL!, prefix);
       await own.set('own', 'v', 10_000);
       expect(await own.get('own')).toBe('v');
       await own.close();

@@ -80,7 +80,7 @@ describe('typed messages', () => {
   });
 
   it('an unknown kind is other without a reason; names of Object.prototype are not kinds', () => {
-    for (const fields of [{ MsgType: 'brand_new' }, { MsgType: 'toString' }, { MsgType: 'event', Event: 'constructor' }, { MsgType: 'event' }]) {
+    for (const fields of [{ MsgType: 'brand_new' }, { MsgType: 'toString' }, { MsgType: 'event', Event: 'constructor' }, { MsgType: 'event' }] as Record<string, string>[]) {
       const m = msg('wxA', fields);
       expect(m.type, JSON.stringify(fields)).toBe('other');
       expect('reason' in m, JSON.stringify(fields)).toBe(false);
