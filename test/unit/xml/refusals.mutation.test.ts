@@ -101,6 +101,11 @@ describe('parseXml: references', () => {
     expect(outcome(`<xml><A>${ref}</A></xml>`)).toMatch(/^xml_malformed: /);
   });
 
+  it('calls an & with whitespace or another & before its ; a bare &, at the &', () => {
+    expect(outcome('<xml><A>x&a b;</A></xml>')).toBe('xml_malformed: XML invalid: bare & in text at offset 9');
+    expect(outcome('<xml><A>&a&b;</A></xml>')).toBe('xml_malformed: XML invalid: bare & in text at offset 8');
+  });
+
   it('a ; in a later element does not end an & of this one', () => {
     expect(outcome('<xml><A>a &</A><B>;</B></xml>')).toMatch(/^xml_malformed: XML invalid: bare & in text/);
   });
