@@ -170,3 +170,40 @@ describe.runIf(PG_URL)('PostgresLockBackend details', () => {
     }
   });
 });
+
+describe.runIf(PG_URL)('PostgresLockBackend: the session dies under a held lease', () => {
+  it('reports the error to its listeners, marks the lease lost, refuses renewal and releases without unlocking', async () => {
+    const lock = new PostgresLockBackend(PG_URL!, 2);
+    const errors: string[] = [];
+    lock.onConnectionError((err) => errors.push(err.message));
+    lock.onConnectionError(() => {
+      throw new Error('a throwing listener is contained');
+    });
+    const probe = new pg.Client({ connectionString: PG_URL });
+    await probe.connect();
+    try {
+      const k = key();
+      const lease = (await lock.tryAcquire(k, 60_000))!;
+      const holder = await probe.query<{ pid: number }>(
+        "select pid from pg_locks where locktype = 'advisory' and objsubid = 1 and ((classid::bigint << 32) | objid::bigint) = hashtextextended($1, 0)",
+        [k],
+      );
+      expect(holder.rows).toHaveLength(1);
+      await probe.query('select pg_terminate_backend($1)', [holder.rows[0]!.pid]);
+      for (let i = 0; i < 200 && !lease.lost; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(lease.lost).toBe(true);
+      expect(errors.length).toBeGreaterThanOrEqual(1);
+      expect(await lease.renew(60_000)).toBe(false);
+      await lease.release();
+      // PostgreSQL freed the lock with the session: another backend takes it at once.
+      const other = new PostgresLockBackend(PG_URL!, 1);
+      const next = await other.tryAcquire(k, 1000);
+      expect(next).toBeDefined();
+      await next!.release();
+      await other.close();
+    } finally {
+      await probe.end();
+      await lock.close();
+    }
+  });
+});
