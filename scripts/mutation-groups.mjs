@@ -13,10 +13,15 @@ export const MUTATION_GROUPS = {
   xml: { mutate: ['src/xml/**/*.ts'], tests: [UNIT] },
   push: { mutate: ['src/push/**/*.ts'], tests: [UNIT] },
   api: { mutate: ['src/api/**/*.ts'], tests: [UNIT] },
-  lock: { mutate: ['src/lock/**/*.ts'], tests: [UNIT, 'test/contract/locks.test.ts'] },
+  // The lock contract on every backend (memory, Redis, PostgreSQL, the SQLite lease file).
+  lock: { mutate: ['src/lock/**/*.ts'], tests: [UNIT, 'test/contract/locks.test.ts', 'test/contract/sqlite-lease.test.ts'] },
   credentials: { mutate: ['src/credentials/**/*.ts'], tests: [UNIT, INTEGRATION] },
-  // Rooms still landing (issue 10): picked up automatically once the directories exist.
-  messages: { mutate: ['src/messages/**/*.ts'], tests: [UNIT, INTEGRATION] },
+  // The integration files that drive the message URL (every other one only touches it in passing, and each
+  // costs a sandbox and a server per mutant).
+  messages: {
+    mutate: ['src/messages/**/*.ts'],
+    tests: [UNIT, ...['messages', 'messages-redis', 'release-test', 'authorizer-push'].map((f) => `test/integration/${f}.test.ts`)],
+  },
   // The fleet's pure core and step functions have unit tests (fake WeChat, in-memory SQLite); its sandbox runs are slow.
   fleet: { mutate: ['src/fleet/**/*.ts'], tests: [UNIT] },
 };
