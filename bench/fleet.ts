@@ -12,7 +12,7 @@
  * The last line is `efficiency <number>`. FLEET_N=300 for a quick run.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSandbox, type SandboxAccount } from '../src/sandbox/index.js';
 import { createWxOpen } from '../src/server/create.js';
@@ -79,6 +79,7 @@ try {
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
   const rates = RATED.map((api) => `${api}=${RATE}/s`).join(',');
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const job = await wx.fleet.createJob({
     templateId,
     userVersion: '9.0.0',
@@ -95,6 +96,8 @@ try {
   const done = await wx.fleet.idle(job.id, 50);
   if (watch) clearInterval(watch);
   const wallS = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuS = (cpu.user + cpu.system) / 1e6;
   clearInterval(sampler);
 
   const p = await wx.fleet.progress(job.id);
@@ -116,6 +119,7 @@ try {
       `wall time: ${wallS.toFixed(2)} s`,
       `upstream calls: ${total} (commit ${calls('wxa/commit')}, submit_audit ${calls('wxa/submit_audit')}, release ${calls('wxa/release')}; ${other || 'no others'})`,
       `peak RSS: ${(peakRss / 1024 / 1024).toFixed(0)} MB`,
+      `CPU: ${cpuS.toFixed(1)} s over ${wallS.toFixed(1)} s wall (${((cpuS * 1000) / Math.max(total, 1)).toFixed(2)} ms per upstream call, sandbox included; load average ${loadavg()[0]!.toFixed(1)})`,
       `ideal time at ${RATE}/s: ${idealS.toFixed(2)} s`,
       `efficiency ${efficiency.toFixed(3)}`,
     ].join('\n') + '\n',
