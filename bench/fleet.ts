@@ -68,8 +68,25 @@ try {
 
   const setupStart = performance.now();
   const ids = sandbox.accounts.map((a) => a.appid);
-  for (let i = 0; i < ids.length; i += 32) await Promise.all(ids.slice(i, i + 32).map((a) => sandbox.authorize(a)));
-  while ((await wx.store.countAuthorizers(c.appid)).authorized < N) await new Promise((r) => setTimeout(r, 100));
+  // Under heavy load a few code exchanges can fail (61009 after a timed-out first try): authorize those again.
+  for (let round = 0, missing = ids; missing.length > 0; round++) {
+    if (round === 5) throw new Error(`${missing.length} merchants could not be authorized`);
+    for (let i = 0; i < missing.length; i += 32) await Promise.all(missing.slice(i, i + 32).map((a) => sandbox.authorize(a)));
+    for (let seen = -1, n = 0; n !== seen; ) {
+      seen = n;
+      await new Promise((r) => setTimeout(r, 3000));
+      n = (await wx.store.countAuthorizers(c.appid)).authorized;
+      if (n >= N) break;
+    }
+    const have = new Set<string>();
+    for (let after: string | undefined; ; ) {
+      const page = await wx.store.listAuthorizers(c.appid, { status: 'authorized', limit: 1000, ...(after !== undefined && { after }) });
+      for (const a of page) have.add(a.authorizerAppid);
+      if (page.length < 1000) break;
+      after = page[page.length - 1]!.authorizerAppid;
+    }
+    missing = ids.filter((a) => !have.has(a));
+  }
   const draft = sandbox.addDraft({ user_version: '9.0.0' });
   const templateId = sandbox.state.templates.addToTemplate(draft.draft_id, 0).template_id;
   const setupS = (performance.now() - setupStart) / 1000;
