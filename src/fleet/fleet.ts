@@ -10,7 +10,7 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { FleetNotFoundError, FleetStateError, FleetValidationError } from './errors.js';
 import { validateExtJson } from './ext-json.js';
-import { isSettled, nextStep, TARGET_STATES, toJob, toTarget, type FleetJob, type FleetPauseCode, type FleetTarget, type TargetState } from './model.js';
+import { isSettled, nextStep, TARGET_STATES, toJob, toTarget, type FleetJob, type FleetPauseCode, type FleetStep, type FleetTarget, type TargetState } from './model.js';
 import { planDeploy, type CreateJobInput } from './planner.js';
 import { progressOf, type FleetProgress } from './report.js';
 import { BullmqQueue } from './runner-bullmq.js';
@@ -367,13 +367,15 @@ export class Fleet extends EventEmitter {
     this.moreDue = due.length === SCAN_PAGE;
     for (const row of due) {
       const job = this.jobs.get(row.jobId)?.job;
-      if (job && !queue.has({ jobId: row.jobId, appid: row.appid, version: row.version })) await this.enqueue(job, row);
+      if (job && !queue.has({ jobId: row.jobId, appid: row.appid, version: row.version, rank: 0 })) await this.enqueue(job, row);
     }
     for (const r of running) if (!due.some((d) => d.jobId === r.jobId)) await this.finishIfSettled(toJob(r));
   }
 
   private async enqueue(job: FleetJob, row: FleetTargetRecord): Promise<void> {
-    await this.queue?.add({ jobId: job.jobId, appid: row.appid, version: row.version }, job.options.concurrency);
+    const step = (row.intent as FleetStep | null) ?? nextStep(row.state as TargetState, job.options);
+    const rank = step === 'release' || step === 'gray' ? 3 : step === 'commit' ? 1 : 2;
+    await this.queue?.add({ jobId: job.jobId, appid: row.appid, version: row.version, rank }, job.options.concurrency);
   }
 
   private async runItem(item: WorkItem): Promise<void> {

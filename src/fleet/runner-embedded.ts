@@ -27,13 +27,16 @@ export class EmbeddedQueue implements WorkQueue {
       q = new PQueue({ concurrency });
       this.queues.set(item.jobId, q);
     }
-    void q.add(async () => {
-      try {
-        await run(item);
-      } finally {
-        this.inFlight.delete(key);
-      }
-    });
+    void q.add(
+      async () => {
+        try {
+          await run(item);
+        } finally {
+          this.inFlight.delete(key);
+        }
+      },
+      { priority: item.rank },
+    );
   }
 
   async pending(): Promise<number> {
