@@ -69,8 +69,8 @@ try {
   const setupStart = performance.now();
   const ids = sandbox.accounts.map((a) => a.appid);
   // Under heavy load a few code exchanges can fail (61009 after a timed-out first try): authorize those again.
-  for (let round = 0, missing = ids; missing.length > 0; round++) {
-    if (round === 5) throw new Error(`${missing.length} merchants could not be authorized`);
+  let missing = ids;
+  for (let round = 0; missing.length > 0 && round < 3; round++) {
     for (let i = 0; i < missing.length; i += 32) await Promise.all(missing.slice(i, i + 32).map((a) => sandbox.authorize(a)));
     for (let seen = -1, n = 0; n !== seen; ) {
       seen = n;
@@ -131,7 +131,7 @@ try {
   process.stdout.write(
     [
       `fleet bench: ${N} mini programs, ${RATE}/s per API on ${RATED.join(', ')}, concurrency ${CONCURRENCY}, SQLite file, embedded runner`,
-      `setup (authorize ${N} merchants): ${setupS.toFixed(1)} s`,
+      `setup (authorize ${N} merchants): ${setupS.toFixed(1)} s${missing.length ? `; ${missing.length} could not be (code exchange 61009 under load), deployed to the other ${N - missing.length}` : ''}`,
       `job ${done.status}: ${Object.entries(p.counts).filter(([, n]) => n > 0).map(([s, n]) => `${s} ${n}`).join(', ')}`,
       `wall time: ${wallS.toFixed(2)} s`,
       `upstream calls: ${total} (commit ${calls('wxa/commit')}, submit_audit ${calls('wxa/submit_audit')}, release ${calls('wxa/release')}; ${other || 'no others'})`,
