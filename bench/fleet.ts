@@ -96,6 +96,7 @@ try {
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
   const rates = RATED.map((api) => `${api}=${RATE}/s`).join(',');
   const t0 = performance.now();
+  const clock0 = sandbox.clock.now();
   const cpu0 = process.cpuUsage();
   const job = await wx.fleet.createJob({
     templateId,
@@ -124,6 +125,15 @@ try {
   // A token bucket starts full: the first RATE calls of each API need no waiting.
   const idealS = Math.max(...RATED.map((api) => Math.max(calls(api) - RATE, 0) / RATE));
   const efficiency = idealS / wallS;
+  // Where the gap is: each rated API's achieved rate over the whole job, and the span in which it was called.
+  const utilisation = RATED.map((api) => {
+    const at = sandbox.counters.times(`/${api}`);
+    if (at.length === 0) return `${api.slice(4)} 0 calls`;
+    const from = (at[0]! - clock0) / 1000;
+    const to = (at[at.length - 1]! - clock0) / 1000;
+    const achieved = at.length / wallS;
+    return `${api.slice(4)} ${achieved.toFixed(1)}/s of ${RATE} (${((100 * achieved) / RATE).toFixed(0)} %), called ${from.toFixed(1)}–${to.toFixed(1)} s`;
+  }).join('; ');
   const other = Object.entries(all)
     .filter(([path]) => !RATED.includes(path.slice(1)))
     .map(([path, n]) => `${path.replace(/^\/(wxa|cgi-bin)\//, '')} ${n}`)
@@ -137,6 +147,7 @@ try {
       `upstream calls: ${total} (commit ${calls('wxa/commit')}, submit_audit ${calls('wxa/submit_audit')}, release ${calls('wxa/release')}; ${other || 'no others'})`,
       `peak RSS: ${(peakRss / 1024 / 1024).toFixed(0)} MB`,
       `CPU: ${cpuS.toFixed(1)} s over ${wallS.toFixed(1)} s wall (${((cpuS * 1000) / Math.max(total, 1)).toFixed(2)} ms per upstream call, sandbox included; load average ${loadavg()[0]!.toFixed(1)})`,
+      `utilisation: ${utilisation}`,
       `ideal time at ${RATE}/s: ${idealS.toFixed(2)} s`,
       `efficiency ${efficiency.toFixed(3)}`,
     ].join('\n') + '\n',
