@@ -10,7 +10,7 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { FleetNotFoundError, FleetStateError, FleetValidationError } from './errors.js';
 import { validateExtJson } from './ext-json.js';
-import { isSettled, nextStep, TARGET_STATES, toJob, toTarget, type FleetJob, type FleetPauseCode, type FleetTarget, type TargetState } from './model.js';
+import { isSettled, nextStep, TARGET_STATES, toJob, toTarget, type FleetJob, type FleetPauseCode, type FleetStep, type FleetTarget, type TargetState } from './model.js';
 import { planDeploy, type CreateJobInput } from './planner.js';
 import { progressOf, type FleetProgress } from './report.js';
 import { BullmqQueue } from './runner-bullmq.js';
@@ -53,6 +53,9 @@ export interface FleetActionResult {
 const AUDITING: readonly TargetState[] = ['audit_submitted', 'delayed'];
 const PROGRESS_THROTTLE_MS = 250;
 const SCAN_PAGE = 1000;
+/** An audit result racing our own write of the submission: re-read this often, this many times. */
+const AUDIT_EVENT_TRIES = 20;
+const AUDIT_EVENT_WAIT_MS = 100;
 
 /** Deploy jobs: create, read, act, and (after `start()`) run them. See README "Mini-program fleet". */
 export class Fleet extends EventEmitter {
@@ -258,12 +261,12 @@ export class Fleet extends EventEmitter {
     const appid = event.authorizerAppid;
     const state: TargetState = event.type === 'event.weapp_audit_success' ? 'approved' : event.type === 'event.weapp_audit_fail' ? 'rejected' : 'delayed';
     const reason = event.type === 'event.weapp_audit_success' ? null : event.data.Reason || null;
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const rows = await this.o.store.findFleetTargetsByAppid(this.o.componentAppid, appid, AUDITING);
-      if (rows.length === 0) return;
-      let conflicts = 0;
+    for (let attempt = 0; attempt < AUDIT_EVENT_TRIES; attempt++) {
+      const rows = await this.o.store.findFleetTargetsByAppid(this.o.componentAppid, appid, [...AUDITING, 'committed']);
+      // WeChat can push the result before our submission's answer is written: wait for that write.
+      let waiting = rows.filter((r) => r.state === 'committed' && r.intent === 'submit').length;
       for (const row of rows) {
-        if (row.state === state) continue;
+        if (row.state === state || !AUDITING.includes(row.state as TargetState)) continue;
         const job = await this.jobFor(row.jobId);
         const now = this.o.clock.now();
         const written = await this.o.store.updateFleetTarget(this.o.componentAppid, row.jobId, appid, row.version, {
@@ -272,7 +275,7 @@ export class Fleet extends EventEmitter {
           leaseUntil: null,
           updatedAt: now,
         });
-        if (!written) conflicts++;
+        if (!written) waiting++;
         else {
           this.o.metrics.fleetSteps.inc({ step: 'poll', outcome: 'pushed' });
           this.o.metrics.fleetTransitions.inc({ from: row.state, to: state });
@@ -280,7 +283,8 @@ export class Fleet extends EventEmitter {
           if (written.nextAt !== null && written.nextAt <= now) await this.enqueue(job, written);
         }
       }
-      if (conflicts === 0) return;
+      if (waiting === 0) return;
+      await new Promise((r) => setTimeout(r, AUDIT_EVENT_WAIT_MS));
     }
   }
 
@@ -363,13 +367,15 @@ export class Fleet extends EventEmitter {
     this.moreDue = due.length === SCAN_PAGE;
     for (const row of due) {
       const job = this.jobs.get(row.jobId)?.job;
-      if (job && !queue.has({ jobId: row.jobId, appid: row.appid, version: row.version })) await this.enqueue(job, row);
+      if (job && !queue.has({ jobId: row.jobId, appid: row.appid, version: row.version, rank: 0 })) await this.enqueue(job, row);
     }
     for (const r of running) if (!due.some((d) => d.jobId === r.jobId)) await this.finishIfSettled(toJob(r));
   }
 
   private async enqueue(job: FleetJob, row: FleetTargetRecord): Promise<void> {
-    await this.queue?.add({ jobId: job.jobId, appid: row.appid, version: row.version }, job.options.concurrency);
+    const step = (row.intent as FleetStep | null) ?? nextStep(row.state as TargetState, job.options);
+    const rank = step === 'release' || step === 'gray' ? 3 : step === 'commit' ? 1 : 2;
+    await this.queue?.add({ jobId: job.jobId, appid: row.appid, version: row.version, rank }, job.options.concurrency);
   }
 
   private async runItem(item: WorkItem): Promise<void> {

@@ -54,6 +54,8 @@ export class BullmqQueue implements WorkQueue {
     this.added.set(id, now);
     await this.queue.add('step', item, {
       jobId: id,
+      // BullMQ runs lower numbers first.
+      priority: 4 - item.rank,
       removeOnComplete: true,
       removeOnFail: true,
     });

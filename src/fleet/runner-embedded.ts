@@ -6,34 +6,42 @@ export class EmbeddedQueue implements WorkQueue {
   readonly kind = 'embedded' as const;
   private run: ((item: WorkItem) => Promise<void>) | undefined;
   private readonly queues = new Map<string, PQueue>();
-  private readonly inFlight = new Set<string>();
+  /** Row version queued or running per merchant: a newer version (the next step) may queue behind it. */
+  private readonly inFlight = new Map<string, number>();
 
   async start(run: (item: WorkItem) => Promise<void>): Promise<void> {
     this.run = run;
   }
 
   has(item: WorkItem): boolean {
-    return this.inFlight.has(`${item.jobId}|${item.appid}`);
+    const v = this.inFlight.get(`${item.jobId}|${item.appid}`);
+    return v !== undefined && v >= item.version;
   }
 
   async add(item: WorkItem, concurrency: number): Promise<void> {
     const run = this.run;
     if (!run) return;
     const key = `${item.jobId}|${item.appid}`;
-    if (this.inFlight.has(key)) return;
-    this.inFlight.add(key);
+    // Dropping a newer version here (the step that follows the one still finishing) would leave the
+    // merchant to the next scan, and a scan page full of older rows starves it: stages stop overlapping.
+    const seen = this.inFlight.get(key);
+    if (seen !== undefined && seen >= item.version) return;
+    this.inFlight.set(key, item.version);
     let q = this.queues.get(item.jobId);
     if (!q) {
       q = new PQueue({ concurrency });
       this.queues.set(item.jobId, q);
     }
-    void q.add(async () => {
-      try {
-        await run(item);
-      } finally {
-        this.inFlight.delete(key);
-      }
-    });
+    void q.add(
+      async () => {
+        try {
+          await run(item);
+        } finally {
+          if (this.inFlight.get(key) === item.version) this.inFlight.delete(key);
+        }
+      },
+      { priority: item.rank },
+    );
   }
 
   async pending(): Promise<number> {

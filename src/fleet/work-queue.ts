@@ -4,6 +4,8 @@ export interface WorkItem {
   appid: string;
   /** The row version seen when queued: a queue may drop a duplicate of the same version. */
   version: number;
+  /** 1 commit · 2 submit or poll · 3 release: a merchant further along goes first, so the pipeline flows. */
+  rank: number;
 }
 
 /**

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FleetValidationError } from '../../src/fleet/index.js';
 import { startFleetWorld, type FleetWorld } from '../helpers/fleet-world.js';
 
-const AUDIT_MS = 60_000;
+// Long enough that no audit finishes by itself while a slow machine is still submitting.
+const AUDIT_MS = 3_600_000;
 
 async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, tries = 600): Promise<T> {
   for (let i = 0; i < tries; i++) {
@@ -18,7 +19,7 @@ describe('fleet: quotas, missed pushes, withdraw, validation', () => {
   let templateId: number;
 
   beforeAll(async () => {
-    w = await startFleetWorld({ n: 16, sandbox: { auditQuotaPerMonth: 3 }, wx: { fleet: { scanMs: 50, retryBackoffMs: 10 } } });
+    w = await startFleetWorld({ n: 16, sandbox: { auditQuotaPerMonth: 3, auditDelaySeconds: AUDIT_MS / 1000 }, wx: { fleet: { scanMs: 50, retryBackoffMs: 10 } } });
     const draft = w.sandbox.addDraft({ user_version: '3.1.0' });
     templateId = w.sandbox.state.templates.addToTemplate(draft.draft_id, 0).template_id;
   }, 60_000);
@@ -46,9 +47,9 @@ describe('fleet: quotas, missed pushes, withdraw, validation', () => {
   it('pauses on the audit quota (queryquota) and goes on when resumed', async () => {
     const targets = w.appids.slice(0, 5);
     const job = await w.wx.fleet.createJob({ templateId, userVersion: '3.1.0', targets: { appids: targets }, options: { release: false } });
-    const paused = await until('paused', () => w.wx.fleet.getJob(job.id), (j) => j.status === 'paused');
-    expect(paused.pause).toMatchObject({ code: 'audit_quota' });
-    const p = await w.wx.fleet.progress(job.id);
+    // Paused when the fourth merchant finds no quota left, while the first three submissions may still be answered.
+    const p = await until('paused with 3 submitted', () => w.wx.fleet.progress(job.id), (q) => q.job.status === 'paused' && q.counts.audit_submitted === 3);
+    expect(p.job.pause).toMatchObject({ code: 'audit_quota' });
     expect(p.counts).toMatchObject({ audit_submitted: 3, committed: 2 });
     expect(w.sandbox.counters.get('/wxa/submit_audit')).toBe(3);
     w.sandbox.state.settings.auditQuotaPerMonth = 10;

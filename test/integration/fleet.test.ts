@@ -3,7 +3,8 @@ import { reportToCsv } from '../../src/fleet/index.js';
 import { startFleetWorld, type FleetWorld } from '../helpers/fleet-world.js';
 
 const FAST = { scanMs: 50, retryBackoffMs: 10, leaseMs: 30_000 };
-const AUDIT_MS = 60_000;
+// Long enough that no audit finishes by itself while a slow machine is still submitting.
+const AUDIT_MS = 3_600_000;
 
 function template(w: FleetWorld): number {
   const draft = w.sandbox.addDraft({ user_version: '2.0.0' });
@@ -29,7 +30,7 @@ describe('fleet: 200 mini programs against the sandbox, with injected failures',
   let fine: string[];
 
   beforeAll(async () => {
-    w = await startFleetWorld({ n: 200, wx: { fleet: FAST } });
+    w = await startFleetWorld({ n: 200, sandbox: { auditDelaySeconds: AUDIT_MS / 1000 }, wx: { fleet: FAST } });
     const a = w.appids;
     badExt = a.slice(0, 10);
     badCategory = a.slice(10, 20);
