@@ -108,6 +108,8 @@ describe('MessagePipeline', () => {
     const accepted = w.lines.filter((l) => l.msg === 'message accepted');
     expect(accepted.map((l) => l.replied)).toEqual([false, false, true]);
     expect(accepted[0]).toMatchObject({ push: 'authorizer', authorizerAppid: APPID, type: 'message.text' });
+    // A message is typed (and its schema checked) only when a handler wants its kind.
+    w.router.on('message.location', () => undefined);
     await w.pipeline.handle(APPID, { ...text(''), MsgType: 'location', Location_X: 'north', Location_Y: '1' }, '');
     expect(w.lines.find((l) => l.msg === 'message fields do not match their schema; delivered as other')).toMatchObject({ authorizerAppid: APPID, type: 'message.location' });
   });
