@@ -206,7 +206,8 @@ export function permissionSetsFor(path: string): PermissionSet[] {
  */
 export function egressIpFrom(errmsg: string): string | undefined {
   const v4 = /(?<![\d.])((?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3})(?![\d.])/.exec(errmsg)?.[1];
-  return v4 ?? /(?:requestip|clientip|ipv6|invalid ip)[\s:=]*\[?([0-9a-f]*:[0-9a-f:]+)/i.exec(errmsg)?.[1];
+  // A `:` after the label is a separator only when an address does not start with it (`ipv6 ::1`).
+  return v4 ?? /(?:requestip|clientip|ipv6|invalid ip)[\s=]*(?::(?=\s|[0-9a-f]))?\s*\[?([0-9a-f]*:[0-9a-f:]+)/i.exec(errmsg)?.[1];
 }
 
 /** The `rid: …` request id suffix WeChat support asks for. */

@@ -37,6 +37,11 @@ describe('errcode table (spec 8)', () => {
     expect(err.egressIp).toBe('203.0.113.7');
     expect(new WeChatApiError(61004, 'access clientip is not registered rid: 6f1c-aa', '/cgi-bin/component/api_component_token').egressIp).toBeUndefined();
     expect(egressIpFrom('access clientip is not registered requestIP: 2001:db8::1 rid: 1')).toBe('2001:db8::1');
+    // An address that starts with `::` keeps both colons, whatever separates it from its label.
+    expect(egressIpFrom('invalid ip ipv6 ::1, not in whitelist')).toBe('::1');
+    expect(egressIpFrom('requestIP: ::1 rid: 1')).toBe('::1');
+    expect(egressIpFrom('clientip=::1')).toBe('::1');
+    expect(egressIpFrom('clientip:fe80::1 rid: 1')).toBe('fe80::1');
     const err2 = new WeChatApiError(61004, 'access clientip:203.0.113.7 is not registered rid: 6f1c', '/cgi-bin/component/api_component_token');
     expect(err2.egressIp).toBe('203.0.113.7');
     expect(err2.message).toContain('Add 203.0.113.7 to the platform');
