@@ -7,6 +7,14 @@
 
 const UNIT = 'test/unit/**/*.test.ts';
 const INTEGRATION = 'test/integration/**/*.test.ts';
+const CREDENTIALS_INTEGRATION = [
+  'test/integration/credentials*.test.ts',
+  'test/integration/creds-hardening.test.ts',
+  'test/integration/refresher.test.ts',
+  'test/integration/happy-path.test.ts',
+  'test/integration/component-push.test.ts',
+  'test/integration/authorizer-push.test.ts',
+];
 
 export const MUTATION_GROUPS = {
   crypto: { mutate: ['src/crypto/**/*.ts'], tests: [UNIT] },
@@ -14,7 +22,9 @@ export const MUTATION_GROUPS = {
   push: { mutate: ['src/push/**/*.ts'], tests: [UNIT] },
   api: { mutate: ['src/api/**/*.ts'], tests: [UNIT] },
   lock: { mutate: ['src/lock/**/*.ts'], tests: [UNIT, 'test/contract/locks.test.ts'] },
-  credentials: { mutate: ['src/credentials/**/*.ts'], tests: [UNIT, INTEGRATION] },
+  // Only the integration files that drive the token managers, the exchanges and the refresher: the others
+  // (admin, API groups, messages…) reach src/credentials too, but only as a way in, and would add seconds per mutant.
+  credentials: { mutate: ['src/credentials/**/*.ts'], tests: [UNIT, ...CREDENTIALS_INTEGRATION] },
   // Rooms still landing (issue 10): picked up automatically once the directories exist.
   messages: { mutate: ['src/messages/**/*.ts'], tests: [UNIT, INTEGRATION] },
   fleet: { mutate: ['src/fleet/**/*.ts'], tests: [UNIT, INTEGRATION] },
