@@ -20,7 +20,8 @@ export const MUTATION_GROUPS = {
   crypto: { mutate: ['src/crypto/**/*.ts'], tests: [UNIT] },
   xml: { mutate: ['src/xml/**/*.ts'], tests: [UNIT] },
   push: { mutate: ['src/push/**/*.ts'], tests: [UNIT] },
-  api: { mutate: ['src/api/**/*.ts'], tests: [UNIT] },
+  // rate-limit.ts is judged by the rate limiter contract (memory, and Redis when WXOPEN_TEST_REDIS_URL is set).
+  api: { mutate: ['src/api/**/*.ts'], tests: [UNIT, 'test/contract/rate-limit.test.ts'] },
   lock: { mutate: ['src/lock/**/*.ts'], tests: [UNIT, 'test/contract/locks.test.ts'] },
   // Only the integration files that drive the token managers, the exchanges and the refresher: the others
   // (admin, API groups, messages…) reach src/credentials too, but only as a way in, and would add seconds per mutant.
