@@ -35,14 +35,14 @@ afterAll(async () => {
 });
 
 let n = 0;
-function setup(exchange: Exchange, o: { firstRetryMs?: number; maxRetryMs?: number } = {}) {
+function setup(exchange: Exchange, o: { firstRetryMs?: number; maxRetryMs?: number; store?: Store } = {}) {
   const clock = new ManualClock(T0 + n++ * 3_600_000);
   const metrics = createMetrics();
   const events = new PlatformEvents();
   const { logger, lines } = captureLogger();
   const failed: unknown[] = [];
   events.on('authorizer.exchange_failed', (e) => failed.push(e));
-  const ctx: CredentialContext = { ...platform.ctx, clock, metrics, events, logger };
+  const ctx: CredentialContext = { ...platform.ctx, store: o.store ?? store, clock, metrics, events, logger };
   const q = new ExchangeQueue(ctx, exchange, { sweepMs: 3_600_000, firstRetryMs: o.firstRetryMs ?? 100_000, maxRetryMs: o.maxRetryMs ?? 250_000, orderingTime: (c) => c });
   queues.push(q);
   const outcomes = async () => Object.fromEntries((await metrics.codeExchanges.get()).values.map((v) => [v.labels.outcome, v.value]));
@@ -132,18 +132,25 @@ describe('ExchangeQueue', () => {
     expect(await s.row('old')).toMatchObject({ state: 'failed', attempts: 1, lastError: 'the code expired before it could be exchanged' });
   });
 
-  it('a code is exchanged once: concurrent submits share the attempt, a done code is not exchanged again', async () => {
+  it('a code is exchanged once: a submit while it is in flight shares the attempt, a done code is not exchanged again', async () => {
     let calls = 0;
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
+    // The second submit finds the pending row and reaches the queue while the first exchange is still in flight.
+    const watched = Object.create(store) as Store;
+    let lookups = 0;
+    watched.getExchange = async (...args) => {
+      const r = await store.getExchange(...args);
+      if (++lookups === 1) release();
+      return r;
+    };
     const s = setup(async () => {
       calls++;
       await gate;
       return record;
-    });
+    }, { store: watched });
     const a = s.submit('once');
     const b = s.submit('once');
-    release();
     expect(await Promise.all([a, b])).toEqual([record, record]);
     expect(calls).toBe(1);
     expect(await s.submit('once')).toBeUndefined();
