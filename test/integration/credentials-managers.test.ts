@@ -1,0 +1,109 @@
+/**
+ * The token managers' forced refreshes (used by `wxopen token --force` and the dashboard), their
+ * bookkeeping helpers and the `token.refreshed` event, against the sandbox with a frozen base clock.
+ * A forced refresh obtains first and commits after, so a failure leaves the stored token in place.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { UpstreamError } from '../../src/errors.js';
+import { startWorld, type World } from '../helpers/world.js';
+
+const TOKEN = '/cgi-bin/component/api_component_token';
+const AAT = '/cgi-bin/component/api_authorizer_token';
+const MINUTE = 60_000;
+const T0 = Date.UTC(2026, 0, 15, 2, 0, 0);
+
+let w: World;
+afterEach(async () => {
+  await w?.close();
+});
+
+async function ready(): Promise<string> {
+  w = await startWorld({ sandbox: { clock: { now: () => T0 } } });
+  await w.sandbox.pushTicket();
+  await w.settle();
+  const appid = w.sandbox.accounts.find((a) => a.type === 'miniprogram' && a.testGroup === undefined)!.appid;
+  await w.sandbox.authorize(appid);
+  await w.settle();
+  return appid;
+}
+
+describe('forced refreshes', () => {
+  it('component: a new token while the stored one is still valid, committed and served from then on', async () => {
+    await ready();
+    const first = await w.platform.component.info();
+    await w.sandbox.advance(MINUTE);
+    const calls = w.sandbox.counters.get(TOKEN);
+    const forced = await w.platform.component.forceRefresh();
+    expect(forced.token).not.toBe(first.token);
+    expect(forced.obtainedAt).toBe(w.sandbox.clock.now());
+    expect(forced.expiresAt).toBe(forced.obtainedAt + 7200_000);
+    expect(w.sandbox.counters.get(TOKEN)).toBe(calls + 1);
+    expect(await w.platform.component.get()).toBe(forced.token);
+    expect((await w.store.getComponentToken(w.config.componentAppid))?.obtainedAt).toBe(forced.obtainedAt);
+    expect(w.platform.component.obtainedAtOf(forced.token)).toBe(forced.obtainedAt);
+    expect(w.platform.component.obtainedAtOf(first.token)).toBeUndefined();
+  });
+
+  it('component: when WeChat fails, the stored token stays and is still served', async () => {
+    await ready();
+    const first = await w.platform.component.info();
+    await w.sandbox.advance(MINUTE);
+    w.sandbox.faults.set(TOKEN, { type: 'http_error', status: 502 });
+    await expect(w.platform.component.forceRefresh()).rejects.toBeInstanceOf(UpstreamError);
+    w.sandbox.faults.clear();
+    expect(await w.platform.component.get()).toBe(first.token);
+    expect((await w.store.getComponentToken(w.config.componentAppid))?.obtainedAt).toBe(first.obtainedAt);
+  });
+
+  it('authorizer: a new token with the next version; versionOf names the version of a token handed out; forget drops it', async () => {
+    const appid = await ready();
+    const first = await w.platform.authorizers.info(appid);
+    const calls = w.sandbox.counters.get(AAT, appid);
+    const forced = await w.platform.authorizers.forceRefresh(appid);
+    expect(forced.token).not.toBe(first.token);
+    expect(forced.version).toBe(first.version + 1);
+    expect(w.sandbox.counters.get(AAT, appid)).toBe(calls + 1);
+    expect(await w.platform.authorizers.get(appid)).toBe(forced.token);
+    expect((await w.store.getAuthorizer(w.config.componentAppid, appid))?.version).toBe(forced.version);
+    expect(w.platform.authorizers.versionOf(appid, forced.token)).toBe(forced.version);
+    expect(w.platform.authorizers.versionOf(appid, first.token)).toBeUndefined();
+    w.platform.authorizers.forget(appid);
+    expect(w.platform.authorizers.versionOf(appid, forced.token)).toBeUndefined();
+    // Forgotten from memory only: the store still serves the same token, without a call.
+    expect(await w.platform.authorizers.get(appid)).toBe(forced.token);
+    expect(w.sandbox.counters.get(AAT, appid)).toBe(calls + 1);
+  });
+
+  it('authorizer: when WeChat fails, the stored token stays and is still served', async () => {
+    const appid = await ready();
+    const first = await w.platform.authorizers.info(appid);
+    w.sandbox.faults.set(AAT, { type: 'http_error', status: 502 });
+    await expect(w.platform.authorizers.forceRefresh(appid)).rejects.toBeInstanceOf(UpstreamError);
+    w.sandbox.faults.clear();
+    expect(await w.platform.authorizers.get(appid)).toBe(first.token);
+    expect((await w.store.getAuthorizer(w.config.componentAppid, appid))?.version).toBe(first.version);
+  });
+});
+
+describe('token.refreshed', () => {
+  it('is emitted once per new token, component and authorizer, with its expiry', async () => {
+    w = await startWorld({ sandbox: { clock: { now: () => T0 } } });
+    const seen: unknown[] = [];
+    w.platform.events.on('token.refreshed', (e) => seen.push(e));
+    await w.sandbox.pushTicket();
+    await w.settle();
+    const appid = w.sandbox.accounts.find((a) => a.type === 'miniprogram' && a.testGroup === undefined)!.appid;
+    await w.sandbox.authorize(appid);
+    await w.settle();
+    const component = await w.platform.component.info();
+    await w.platform.component.info();
+    seen.length = 0;
+    const forced = await w.platform.authorizers.forceRefresh(appid);
+    expect(seen).toEqual([{ kind: 'authorizer', appid, expiresAt: forced.expiresAt }]);
+    await w.sandbox.advance(MINUTE);
+    const c2 = await w.platform.component.forceRefresh();
+    expect(seen.at(-1)).toEqual({ kind: 'component', appid: w.config.componentAppid, expiresAt: c2.expiresAt });
+    expect(c2.expiresAt).toBeGreaterThan(component.expiresAt);
+    expect(seen).toHaveLength(2);
+  });
+});
