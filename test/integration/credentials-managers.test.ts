@@ -4,7 +4,7 @@
  * A forced refresh obtains first and commits after, so a failure leaves the stored token in place.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { UpstreamError } from '../../src/errors.js';
+import { ReauthorizationRequiredError, UpstreamError } from '../../src/errors.js';
 import { startWorld, type World } from '../helpers/world.js';
 
 const TOKEN = '/cgi-bin/component/api_component_token';
@@ -105,5 +105,26 @@ describe('token.refreshed', () => {
     expect(seen.at(-1)).toEqual({ kind: 'component', appid: w.config.componentAppid, expiresAt: c2.expiresAt });
     expect(c2.expiresAt).toBeGreaterThan(component.expiresAt);
     expect(seen).toHaveLength(2);
+  });
+});
+
+describe('an authorization revoked while its push was lost', () => {
+  it('61003 from api_authorizer_token flags the authorizer once (status, reason, event, metric) and WeChat is not asked again', async () => {
+    const appid = await ready();
+    const flagged: unknown[] = [];
+    w.platform.events.on('authorizer.needs_reauthorization', (e) => flagged.push(e));
+    // The merchant revokes; the unauthorized push never reaches us.
+    w.sandbox.setPlatform({ componentPushUrl: 'http://127.0.0.1:9/lost', authorizerPushUrl: 'http://127.0.0.1:9/lost/$APPID$' });
+    await w.sandbox.revoke(appid);
+    const err = await w.platform.authorizers.info(appid, { force: true }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ReauthorizationRequiredError);
+    expect(flagged).toEqual([{ authorizerAppid: appid, errcode: 61003, errmsg: expect.any(String) }]);
+    const row = await w.store.getAuthorizer(w.config.componentAppid, appid);
+    expect(row?.status).toBe('needs_reauthorization');
+    expect(row?.statusReason).toMatch(/^61003 /);
+    expect(await w.platform.ctx.metrics.registry.getSingleMetricAsString('wxopen_reauthorization_required_total')).toMatch(/errcode="61003"} 1/);
+    const calls = w.sandbox.counters.get(AAT, appid);
+    await expect(w.platform.authorizers.info(appid, { force: true })).rejects.toBeInstanceOf(ReauthorizationRequiredError);
+    expect(w.sandbox.counters.get(AAT, appid)).toBe(calls);
   });
 });
