@@ -113,6 +113,8 @@ describe.runIf(REDIS_URL)('RedisRateLimitBackend.fromUrl (mutation)', () => {
     const probe = new Redis(REDIS_URL!);
     try {
       expect(backend.kind).toBe('redis');
+      // Fails fast while Redis is down (2 retries per command, not ioredis' default 20).
+      expect((backend as unknown as { redis: Redis }).redis.options.maxRetriesPerRequest).toBe(2);
       expect(await backend.take(key, { tokens: 1, perMs: 60_000 }, 1000)).toBe(0);
       expect(await backend.take(key, { tokens: 1, perMs: 60_000 }, 1000)).toBe(60_000);
       expect(await probe.exists(`wxopen:rate:${key}`)).toBe(1);
