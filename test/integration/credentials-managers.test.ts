@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { ReauthorizationRequiredError, UpstreamError } from '../../src/errors.js';
+import { captureLogger } from '../helpers/logs.js';
 import { startWorld, type World } from '../helpers/world.js';
 
 const TOKEN = '/cgi-bin/component/api_component_token';
@@ -126,5 +127,24 @@ describe('an authorization revoked while its push was lost', () => {
     const calls = w.sandbox.counters.get(AAT, appid);
     await expect(w.platform.authorizers.info(appid, { force: true })).rejects.toBeInstanceOf(ReauthorizationRequiredError);
     expect(w.sandbox.counters.get(AAT, appid)).toBe(calls);
+  });
+});
+
+describe('flagging', () => {
+  it('keeps the first 200 characters of the reason and logs the flag as an error', async () => {
+    const { logger, lines } = captureLogger('info');
+    w = await startWorld({ sandbox: { clock: { now: () => T0 } }, logger });
+    await w.sandbox.pushTicket();
+    await w.settle();
+    const appid = w.sandbox.accounts.find((a) => a.type === 'miniprogram' && a.testGroup === undefined)!.appid;
+    await w.sandbox.authorize(appid);
+    await w.settle();
+    const errmsg = `api unauthorized ${'x'.repeat(300)}`;
+    w.sandbox.faults.set(AAT, { type: 'body', body: { errcode: 61003, errmsg }, appid });
+    await expect(w.platform.authorizers.info(appid, { force: true })).rejects.toBeInstanceOf(ReauthorizationRequiredError);
+    const row = await w.store.getAuthorizer(w.config.componentAppid, appid);
+    expect(row?.statusReason).toBe(`61003 ${errmsg}`.slice(0, 200));
+    const errors = lines.filter((l) => l.level === 50);
+    expect(errors.map((l) => [l.msg, l.authorizerAppid, l.errcode])).toEqual([['authorizer needs re-authorization', appid, 61003]]);
   });
 });
