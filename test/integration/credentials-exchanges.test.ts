@@ -167,4 +167,34 @@ describe('ExchangeQueue', () => {
     expect((await s.row('str'))?.lastError).toBe('socket hang up');
     expect((await s.row('coded'))?.lastError).toBe('SQLITE_BUSY: database is locked');
   });
+
+  it('the sweep turns stored authorized/updateauthorized pushes without a row into exchanges, within the code life', async () => {
+    const seen: string[] = [];
+    const s = setup(async (code) => {
+      seen.push(code);
+      return record;
+    });
+    const componentAppid = platform.ctx.componentAppid;
+    const push = (infoType: string, code: string, receivedAt: number) =>
+      store.recordPush({
+        componentAppid,
+        dedupeKey: `${infoType}:${code}`,
+        infoType,
+        authorizerAppid: 'wxAuth',
+        createTime: 1,
+        receivedAt,
+        payload: `<xml><AppId>${componentAppid}</AppId><InfoType>${infoType}</InfoType><AuthorizerAppid>wxAuth</AuthorizerAppid><AuthorizationCode>${code}</AuthorizationCode></xml>`,
+      });
+    const now = s.clock.now();
+    await push('authorized', `sw-a-${now}`, now - 1000);
+    await push('updateauthorized', `sw-u-${now}`, now - 1000);
+    await push('authorized', `sw-old-${now}`, now - CODE_LIFE_MS);
+    await push('unauthorized', `sw-x-${now}`, now - 1000);
+    await s.q.sweep();
+    expect(seen.sort()).toEqual([`sw-a-${now}`, `sw-u-${now}`]);
+    expect(await s.row(`sw-a-${now}`)).toMatchObject({ state: 'done', authorizerAppid: 'wxAuth', expiresAt: now - 1000 + CODE_LIFE_MS });
+    // Done rows are not exchanged again by the next sweep.
+    await s.q.sweep();
+    expect(seen).toHaveLength(2);
+  });
 });
