@@ -148,3 +148,24 @@ describe('flagging', () => {
     expect(errors.map((l) => [l.msg, l.authorizerAppid, l.errcode])).toEqual([['authorizer needs re-authorization', appid, 61003]]);
   });
 });
+
+describe('refresh-token recovery pages the authorizer list', () => {
+  const LIST = '/cgi-bin/component/api_get_authorizer_list';
+  async function deadRefreshToken(listBody: unknown): Promise<number> {
+    const appid = await ready();
+    w.sandbox.faults.set(AAT, { type: 'body', body: { errcode: 61023, errmsg: 'invalid refresh_token' }, appid });
+    w.sandbox.faults.set(LIST, { type: 'body', body: listBody });
+    const before = w.sandbox.counters.get(LIST);
+    await expect(w.platform.authorizers.info(appid, { force: true })).rejects.toBeInstanceOf(ReauthorizationRequiredError);
+    expect((await w.store.getAuthorizer(w.config.componentAppid, appid))?.status).toBe('needs_reauthorization');
+    return w.sandbox.counters.get(LIST) - before;
+  }
+
+  it('reads the next page while total_count says there is one', async () => {
+    expect(await deadRefreshToken({ errcode: 0, total_count: 1000, list: [{ authorizer_appid: 'wxsomeoneelse', refresh_token: 'r' }] })).toBe(2);
+  });
+
+  it('stops at an empty page', async () => {
+    expect(await deadRefreshToken({ errcode: 0, total_count: 1000, list: [] })).toBe(1);
+  });
+});
