@@ -58,3 +58,33 @@ describe('refresher reports', () => {
     expect((await w.store.getAuthorizer(w.config.componentAppid, a))?.status).toBe('needs_reauthorization');
   });
 });
+
+describe('refresher concurrency', () => {
+  it('never has more refreshes in flight than its concurrency', async () => {
+    let inflight = 0;
+    let most = 0;
+    const counting: typeof fetch = async (input, init) => {
+      if (!String(input).includes(AAT)) return fetch(input, init);
+      inflight++;
+      most = Math.max(most, inflight);
+      try {
+        const res = await fetch(input, init);
+        for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+        return res;
+      } finally {
+        inflight--;
+      }
+    };
+    w = await startWorld({ sandbox: { clock: { now: () => T0 } }, platform: { fetch: counting, refresher: { concurrency: 2, maxPerSecond: 1000 } } });
+    await w.sandbox.pushTicket();
+    await w.settle();
+    const appids = w.sandbox.accounts.filter((x) => x.testGroup === undefined).slice(0, 5).map((x) => x.appid);
+    for (const a of appids) await w.sandbox.authorize(a);
+    await w.settle();
+    const expiresAt = Math.max(...(await Promise.all(appids.map(async (a) => (await w.store.getAuthorizer(w.config.componentAppid, a))!.accessExpiresAt!))));
+    await w.sandbox.advance(expiresAt - 10 * MINUTE - w.sandbox.clock.now());
+    most = 0;
+    expect(await w.platform.refresher.tick()).toMatchObject({ due: 5, refreshed: 5 });
+    expect(most).toBe(2);
+  });
+});
