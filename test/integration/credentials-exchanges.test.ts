@@ -4,7 +4,7 @@
  * code's 10-minute life), which are final (event, metric, error log, row state), and that a code is
  * exchanged once however often it arrives. Time is a manual clock; retry timers are longer than any test.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import type { CredentialContext } from '../../src/credentials/context.js';
 import { PlatformEvents } from '../../src/credentials/events.js';
@@ -196,5 +196,42 @@ describe('ExchangeQueue', () => {
     // Done rows are not exchanged again by the next sweep.
     await s.q.sweep();
     expect(seen).toHaveLength(2);
+  });
+
+  it('start() sweeps at once and then every sweepMs; stop() ends the sweeps', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    try {
+      const seen: string[] = [];
+      const s = setup(async (code) => {
+        seen.push(code);
+        return record;
+      });
+      const componentAppid = platform.ctx.componentAppid;
+      const now = s.clock.now();
+      const push = (code: string) =>
+        store.recordPush({
+          componentAppid,
+          dedupeKey: `authorized:${code}`,
+          infoType: 'authorized',
+          authorizerAppid: 'wxAuth',
+          createTime: 1,
+          receivedAt: now - 1000,
+          payload: `<xml><AppId>${componentAppid}</AppId><InfoType>authorized</InfoType><AuthorizationCode>${code}</AuthorizationCode></xml>`,
+        });
+      await push(`st-1-${now}`);
+      s.q.start();
+      s.q.start();
+      await vi.waitFor(() => expect(seen).toEqual([`st-1-${now}`]));
+      await push(`st-2-${now}`);
+      vi.advanceTimersByTime(3_600_000);
+      await vi.waitFor(() => expect(seen).toEqual([`st-1-${now}`, `st-2-${now}`]));
+      await s.q.stop();
+      await push(`st-3-${now}`);
+      vi.advanceTimersByTime(3_600_000);
+      await s.q.sweep().catch(() => undefined);
+      expect(seen).toEqual([`st-1-${now}`, `st-2-${now}`]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
