@@ -7,15 +7,26 @@
 
 const UNIT = 'test/unit/**/*.test.ts';
 const INTEGRATION = 'test/integration/**/*.test.ts';
+const CREDENTIALS_INTEGRATION = [
+  'test/integration/credentials*.test.ts',
+  'test/integration/creds-hardening.test.ts',
+  'test/integration/refresher.test.ts',
+  'test/integration/happy-path.test.ts',
+  'test/integration/component-push.test.ts',
+  'test/integration/authorizer-push.test.ts',
+];
 
 export const MUTATION_GROUPS = {
   crypto: { mutate: ['src/crypto/**/*.ts'], tests: [UNIT] },
   xml: { mutate: ['src/xml/**/*.ts'], tests: [UNIT] },
   push: { mutate: ['src/push/**/*.ts'], tests: [UNIT] },
-  api: { mutate: ['src/api/**/*.ts'], tests: [UNIT] },
+  // rate-limit.ts is judged by the rate limiter contract (memory, and Redis when WXOPEN_TEST_REDIS_URL is set).
+  api: { mutate: ['src/api/**/*.ts'], tests: [UNIT, 'test/contract/rate-limit.test.ts'] },
   // The lock contract on every backend (memory, Redis, PostgreSQL, the SQLite lease file).
   lock: { mutate: ['src/lock/**/*.ts'], tests: [UNIT, 'test/contract/locks.test.ts', 'test/contract/sqlite-lease.test.ts'] },
-  credentials: { mutate: ['src/credentials/**/*.ts'], tests: [UNIT, INTEGRATION] },
+  // Only the integration files that drive the token managers, the exchanges and the refresher: the others
+  // (admin, API groups, messages…) reach src/credentials too, but only as a way in, and would add seconds per mutant.
+  credentials: { mutate: ['src/credentials/**/*.ts'], tests: [UNIT, ...CREDENTIALS_INTEGRATION] },
   // The integration files that drive the message URL (every other one only touches it in passing, and each
   // costs a sandbox and a server per mutant).
   messages: {

@@ -50,5 +50,6 @@ export function parseAnswer<S extends z.ZodType>(schema: S, data: unknown, path:
   const r = schema.safeParse(data);
   if (r.success) return r.data;
   const issue = r.error.issues[0];
+  // Stryker disable next-line OptionalChaining: a failed safeParse has at least one issue, so `issue` is never undefined
   throw new UpstreamInvalidError(path, issue?.path.map(String).join('.') ?? '', issue?.message ?? 'invalid');
 }

@@ -84,6 +84,7 @@ export class WeChatHttp {
         res = await this.fetch(url, {
           method: req.method,
           headers: req.body === undefined ? {} : { 'content-type': 'application/json' },
+          // Stryker disable next-line ConditionalExpression: JSON.stringify(undefined) is undefined too; the test only spares the call
           body: req.body === undefined ? undefined : JSON.stringify(req.body),
           signal: AbortSignal.timeout(this.o.timeoutMs ?? 10_000),
         });
@@ -92,6 +93,7 @@ export class WeChatHttp {
         const code = (err as { cause?: { code?: string } }).cause?.code ?? (err as { name?: string }).name;
         this.o.onAttempt?.(req.path, 'network_error');
         const more = i < this.o.bases.length - 1;
+        // Stryker disable next-line ConditionalExpression: CONNECT_ERRORS.has(undefined) is false, so the undefined check only narrows the type
         if (more && (idempotent || (code !== undefined && CONNECT_ERRORS.has(code)))) {
           this.o.logger?.warn({ path: req.path, base, code, next: this.o.bases[i + 1] }, 'WeChat host unreachable, failing over');
           continue;
@@ -118,6 +120,7 @@ export class WeChatHttp {
         throw new UpstreamError(`${req.path}: HTTP ${res.status} with a body that is not JSON`);
       }
     }
+    // Stryker disable next-line all: unreachable: on the last base every path of the loop returns or throws (bases is never empty)
     throw lastError instanceof UpstreamError ? lastError : new UpstreamError(`${req.path}: no API host answered`, { cause: lastError });
   }
 }

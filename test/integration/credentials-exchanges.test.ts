@@ -1,0 +1,237 @@
+/**
+ * The durable authorization-code queue (src/credentials/exchanges.ts) on a real store, with the exchange
+ * itself scripted: which failures are retried and when (doubling from firstRetryMs, capped, never past the
+ * code's 10-minute life), which are final (event, metric, error log, row state), and that a code is
+ * exchanged once however often it arrives. Time is a manual clock; retry timers are longer than any test.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import type { CredentialContext } from '../../src/credentials/context.js';
+import { PlatformEvents } from '../../src/credentials/events.js';
+import { CODE_LIFE_MS, ExchangeQueue, type Exchange } from '../../src/credentials/exchanges.js';
+import { UpstreamError, WeChatApiError } from '../../src/errors.js';
+import { createMetrics } from '../../src/observability/metrics.js';
+import { Platform } from '../../src/platform.js';
+import { createStore } from '../../src/store/create-store.js';
+import type { AuthorizerRecord, Store } from '../../src/store/types.js';
+import { captureLogger } from '../helpers/logs.js';
+import { ManualClock } from '../helpers/platform.js';
+
+const T0 = Date.UTC(2026, 0, 15, 2, 0, 0);
+let store: Store;
+let platform: Platform;
+const queues: ExchangeQueue[] = [];
+
+beforeAll(async () => {
+  store = await createStore('sqlite::memory:');
+  platform = new Platform({ config: loadConfig({ LOG_LEVEL: 'silent', WXOPEN_DATABASE_URL: 'sqlite::memory:' }), store, clock: new ManualClock(T0) });
+});
+afterEach(async () => {
+  for (const q of queues.splice(0)) await q.stop();
+});
+afterAll(async () => {
+  await platform.close?.();
+  await store.close();
+});
+
+let n = 0;
+function setup(exchange: Exchange, o: { firstRetryMs?: number; maxRetryMs?: number; store?: Store } = {}) {
+  const clock = new ManualClock(T0 + n++ * 3_600_000);
+  const metrics = createMetrics();
+  const events = new PlatformEvents();
+  const { logger, lines } = captureLogger();
+  const failed: unknown[] = [];
+  events.on('authorizer.exchange_failed', (e) => failed.push(e));
+  const ctx: CredentialContext = { ...platform.ctx, store: o.store ?? store, clock, metrics, events, logger };
+  const q = new ExchangeQueue(ctx, exchange, { sweepMs: 3_600_000, firstRetryMs: o.firstRetryMs ?? 100_000, maxRetryMs: o.maxRetryMs ?? 250_000, orderingTime: (c) => c });
+  queues.push(q);
+  const outcomes = async () => Object.fromEntries((await metrics.codeExchanges.get()).values.map((v) => [v.labels.outcome, v.value]));
+  const row = (code: string) => store.getExchange(ctx.componentAppid, q.key(code));
+  return { q, clock, lines, failed, outcomes, row, submit: (code: string, appid: string | null = 'wxAuth') => q.submit(code, { authorizerAppid: appid, eventTime: 1, receivedAt: clock.now() }) };
+}
+
+const record = { authorizerAppid: 'wxAuth' } as AuthorizerRecord;
+
+describe('ExchangeQueue', () => {
+  it('a success marks the row done and returns the authorization; a stale one counts as stale', async () => {
+    const s = setup(async (code) => (code === 'fresh' ? record : undefined));
+    expect(await s.submit('fresh')).toBe(record);
+    expect(await s.row('fresh')).toMatchObject({ state: 'done', attempts: 1, lastError: null });
+    expect(await s.submit('stale')).toBeUndefined();
+    expect(await s.outcomes()).toEqual({ done: 1, stale: 1 });
+  });
+
+  it('a transient failure is retried after firstRetryMs, doubling, capped at maxRetryMs, and says why', async () => {
+    let calls = 0;
+    const s = setup(async () => {
+      calls++;
+      throw new UpstreamError('/cgi-bin/component/api_query_auth: HTTP 502 from x');
+    });
+    const t = s.clock.now();
+    expect(await s.submit('c1')).toBeUndefined();
+    expect(await s.row('c1')).toMatchObject({ state: 'pending', attempts: 1, nextAttemptAt: t + 100_000, lastError: 'WXO_ERR_UPSTREAM: [wxopen] /cgi-bin/component/api_query_auth: HTTP 502 from x' });
+    s.clock.advance(100_000);
+    await s.q.sweep();
+    expect(await s.row('c1')).toMatchObject({ state: 'pending', attempts: 2, nextAttemptAt: t + 100_000 + 200_000 });
+    s.clock.advance(200_000);
+    await s.q.sweep();
+    // 400 s would pass the cap: 250 s, which ends at 550 s, inside the 600 s life.
+    expect(await s.row('c1')).toMatchObject({ state: 'pending', attempts: 3, nextAttemptAt: t + 300_000 + 250_000 });
+    expect(calls).toBe(3);
+    expect(await s.outcomes()).toEqual({ retry: 3 });
+    const warn = s.lines.filter((l) => l.msg === 'authorization code exchange failed; will retry');
+    expect(warn.map((l) => [l.level, l.authorizerAppid, l.attempt, l.retryInMs])).toEqual([
+      [40, 'wxAuth', 1, 100_000],
+      [40, 'wxAuth', 2, 200_000],
+      [40, 'wxAuth', 3, 250_000],
+    ]);
+    // Next: no retry fits in the code's life any more.
+    s.clock.advance(250_000);
+    await s.q.sweep();
+    expect(await s.row('c1')).toMatchObject({ state: 'failed', attempts: 4, lastError: expect.stringMatching(/HTTP 502 from x; no retry fits in the code's life$/) });
+    expect(s.failed).toEqual([{ authorizerAppid: 'wxAuth', attempts: 4, error: expect.stringContaining('no retry fits') }]);
+  });
+
+  it('a final errcode fails at once, loudly: row, metric, event and an error log naming the errcode', async () => {
+    const s = setup(async () => {
+      throw new WeChatApiError(40029, 'invalid code', '/cgi-bin/component/api_query_auth');
+    });
+    expect(await s.submit('bad', null)).toBeUndefined();
+    expect(await s.row('bad')).toMatchObject({ state: 'failed', attempts: 1, lastError: 'errcode 40029' });
+    expect(await s.outcomes()).toEqual({ failed: 1 });
+    expect(s.failed).toEqual([{ authorizerAppid: null, attempts: 1, error: 'errcode 40029' }]);
+    const err = s.lines.filter((l) => l.level === 50);
+    expect(err.map((l) => [l.msg, l.errcode, l.attempts, l.error])).toEqual([['authorization lost: the code could not be exchanged', 40029, 1, 'errcode 40029']]);
+  });
+
+  it('"code used" (61009/61010) is retried twice, in case another instance is committing it, then final', async () => {
+    let calls = 0;
+    const s = setup(async () => {
+      calls++;
+      throw new WeChatApiError(61010, 'code is expired', '/cgi-bin/component/api_query_auth');
+    }, { firstRetryMs: 10_000 });
+    await s.submit('used');
+    expect(await s.row('used')).toMatchObject({ state: 'pending', attempts: 1 });
+    s.clock.advance(10_000);
+    await s.q.sweep();
+    expect(await s.row('used')).toMatchObject({ state: 'pending', attempts: 2 });
+    s.clock.advance(20_000);
+    await s.q.sweep();
+    expect(await s.row('used')).toMatchObject({ state: 'failed', attempts: 3, lastError: 'errcode 61010' });
+    expect(calls).toBe(3);
+  });
+
+  it('a code past its life is not sent to WeChat', async () => {
+    let calls = 0;
+    const s = setup(async () => {
+      calls++;
+      return record;
+    });
+    await s.q.submit('old', { authorizerAppid: 'wxAuth', eventTime: 1, receivedAt: s.clock.now() - CODE_LIFE_MS });
+    expect(calls).toBe(0);
+    expect(await s.row('old')).toMatchObject({ state: 'failed', attempts: 1, lastError: 'the code expired before it could be exchanged' });
+  });
+
+  it('a code is exchanged once: a submit while it is in flight shares the attempt, a done code is not exchanged again', async () => {
+    let calls = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    // The second submit finds the pending row and reaches the queue while the first exchange is still in flight.
+    const watched = Object.create(store) as Store;
+    let lookups = 0;
+    watched.getExchange = async (...args) => {
+      const r = await store.getExchange(...args);
+      if (++lookups === 1) release();
+      return r;
+    };
+    const s = setup(async () => {
+      calls++;
+      await gate;
+      return record;
+    }, { store: watched });
+    const a = s.submit('once');
+    const b = s.submit('once');
+    expect(await Promise.all([a, b])).toEqual([record, record]);
+    expect(calls).toBe(1);
+    expect(await s.submit('once')).toBeUndefined();
+    expect(calls).toBe(1);
+  });
+
+  it('describes a non-Error failure and a coded error in the row', async () => {
+    const s = setup(async (code) => {
+      if (code === 'str') throw 'socket hang up';
+      throw Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+    });
+    await s.submit('str');
+    await s.submit('coded');
+    expect((await s.row('str'))?.lastError).toBe('socket hang up');
+    expect((await s.row('coded'))?.lastError).toBe('SQLITE_BUSY: database is locked');
+  });
+
+  it('the sweep turns stored authorized/updateauthorized pushes without a row into exchanges, within the code life', async () => {
+    const seen: string[] = [];
+    const s = setup(async (code) => {
+      seen.push(code);
+      return record;
+    });
+    const componentAppid = platform.ctx.componentAppid;
+    const push = (infoType: string, code: string, receivedAt: number) =>
+      store.recordPush({
+        componentAppid,
+        dedupeKey: `${infoType}:${code}`,
+        infoType,
+        authorizerAppid: 'wxAuth',
+        createTime: 1,
+        receivedAt,
+        payload: `<xml><AppId>${componentAppid}</AppId><InfoType>${infoType}</InfoType><AuthorizerAppid>wxAuth</AuthorizerAppid><AuthorizationCode>${code}</AuthorizationCode></xml>`,
+      });
+    const now = s.clock.now();
+    await push('authorized', `sw-a-${now}`, now - 1000);
+    await push('updateauthorized', `sw-u-${now}`, now - 1000);
+    await push('authorized', `sw-old-${now}`, now - CODE_LIFE_MS);
+    await push('unauthorized', `sw-x-${now}`, now - 1000);
+    await s.q.sweep();
+    expect(seen.sort()).toEqual([`sw-a-${now}`, `sw-u-${now}`]);
+    expect(await s.row(`sw-a-${now}`)).toMatchObject({ state: 'done', authorizerAppid: 'wxAuth', expiresAt: now - 1000 + CODE_LIFE_MS });
+    // Done rows are not exchanged again by the next sweep.
+    await s.q.sweep();
+    expect(seen).toHaveLength(2);
+  });
+
+  it('start() sweeps at once and then every sweepMs; stop() ends the sweeps', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    try {
+      const seen: string[] = [];
+      const s = setup(async (code) => {
+        seen.push(code);
+        return record;
+      });
+      const componentAppid = platform.ctx.componentAppid;
+      const now = s.clock.now();
+      const push = (code: string) =>
+        store.recordPush({
+          componentAppid,
+          dedupeKey: `authorized:${code}`,
+          infoType: 'authorized',
+          authorizerAppid: 'wxAuth',
+          createTime: 1,
+          receivedAt: now - 1000,
+          payload: `<xml><AppId>${componentAppid}</AppId><InfoType>authorized</InfoType><AuthorizationCode>${code}</AuthorizationCode></xml>`,
+        });
+      await push(`st-1-${now}`);
+      s.q.start();
+      s.q.start();
+      await vi.waitFor(() => expect(seen).toEqual([`st-1-${now}`]));
+      await push(`st-2-${now}`);
+      vi.advanceTimersByTime(3_600_000);
+      await vi.waitFor(() => expect(seen).toEqual([`st-1-${now}`, `st-2-${now}`]));
+      await s.q.stop();
+      await push(`st-3-${now}`);
+      vi.advanceTimersByTime(3_600_000);
+      await s.q.sweep().catch(() => undefined);
+      expect(seen).toEqual([`st-1-${now}`, `st-2-${now}`]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
