@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { parseRateLimits } from './api/rate-limit.js';
 import { ConfigError } from './errors.js';
 import { projectEnv, type Env } from './project.js';
+import { LOG_FORMATS } from './util/log-format.js';
 
 /** Values `npm start` uses when no real credentials are configured: the embedded sandbox platform. */
 export const SANDBOX_DEFAULTS = {
@@ -119,6 +120,8 @@ const schema = z.object({
   WXOPEN_REQUIRED_PERMISSION_SETS: csv(z.string().regex(/^\d{1,4}$/, 'must be permission-set ids, e.g. 17,18').transform(Number)).default([]),
   WXOPEN_PLATFORM_NAME: z.string().min(1).max(64).optional(),
   WXOPEN_RECONCILE_INTERVAL_HOURS: int(0, 24 * 30).default(24),
+  // Read by util/logger.ts from the process environment (it logs before any config exists); validated here.
+  WXOPEN_LOG_FORMAT: z.enum(LOG_FORMATS, { message: `must be ${LOG_FORMATS.join(', ')}` }).optional(),
 });
 
 export type ConfigMode = 'sandbox' | 'real';

@@ -22,6 +22,13 @@ export function openStore(config: Config): Promise<Store> {
   });
 }
 
+/** In sandbox mode, the simulator the project's running server embeds, wherever its port was set. */
+export function withRunningSandbox(config: Config): Config {
+  const runtime = readServerRuntime(instancePaths(config).runtime);
+  if (config.mode !== 'sandbox' || !runtime?.sandboxUrl) return config;
+  return { ...config, apiBase: runtime.sandboxUrl, mpBase: runtime.sandboxUrl, openBase: runtime.sandboxUrl, apiBackupBases: [] };
+}
+
 export interface CommandPlatform {
   config: Config;
   platform: Platform;
@@ -41,12 +48,7 @@ export async function openCommandPlatform(config: Config): Promise<CommandPlatfo
       `no database at ${file} (start the server once with \`wxopen serve\`, or set WXOPEN_DATABASE_URL; relative paths resolve against ${config.projectDir})`,
     );
   }
-  const paths = instancePaths(config);
-  const runtime = readServerRuntime(paths.runtime);
-  if (config.mode === 'sandbox' && runtime?.sandboxUrl) {
-    // The simulator the running server embeds, wherever its port was set.
-    config = { ...config, apiBase: runtime.sandboxUrl, mpBase: runtime.sandboxUrl, openBase: runtime.sandboxUrl, apiBackupBases: [] };
-  }
+  config = withRunningSandbox(config);
   const store = await openStore(config);
   const [{ Platform }, { createLogger }] = await Promise.all([import('../platform.js'), import('../util/logger.js')]);
   const platform = new Platform({

@@ -9,6 +9,7 @@ import { registerTokenCommands } from './commands/token.js';
 import { registerOperatorCommands } from './commands/operator.js';
 import { registerTemplateCommands } from './commands/templates.js';
 import { registerDeployCommands } from './commands/deploy.js';
+import { registerDoctorCommand } from './commands/doctor.js';
 
 export function createProgram(): Command {
   const program = new Command('wxopen')
@@ -23,6 +24,7 @@ export function createProgram(): Command {
   registerOperatorCommands(program);
   registerTemplateCommands(program);
   registerDeployCommands(program);
+  registerDoctorCommand(program);
   return program;
 }
 

@@ -105,6 +105,10 @@ export async function buildSandboxApp(options: SandboxOptions = {}): Promise<San
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
   app.addHook('onRequest', async () => context.scheduler.tick());
+  // WeChat's Date header, from the sandbox clock: advancing it shows a skewed clock to the doctor.
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('date', new Date(clock.now()).toUTCString());
+  });
   if (persistence) app.addHook('onResponse', async () => persistence.touch());
   app.addHook('preHandler', async (request, reply) => {
     const path = routePath(request);
@@ -133,6 +137,11 @@ export async function buildSandboxApp(options: SandboxOptions = {}): Promise<San
           return reply.send(wxError(45011));
         case 'body':
           return reply.type('application/json').send(JSON.stringify(action.body));
+        case 'ip_not_whitelisted': {
+          // WeChat's wording, with the address the request came from (IPv4-mapped on a dual-stack socket).
+          const ip = (request.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, '');
+          return reply.send(wxError(61004, `invalid ip ${ip} ipv6 ::ffff:${ip}, not in whitelist`));
+        }
       }
     }
   });

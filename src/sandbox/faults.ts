@@ -14,6 +14,8 @@ export type Fault = FaultCommon &
     | { type: 'rate_limit'; perMinute: number }
     /** Answers HTTP 200 with this JSON instead of the real answer (garbage, missing fields). */
     | { type: 'body'; body: unknown }
+    /** 61004 naming the caller's address, as WeChat answers a server whose egress IP is not whitelisted. */
+    | { type: 'ip_not_whitelisted' }
   );
 
 interface FaultCommon {
@@ -27,7 +29,8 @@ export type FaultAction =
   | { type: 'http_error'; status: number }
   | { type: 'drop' }
   | { type: 'rate_limited' }
-  | { type: 'body'; body: unknown };
+  | { type: 'body'; body: unknown }
+  | { type: 'ip_not_whitelisted' };
 
 const MINUTE_MS = 60_000;
 
@@ -90,6 +93,8 @@ export class FaultTable {
         return { type: 'drop' };
       case 'body':
         return { type: 'body', body: f.body };
+      case 'ip_not_whitelisted':
+        return { type: 'ip_not_whitelisted' };
       case 'rate_limit': {
         // Counted per endpoint and account over a minute of sandbox time from the window's first call, so
         // only advance() ends a window (minutes aligned to the wall clock would end one mid-test).
@@ -118,5 +123,5 @@ function validateFault(fault: Fault): void {
   if (fault.type === 'http_error' && fault.status !== undefined && (fault.status < 500 || fault.status > 599)) bad('status must be 5xx');
   if (fault.type === 'rate_limit' && !(Number.isInteger(fault.perMinute) && fault.perMinute >= 0)) bad('perMinute must be an integer >= 0');
   if (fault.type === 'body' && fault.body === undefined) bad('body needs a JSON body');
-  if (!['latency', 'system_busy', 'http_error', 'drop', 'rate_limit', 'body'].includes(fault.type)) bad(`unknown type ${String(fault.type)}`);
+  if (!['latency', 'system_busy', 'http_error', 'drop', 'rate_limit', 'body', 'ip_not_whitelisted'].includes(fault.type)) bad(`unknown type ${String(fault.type)}`);
 }

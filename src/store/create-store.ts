@@ -5,9 +5,9 @@ import type { Store } from './types.js';
 
 /**
  * Opens the store a `WXOPEN_DATABASE_URL` names and migrates it: `sqlite:<path>` (or `sqlite::memory:`)
- * or `postgres://…` / `postgresql://…`.
+ * or `postgres://…` / `postgresql://…`. `migrate: false` opens it as it is (the doctor reports pending migrations).
  */
-export async function createStore(url: string, options: { schema?: string } = {}): Promise<Store> {
+export async function createStore(url: string, options: { schema?: string; migrate?: boolean } = {}): Promise<Store> {
   let store: Store;
   if (url.startsWith('sqlite:')) {
     const rest = url.slice('sqlite:'.length);
@@ -22,6 +22,7 @@ export async function createStore(url: string, options: { schema?: string } = {}
   } else {
     throw new TypeError(`[wxopen] unsupported database URL scheme: ${url.split(':')[0]}`);
   }
+  if (options.migrate === false) return store;
   try {
     await store.migrate();
   } catch (err) {

@@ -1,4 +1,5 @@
 import { pino, type Logger, type LoggerOptions } from 'pino';
+import { chooseLogFormat, prettyDestination } from './log-format.js';
 
 export type { Logger };
 
@@ -43,5 +44,10 @@ export function createLogger(options: { level?: string; name?: string; destinati
     level: options.level ?? 'info',
     redact: { paths, censor: '[redacted]' },
   };
-  return options.destination ? pino(opts, options.destination) : pino(opts);
+  if (options.destination) return pino(opts, options.destination);
+  // Standard output: readable on a terminal, JSON in production and when piped (WXOPEN_LOG_FORMAT overrides).
+  if (chooseLogFormat(process.stdout.isTTY === true, process.env) === 'pretty') {
+    return pino(opts, prettyDestination(process.stdout, { color: process.stdout.isTTY === true && !process.env.NO_COLOR }));
+  }
+  return pino(opts);
 }

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { egressIpFrom } from '../../src/api/errors.js';
 import { authorizedToken, call, COMPONENT, componentToken, MP, OA, startWorld, type World } from './helpers.js';
 
 const PREAUTH = '/cgi-bin/component/api_create_preauthcode';
@@ -43,6 +44,34 @@ describe('counters, fault injection and the admin API', () => {
     expect((await preauth()).errcode).toBe(-1);
     expect((await preauth()).errcode).toBe(-1);
     expect((await preauth()).errcode).toBe(0);
+  });
+
+  it('ip_not_whitelisted answers 61004 naming the caller, in WeChat\'s words, which the client reads the IP from', async () => {
+    world.sandbox.faults.set(PREAUTH, { type: 'ip_not_whitelisted', times: 1 });
+    const r = await preauth();
+    expect(r.json.errcode).toBe(61004);
+    expect(r.json.errmsg).toMatch(/^invalid ip 127\.0\.0\.1 ipv6 ::ffff:127\.0\.0\.1, not in whitelist rid: [\w-]+$/);
+    expect(egressIpFrom(String(r.json.errmsg))).toBe('127.0.0.1');
+    expect((await preauth()).errcode).toBe(0);
+    await expect(admin('/faults', { path: PREAUTH, type: 'ip_not_whitelisted' })).resolves.toMatchObject({ status: 200 });
+    expect((await preauth()).errcode).toBe(61004);
+  });
+
+  it('answers carry a Date header from the sandbox clock, so advancing it looks like a skewed WeChat clock', async () => {
+    /** The Date of one answer, with the sandbox time before and after it (the header has whole seconds). */
+    const dated = async () => {
+      const from = Math.floor(world.sandbox.clock.now() / 1000) * 1000;
+      const date = Date.parse((await fetch(`${world.sandbox.url}/cgi-bin/getcallbackip`)).headers.get('date')!);
+      return { from, date, to: world.sandbox.clock.now() };
+    };
+    const first = await dated();
+    expect(first.date).toBeGreaterThanOrEqual(first.from);
+    expect(first.date).toBeLessThanOrEqual(first.to);
+    await world.sandbox.advance(3_600_000);
+    const later = await dated();
+    expect(later.date).toBeGreaterThanOrEqual(later.from);
+    expect(later.date).toBeLessThanOrEqual(later.to);
+    expect(later.date - first.date).toBeGreaterThanOrEqual(3_600_000);
   });
 
   it('http_error answers a 5xx without a WeChat body', async () => {

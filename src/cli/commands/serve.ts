@@ -72,7 +72,6 @@ export function registerServeCommand(program: Command): void {
         lock?.release();
         throw err;
       }
-      process.stdout.write(`${banner(config, server.url, sandbox, paths.sandboxState, admin, ephemeral)}\n`);
       const running = server;
       const runningAdmin = admin;
       const shutdown = (signal: string) => {
@@ -89,6 +88,9 @@ export function registerServeCommand(program: Command): void {
       };
       process.once('SIGINT', shutdown);
       process.once('SIGTERM', shutdown);
+      // After the handlers: whoever waits for the banner may signal at once (a busy machine can pause this
+      // process between a write and the next line, and an unhandled SIGTERM would skip the cleanup).
+      process.stdout.write(`${banner(config, server.url, sandbox, paths.sandboxState, admin, ephemeral)}\n`);
     });
 }
 

@@ -83,7 +83,7 @@ export async function adminRoutes(app: FastifyInstance, ctx: SandboxContext, con
       'GET  /sandbox/admin/counters',
       'POST /sandbox/admin/counters/reset',
       'GET  /sandbox/admin/faults',
-      'POST /sandbox/admin/faults {"path","type":"latency|system_busy|http_error|drop|rate_limit|body","ms"?,"status"?,"perMinute"?,"body"?,"times"?,"appid"?}',
+      'POST /sandbox/admin/faults {"path","type":"latency|system_busy|http_error|drop|rate_limit|body|ip_not_whitelisted","ms"?,"status"?,"perMinute"?,"body"?,"times"?,"appid"?}',
       'DELETE /sandbox/admin/faults[?path=]',
       'POST /sandbox/admin/push-ticket',
       'POST /sandbox/admin/authorize {"appid","func_ids"?}',

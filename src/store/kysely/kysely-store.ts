@@ -1,4 +1,4 @@
-import { Migrator, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import { unwrittenTicketOutcome } from '../types.js';
 import type {
@@ -32,7 +32,7 @@ import * as q from './credential-queries.js';
 import * as x from './exchange-queries.js';
 import * as admin from './admin-queries.js';
 import * as fleet from './fleet-queries.js';
-import { migrationProvider } from './migrations.js';
+import { createMigrator } from './migrator.js';
 import type { Database } from './schema.js';
 
 /** One implementation for both dialects; only connection setup differs (sqlite.ts, postgres.ts). */
@@ -76,18 +76,7 @@ export class KyselyStore implements Store {
   }
 
   async migrate(): Promise<void> {
-    // PostgreSQL: name the schema of the migration tables. Kysely's existence check otherwise sees the
-    // tables of any schema in the database and skips creating ours ("kysely_migration_lock does not exist").
-    const migrationTableSchema =
-      this.dialect === 'postgres' ? (await sql<{ s: string }>`select current_schema() as s`.execute(this.db)).rows[0]?.s : undefined;
-    // Migrations are named by area (creds_, messages_, …), so their names do not sort in the order they
-    // were written: an area's first migration may sort before one a database already ran.
-    const migrator = new Migrator({
-      db: this.db,
-      provider: migrationProvider(this.dialect),
-      allowUnorderedMigrations: true,
-      ...(migrationTableSchema && { migrationTableSchema }),
-    });
+    const migrator = await createMigrator(this.db, this.dialect);
     const { error, results } = await migrator.migrateToLatest();
     if (error) {
       const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
