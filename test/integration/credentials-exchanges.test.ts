@@ -137,13 +137,21 @@ describe('ExchangeQueue', () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     // The second submit finds the pending row and reaches the queue while the first exchange is still in flight.
-    const watched = Object.create(store) as Store;
+    // A proxy whose methods run on the real store: an Object.create copy would run the SQLite store's group
+    // commit with `this` = the copy, leaving the copy's queue and the store's out of step for later tests.
     let lookups = 0;
-    watched.getExchange = async (...args) => {
+    const getExchange: Store['getExchange'] = async (...args) => {
       const r = await store.getExchange(...args);
       if (++lookups === 1) release();
       return r;
     };
+    const watched = new Proxy(store, {
+      get(target, prop) {
+        if (prop === 'getExchange') return getExchange;
+        const v: unknown = Reflect.get(target, prop, target);
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
     const s = setup(async () => {
       calls++;
       await gate;
