@@ -33,7 +33,7 @@ export interface CliResult {
  * Runs the CLI to completion with only `env` (plus PATH/HOME) in its environment. Asynchronous, so a
  * sandbox or server in this test process keeps answering while the CLI talks to it.
  */
-export function wxopen(args: string[], options: { cwd: string; env?: Record<string, string> }): Promise<CliResult> {
+export function wxopen(args: string[], options: { cwd: string; env?: Record<string, string>; onStdout?: (soFar: string) => void }): Promise<CliResult> {
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd: options.cwd,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...options.env },
@@ -41,7 +41,10 @@ export function wxopen(args: string[], options: { cwd: string; env?: Record<stri
   });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    options.onStdout?.(stdout);
+  });
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
   return new Promise((resolve) => {

@@ -96,13 +96,20 @@ describe('wxopen templates and wxopen deploy (after npm start, against the embed
     expect(JSON.parse((await deploy('list', '--json')).stdout)).toEqual([]);
 
     // Watch while WeChat's audit time passes on the sandbox clock.
-    const running = deploy('create', '--template', String(t.template_id), '--user-version', '1.0.0', '--user-desc', '首发', '--all', '--ext-json', 'ext.csv', '--ext-json-default', '{"ext":{"shop":"默认"}}');
+    // The clock moves only once the watcher itself has printed both merchants in audit: it polls, so a state seen
+    // by another command may not have reached its output yet.
+    let watched = '';
+    const running = wxopen(['deploy', 'create', '--template', String(t.template_id), '--user-version', '1.0.0', '--user-desc', '首发', '--all', '--ext-json', 'ext.csv', '--ext-json-default', '{"ext":{"shop":"默认"}}'], {
+      cwd: dir,
+      onStdout: (soFar) => (watched = soFar),
+    });
     await until('both in audit', async () => {
       const jobs = JSON.parse((await deploy('list', '--json')).stdout) as Array<{ id: string }>;
       if (jobs.length === 0) return undefined;
       const s = JSON.parse((await deploy('status', jobs[0]!.id, '--json')).stdout) as { counts: Record<string, number> };
       return s.counts.audit_submitted === 2 ? true : undefined;
     }, 60_000);
+    await until('the watcher printed both in audit', async () => (/ running: .*auditing 2/.test(watched) ? true : undefined), 60_000);
     expect((await sandbox('/clock/advance', { seconds: 61 })).status).toBe(200);
     const r = await running;
     expect(r.status, r.stderr).toBe(2);
