@@ -96,7 +96,7 @@ export class Platform {
     this.component = new ComponentTokenManager(this.ctx);
     this.authorizers = new AuthorizerTokenManager(this.ctx, this.component);
     this.refresher = new BackgroundRefresher(this.ctx, this.component, this.authorizers, { ...DEFAULT_REFRESHER_OPTIONS, ...o.refresher });
-    this.exchanges = new ExchangeQueue(this.ctx, (code, eventTime) => this.exchangeOrdered(code, eventTime), {
+    this.exchanges = new ExchangeQueue(this.ctx, (code, eventTime, authorizerAppid) => this.exchangeOrdered(code, eventTime, authorizerAppid), {
       sweepMs: 15_000,
       firstRetryMs: 1_000,
       maxRetryMs: 60_000,
@@ -231,7 +231,17 @@ export class Platform {
    * A pushed code, in event order: skipped when a newer event already set the authorizer's state
    * (the stored row says so), else exchanged and applied only if still not superseded.
    */
-  private async exchangeOrdered(code: string, eventTime: number): Promise<AuthorizerRecord | undefined> {
+  private async exchangeOrdered(code: string, eventTime: number, authorizerAppid: string | null): Promise<AuthorizerRecord | undefined> {
+    // Checked when the code is about to be sent, not per push: the push path stays a durable write, and a
+    // newer event that landed while the code waited its turn is seen too.
+    if (authorizerAppid !== null) {
+      const stored = await this.ctx.store.getAuthorizer(this.componentAppid, authorizerAppid).catch(() => undefined);
+      if (stored?.eventTime != null && stored.eventTime > eventTime) {
+        // Older than what set the row: exchanging would spend the code only to be discarded (counted stale by the queue).
+        this.ctx.logger.warn({ authorizerAppid, eventTime, storedEventTime: stored.eventTime }, 'stale authorization push ignored: a newer event already set this authorizer');
+        return undefined;
+      }
+    }
     return this.queryAuth(code, 'push', eventTime);
   }
 
@@ -304,13 +314,6 @@ export class Platform {
     const exchange = async (e: { authorizationCode: string; authorizerAppid: string; createTime: number }) => {
       const receivedAt = this.ctx.clock.now();
       const eventTime = this.orderingTime(e.createTime, receivedAt);
-      const stored = await this.ctx.store.getAuthorizer(this.componentAppid, e.authorizerAppid).catch(() => undefined);
-      if (stored?.eventTime != null && stored.eventTime > eventTime) {
-        // Older than what set the row: exchanging would spend the code only to be discarded.
-        this.ctx.metrics.codeExchanges.inc({ outcome: 'stale' });
-        this.ctx.logger.warn({ authorizerAppid: e.authorizerAppid, eventTime, storedEventTime: stored.eventTime }, 'stale authorization push ignored: a newer event already set this authorizer');
-        return;
-      }
       await this.exchanges.submit(e.authorizationCode, { authorizerAppid: e.authorizerAppid, eventTime, receivedAt });
     };
     pushes.on('authorized', exchange);

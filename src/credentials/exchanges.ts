@@ -14,9 +14,14 @@ export interface ExchangeQueueOptions {
   maxRetryMs: number;
   /** Ordering time (Unix s) of a stored push, from its CreateTime and receive time. */
   orderingTime(createTime: number, receivedAt: number): number;
+  /** Exchanges sent to WeChat at once (default 4); the others wait their turn. */
+  maxConcurrent?: number;
+  /** Exchanges waiting for a turn in memory (default 1000); past that a code waits in its row for the sweep. */
+  maxWaiting?: number;
 }
 
-export type Exchange = (code: string, eventTime: number) => Promise<AuthorizerRecord | undefined>;
+/** `authorizerAppid`: the push's, when it named one (for the ordering check before the code is spent). */
+export type Exchange = (code: string, eventTime: number, authorizerAppid: string | null) => Promise<AuthorizerRecord | undefined>;
 
 /**
  * Durable authorization-code exchanges. A code from an `authorized`/`updateauthorized` push is written
@@ -32,6 +37,17 @@ export class ExchangeQueue {
   private readonly inflight = new Map<string, Promise<AuthorizerRecord | undefined>>();
   private sweeping: Promise<void> | undefined;
   private stopped = false;
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+  /**
+   * After a transient failure (WeChat unreachable, no ticket yet, -1) nothing is sent until this instant:
+   * the codes that arrive meanwhile are only recorded, and the sweep at its end tries them. Without it a
+   * burst of authorizations while WeChat is down cost a failing call (and a lock, a warning, a row write)
+   * per push; now it costs one per backoff step.
+   */
+  private holdUntil = 0;
+  private failures = 0;
+  private holdTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly ctx: CredentialContext,
@@ -57,6 +73,13 @@ export class ExchangeQueue {
     this.timer = undefined;
     for (const t of this.retryTimers) clearTimeout(t);
     this.retryTimers.clear();
+    clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
+    // Each waiter is handed a turn, finds the queue stopped and leaves its row for the next start.
+    for (const wake of this.waiting.splice(0)) {
+      this.running++;
+      wake();
+    }
     await this.sweeping;
     await Promise.allSettled([...this.inflight.values()]);
   }
@@ -85,6 +108,8 @@ export class ExchangeQueue {
       // Still exchanged now; the stored push lets the sweep find it again if this attempt fails.
       this.ctx.logger.error({ err, authorizerAppid: p.authorizerAppid ?? undefined }, 'could not record the authorization code to exchange; exchanging it now');
     }
+    // Held: the row is due now, so the sweep at the end of the hold sends it.
+    if (this.held()) return undefined;
     return this.attempt(record, code);
   }
 
@@ -117,19 +142,50 @@ export class ExchangeQueue {
       }
     }
     for (const due of await ctx.store.dueExchanges(ctx.componentAppid, now, 50)) {
-      if (this.stopped) return;
+      if (this.stopped || this.held()) return;
       const code = ctx.box.open(due.codeEnc, `${ctx.componentAppid}:code`);
       await this.attempt(due, code);
     }
     await ctx.store.pruneExchanges(ctx.componentAppid, now - 24 * 3600_000);
   }
 
+  private held(): boolean {
+    return this.ctx.clock.now() < this.holdUntil;
+  }
+
   private attempt(r: ExchangeRecord, code: string): Promise<AuthorizerRecord | undefined> {
     const running = this.inflight.get(r.codeKey);
     if (running) return running;
-    const run = this.run(r, code).finally(() => this.inflight.delete(r.codeKey));
+    // Too many waiting already: the row is durable and due, the sweep sends it.
+    if (this.running >= (this.o.maxConcurrent ?? 4) && this.waiting.length >= (this.o.maxWaiting ?? 1000)) return Promise.resolve(undefined);
+    const run = this.turn(r, code).finally(() => this.inflight.delete(r.codeKey));
     this.inflight.set(r.codeKey, run);
     return run;
+  }
+
+  /** `run` when a turn is free; a hold that began while it waited leaves the row for the sweep. */
+  private async turn(r: ExchangeRecord, code: string): Promise<AuthorizerRecord | undefined> {
+    // A finishing run hands its turn to the first waiter (the count stays), so a newcomer cannot slip in between.
+    if (this.running >= (this.o.maxConcurrent ?? 4)) await new Promise<void>((wake) => this.waiting.push(wake));
+    else this.running++;
+    try {
+      if (this.held() || this.stopped) return undefined;
+      return await this.run(r, code);
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running--;
+    }
+  }
+
+  /** The queue-wide backoff after a transient failure, as long as the row's own; a success ends it. */
+  private hold(delay: number): void {
+    this.failures++;
+    this.holdUntil = this.ctx.clock.now() + delay;
+    if (!this.timer || this.stopped) return;
+    clearTimeout(this.holdTimer);
+    this.holdTimer = setTimeout(() => void this.sweep(), delay);
+    this.holdTimer.unref();
   }
 
   private async run(r: ExchangeRecord, code: string): Promise<AuthorizerRecord | undefined> {
@@ -138,7 +194,9 @@ export class ExchangeQueue {
     const log = { authorizerAppid: r.authorizerAppid ?? undefined, attempt: attempts };
     if (ctx.clock.now() >= r.expiresAt) return this.fail(r, attempts, 'the code expired before it could be exchanged');
     try {
-      const record = await this.exchange(code, r.eventTime);
+      const record = await this.exchange(code, r.eventTime, r.authorizerAppid);
+      this.failures = 0;
+      this.holdUntil = 0;
       await this.save(r, { state: 'done', attempts, nextAttemptAt: r.expiresAt, lastError: null });
       ctx.metrics.codeExchanges.inc({ outcome: record ? 'done' : 'stale' });
       return record;
@@ -149,6 +207,7 @@ export class ExchangeQueue {
       const usedElsewhere = err instanceof WeChatApiError && (err.errcode === 61009 || err.errcode === 61010) && attempts < 3;
       if (!isTransient(err) && !usedElsewhere) return this.fail(r, attempts, why, err);
       const delay = Math.min(this.o.maxRetryMs, this.o.firstRetryMs * 2 ** (attempts - 1));
+      if (isTransient(err)) this.hold(Math.min(this.o.maxRetryMs, this.o.firstRetryMs * 2 ** this.failures));
       const at = ctx.clock.now() + delay;
       if (at >= r.expiresAt) return this.fail(r, attempts, `${why}; no retry fits in the code's life`, err);
       await this.save(r, { state: 'pending', attempts, nextAttemptAt: at, lastError: why });

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../util/logger.js';
 import { clientIp, type TrustFn } from './client-ip.js';
 import { readPushBody, writeNodeAnswer } from './node-body.js';
-import { matchPushPath, type PushEndpoint } from './push-endpoint.js';
+import { matchPushPath, parseQuery, type PushEndpoint } from './push-endpoint.js';
 import type { ClientIp } from './refusal.js';
 
 export interface FastPushOptions {
@@ -46,7 +46,7 @@ export function createFastPush(endpoint: PushEndpoint, options: FastPushOptions)
         if (outcome.cut) req.destroy();
         return;
       }
-      const query = q < 0 ? {} : Object.fromEntries(new URLSearchParams(req.url!.slice(q + 1)));
+      const query = parseQuery(q < 0 ? '' : req.url!.slice(q + 1));
       const answer = endpoint.answer(target, query, outcome.body, ip);
       // The trailing catch: a throw while writing must not become an unhandled rejection.
       if (answer instanceof Promise) answer.then((a) => writeNodeAnswer(res, a, false)).catch(() => res.destroy());

@@ -55,7 +55,33 @@ export function splitTarget(target: string): { path: string; search: string } {
   return q < 0 ? { path: t, search: '' } : { path: t.slice(0, q), search: t.slice(q + 1) };
 }
 
-export const parseQuery = (search: string): Record<string, string> => (search === '' ? {} : Object.fromEntries(new URLSearchParams(search)));
+/**
+ * A query string as `Object.fromEntries(new URLSearchParams(search))` reads it (last value wins), without its
+ * cost when nothing needs decoding. Hand-written because it runs per push and measured: URLSearchParams plus
+ * fromEntries cost ~3x the signature check on WeChat's three-parameter query. A string with `%` or `+` goes
+ * through URLSearchParams itself, so decoding never differs. The result has no prototype: a `__proto__`
+ * parameter is a key like any other, as fromEntries makes it.
+ */
+export function parseQuery(search: string): Record<string, string> {
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
+  if (search === '') return out;
+  if (search.includes('%') || search.includes('+')) {
+    for (const [k, v] of new URLSearchParams(search)) out[k] = v;
+    return out;
+  }
+  let start = 0;
+  while (start <= search.length) {
+    let end = search.indexOf('&', start);
+    if (end < 0) end = search.length;
+    if (end > start) {
+      const eq = search.indexOf('=', start);
+      if (eq < 0 || eq > end) out[search.slice(start, end)] = '';
+      else out[search.slice(start, eq)] = search.slice(eq + 1, end);
+    }
+    start = end + 1;
+  }
+  return out;
+}
 
 /**
  * The push URLs as one HTTP-free function pair: the server's fast path, its Fastify routes and every

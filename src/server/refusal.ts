@@ -49,9 +49,21 @@ export function refusePush(ctx: AppContext, url: PushUrl, reason: RefusalReason,
   // Rate-limited per reason: a flood of junk must not become a flood of log lines (log-limiter.ts);
   // the fields (the client address reads the headers) are built only for a line that is written.
   ctx.refusals.warn(reason, () => ({ push: url, reason, status, detail, ip: ip() }), 'push refused');
-  return {
-    status,
-    contentType: 'application/json; charset=utf-8',
-    body: JSON.stringify({ error: `WXO_ERR_PUSH_${reason.toUpperCase()}`, reason, message: detail }),
-  };
+  return { status, contentType: 'application/json; charset=utf-8', body: refusalBody(reason, detail) };
+}
+
+// Refusal bodies by reason and detail: a flood of forged pushes repeats a few details (a stale timestamp's
+// names its skew, so each reason keeps at most MAX_DETAILS and serializes the rest per call).
+const MAX_DETAILS = 64;
+const bodies = new Map<RefusalReason, Map<string, string>>();
+
+export function refusalBody(reason: RefusalReason, detail: string): string {
+  let byDetail = bodies.get(reason);
+  if (!byDetail) bodies.set(reason, (byDetail = new Map()));
+  let body = byDetail.get(detail);
+  if (body === undefined) {
+    body = JSON.stringify({ error: `WXO_ERR_PUSH_${reason.toUpperCase()}`, reason, message: detail });
+    if (byDetail.size < MAX_DETAILS) byDetail.set(detail, body);
+  }
+  return body;
 }

@@ -165,12 +165,86 @@ describe('ExchangeQueue', () => {
     expect(calls).toBe(1);
   });
 
+  it('after a transient failure nothing is sent until the backoff ends: later codes are recorded, the sweep sends them, a success ends the hold', async () => {
+    const sent: string[] = [];
+    let down = true;
+    const s = setup(async (code) => {
+      sent.push(code);
+      if (down) throw new UpstreamError('/cgi-bin/component/api_query_auth: connect ECONNREFUSED');
+      return record;
+    });
+    const t = s.clock.now();
+    expect(await s.submit('h1')).toBeUndefined();
+    // WeChat is down: 50 more authorizations in the 100 s backoff cost no call, only their rows.
+    for (let i = 0; i < 50; i++) expect(await s.submit(`h-more-${i}`)).toBeUndefined();
+    expect(sent).toEqual(['h1']);
+    expect(await s.row('h-more-7')).toMatchObject({ state: 'pending', attempts: 0, nextAttemptAt: t });
+    expect(await s.outcomes()).toEqual({ retry: 1 });
+    expect(s.lines.filter((l) => l.msg === 'authorization code exchange failed; will retry')).toHaveLength(1);
+    // One millisecond before the end a sweep still sends nothing.
+    s.clock.advance(99_999);
+    await s.q.sweep();
+    expect(sent).toEqual(['h1']);
+    // At the end the sweep sends the first due code; it fails again, so the hold doubles and the rest wait.
+    s.clock.advance(1);
+    await s.q.sweep();
+    expect(sent).toHaveLength(2);
+    s.clock.advance(199_999);
+    await s.q.sweep();
+    expect(sent).toHaveLength(2);
+    // WeChat is back: the next sweep sends every due code (50 a pass), and the hold is over for new ones.
+    down = false;
+    s.clock.advance(1);
+    await s.q.sweep();
+    expect(sent).toHaveLength(2 + 50);
+    expect(await s.submit('after')).toBe(record);
+    expect(sent.at(-1)).toBe('after');
+    expect((await s.outcomes()).done).toBe(51);
+  });
+
+  it('sends at most maxConcurrent exchanges at once; the rest wait their turn, and past maxWaiting wait in their row', async () => {
+    let open = 0;
+    let peak = 0;
+    const releases: (() => void)[] = [];
+    const sent: string[] = [];
+    const clock = new ManualClock(T0 + n++ * 3_600_000);
+    const ctx: CredentialContext = { ...platform.ctx, store, clock, metrics: createMetrics(), events: new PlatformEvents(), logger: captureLogger().logger };
+    const q = new ExchangeQueue(
+      ctx,
+      async (code) => {
+        sent.push(code);
+        peak = Math.max(peak, ++open);
+        await new Promise<void>((r) => releases.push(r));
+        open--;
+        return record;
+      },
+      { sweepMs: 3_600_000, firstRetryMs: 100_000, maxRetryMs: 250_000, orderingTime: (c) => c, maxConcurrent: 2, maxWaiting: 3 },
+    );
+    queues.push(q);
+    const submit = (code: string) => q.submit(code, { authorizerAppid: 'wxAuth', eventTime: 1, receivedAt: clock.now() });
+    const results = Array.from({ length: 6 }, (_, i) => submit(`cc-${i}`));
+    await vi.waitFor(() => expect(sent).toHaveLength(2));
+    // Two running, three waiting; the sixth found no room and is left to the sweep.
+    expect(await results[5]).toBeUndefined();
+    expect(await store.getExchange(ctx.componentAppid, q.key('cc-5'))).toMatchObject({ state: 'pending', attempts: 0 });
+    while (sent.length < 5 || releases.length > 0) {
+      await vi.waitFor(() => expect(releases.length).toBeGreaterThan(0));
+      releases.shift()!();
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(await Promise.all(results.slice(0, 5))).toEqual([record, record, record, record, record]);
+    expect(sent).toEqual(['cc-0', 'cc-1', 'cc-2', 'cc-3', 'cc-4']);
+    expect(peak).toBe(2);
+  });
+
   it('describes a non-Error failure and a coded error in the row', async () => {
     const s = setup(async (code) => {
       if (code === 'str') throw 'socket hang up';
       throw Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
     });
     await s.submit('str');
+    // Past the queue-wide hold the first failure began.
+    s.clock.advance(100_000);
     await s.submit('coded');
     expect((await s.row('str'))?.lastError).toBe('socket hang up');
     expect((await s.row('coded'))?.lastError).toBe('SQLITE_BUSY: database is locked');

@@ -164,7 +164,15 @@ describe('authorization events apply in CreateTime order', () => {
       },
     };
     w.sandbox.faults.set(QUERY_AUTH, { type: 'body', body: olderGrant, times: 1 });
+    const exchangesBefore = w.sandbox.counters.get(QUERY_AUTH);
     expect(await push(w, fields('authorized', first.authCode, t1))).toBe('success');
+    await w.settle();
+    // The older code is never sent: its row is closed as stale, one warning names both event times.
+    expect(w.sandbox.counters.get(QUERY_AUTH)).toBe(exchangesBefore);
+    const staleRow = await w.store.getExchange(w.config.componentAppid, w.platform.exchanges.key(first.authCode));
+    expect(staleRow).toMatchObject({ state: 'done', attempts: 1 });
+    const codeOutcomes = Object.fromEntries((await w.platform.ctx.metrics.codeExchanges.get()).values.map((v) => [v.labels.outcome, v.value]));
+    expect(codeOutcomes.stale).toBe(1);
     expect((await w.store.getAuthorizer(w.config.componentAppid, account.appid))?.funcInfo).toEqual(all.slice(0, 4));
     expect((await w.store.getAuthorizer(w.config.componentAppid, account.appid))?.eventTime).toBe(t2);
     // Even when the older exchange races past that check, the conditional write keeps the newer state.

@@ -76,6 +76,15 @@ describe('signatures', () => {
     expect(safeCompare(s, s.toUpperCase())).toBe(true);
     expect(safeCompare(s, s.slice(0, -1))).toBe(false);
     expect(safeCompare(s, `${s.slice(0, -1)}${s.endsWith('0') ? '1' : '0'}`)).toBe(false);
+    // A difference in the first character only, or the last only, is found (no early exit, no skipped end).
+    expect(safeCompare(s, `${s.startsWith('0') ? '1' : '0'}${s.slice(1)}`)).toBe(false);
+    // Exactly A–Z are read as lower case: '@' and '[' sit beside them and would become '`' and '{'.
+    expect(safeCompare('az', 'AZ')).toBe(true);
+    expect(safeCompare('`', '@')).toBe(false);
+    expect(safeCompare('{', '[')).toBe(false);
+    expect(safeCompare('a', 'b')).toBe(false);
+    expect(safeCompare('', '')).toBe(true);
+    expect(safeCompare('ab', 'abc')).toBe(false);
     expect(verifyMsgSignature(computeSignature('t', '1', 'n', 'e'), 't', '1', 'n', 'e')).toBe(true);
     expect(verifyMsgSignature(computeSignature('t', '1', 'n', 'e'), 't', '1', 'n', 'E')).toBe(false);
   });

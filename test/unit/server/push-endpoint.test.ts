@@ -35,4 +35,20 @@ describe('splitTarget', () => {
     expect(parseQuery('')).toEqual({});
     expect(parseQuery('a=1&a=2&b=%20x')).toEqual({ a: '2', b: ' x' });
   });
+
+  it('reads every query exactly as Object.fromEntries(new URLSearchParams()) does, decoding or not', () => {
+    const reference = (q: string): Record<string, string> => Object.fromEntries(new URLSearchParams(q));
+    const queries = [
+      'timestamp=1700000000&nonce=1234567&msg_signature=abc&encrypt_type=aes&signature=def',
+      'a', 'a=', '=b', '&&a=1&&', 'a=1&', '&a', 'a==b', 'a=b=c&d', '=', '&', '&&', 'x=1&y&z=',
+      'a=1&a=2&a=', 'k=%E4%BD%A0%E5%A5%BD', 'k=%zz&j=%4', 'sp=a+b&p=%2B', 'ü=ÿ&\u00ff=1',
+      'constructor=1&toString=2&hasOwnProperty=3', '__proto__=x&a=1', 'a=1;b=2', 'a=%00',
+    ];
+    for (const q of queries) expect({ q, parsed: { ...parseQuery(q) } }).toEqual({ q, parsed: reference(q) });
+    // `__proto__` is an own key, never the object's prototype.
+    const polluted = parseQuery('__proto__=x');
+    expect(Object.getPrototypeOf(polluted)).toBe(null);
+    expect(Object.keys(polluted)).toEqual(['__proto__']);
+    expect(polluted['__proto__']).toBe('x');
+  });
 });
