@@ -1,14 +1,12 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, startAdminWorld, type AdminWorld } from '../helpers/admin-world.js';
+import { CHROMIUM, DOCS, launchChromium } from '../helpers/browser.js';
 import { noteSkipped } from '../helpers/services.js';
 
-const CHROMIUM = process.env.WXOPEN_TEST_CHROMIUM ?? '/usr/bin/chromium';
 /** Widest content in CSS px: more than the viewport means the page scrolls sideways. */
-const DOCS = fileURLToPath(new URL('../../docs', import.meta.url));
 
 if (existsSync(CHROMIUM)) {
   describe('a merchant authorizes in a real browser (Chromium), the operator watches the dashboard', () => {
@@ -17,11 +15,7 @@ if (existsSync(CHROMIUM)) {
     beforeAll(async () => {
       w = await startAdminWorld({ env: { WXOPEN_REQUIRED_PERMISSION_SETS: '17,18,88', WXOPEN_PLATFORM_NAME: '青木云店' } });
       await w.settle();
-      mkdirSync(DOCS, { recursive: true });
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      });
+      browser = await launchChromium();
     }, 60_000);
     afterAll(async () => {
       await browser?.close();

@@ -1,14 +1,12 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultAccounts, type SandboxAccount } from '../../src/sandbox/accounts.js';
 import { ADMIN_TOKEN, startAdminWorld, type AdminWorld } from '../helpers/admin-world.js';
+import { CHROMIUM, DOCS, launchChromium } from '../helpers/browser.js';
 import { noteSkipped } from '../helpers/services.js';
-
-const CHROMIUM = process.env.WXOPEN_TEST_CHROMIUM ?? '/usr/bin/chromium';
-const DOCS = fileURLToPath(new URL('../../docs', import.meta.url));
+import { until } from '../helpers/wait.js';
 
 const SHOPS = ['青木咖啡·徐汇店', '麦香烘焙', '鲜果时光', '小满花店', '悦动健身', '拾光摄影', '半山民宿', '一碗面馆', '宠爱宠物店', '知味茶饮', '晨曦洗衣', '好邻居便利'];
 
@@ -25,16 +23,6 @@ function shops(): SandboxAccount[] {
   }));
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 if (existsSync(CHROMIUM)) {
   describe('the operator deploys a template from the dashboard in a real browser (Chromium)', () => {
     let w: AdminWorld;
@@ -45,11 +33,7 @@ if (existsSync(CHROMIUM)) {
       await w.settle();
       for (const m of merchants) await w.sandbox.authorize(m.appid, [17, 18]);
       await w.settle();
-      mkdirSync(DOCS, { recursive: true });
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      });
+      browser = await launchChromium();
     }, 60_000);
     afterAll(async () => {
       await browser?.close();
@@ -94,12 +78,12 @@ if (existsSync(CHROMIUM)) {
       await until('everyone committed and in audit', async () => {
         const p = await fleet.progress(jobId);
         return p.counts.audit_submitted + p.counts.failed === p.total && p.counts.failed >= 1 ? p : undefined;
-      });
+      }, { timeoutMs: 30_000 });
       await w.sandbox.advance(61_000);
       const p = await until('audits decided', async () => {
         const x = await fleet.progress(jobId);
         return x.counts.audit_submitted === 0 && x.counts.approved === 0 ? x : undefined;
-      });
+      }, { timeoutMs: 30_000 });
       // Every authorized mini program with code management: the dozen shops plus none of the unauthorized ones.
       expect(p.total).toBe(merchants.length);
       expect(p.counts).toMatchObject({ rejected: 2, delayed: 1, failed: 1, released: merchants.length - 4 });
@@ -125,12 +109,12 @@ if (existsSync(CHROMIUM)) {
       await page.locator('#job-actions button', { hasText: '重试失败和驳回的商家' }).click();
       await page.waitForSelector('#job-notice');
       await expect(page.locator('#job-notice').textContent()).resolves.toBe('已重新排队 3 个商家。');
-      await until('the retried merchants in audit', async () => ((await fleet.progress(jobId)).counts.audit_submitted === 3 ? true : undefined));
+      await until('the retried merchants in audit', async () => ((await fleet.progress(jobId)).counts.audit_submitted === 3 ? true : undefined), { timeoutMs: 30_000 });
       await w.sandbox.advance(61_000);
       const final = await until('the retried merchants released', async () => {
         const x = await fleet.progress(jobId);
         return x.counts.audit_submitted === 0 && x.counts.released >= merchants.length - 1 ? x : undefined;
-      });
+      }, { timeoutMs: 30_000 });
       expect(final.counts).toMatchObject({ rejected: 0, failed: 0 });
       // Merchants that were fine are never committed again.
       expect(w.sandbox.counters.get('/wxa/commit', noodles!.appid)).toBe(commitsBefore);

@@ -3,18 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, freePortPair, oneLine, startServe, wxopen, type ServeProcess } from '../helpers/cli.js';
+import { until } from '../helpers/wait.js';
 
 beforeAll(() => ensureBuilt(), 180_000);
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 describe('wxopen templates and wxopen deploy (after npm start, against the embedded sandbox)', { timeout: 180_000 }, () => {
   let server: ServeProcess;
@@ -25,7 +16,7 @@ describe('wxopen templates and wxopen deploy (after npm start, against the embed
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'shop', private: true }));
     writeFileSync(join(dir, '.env'), `PORT=${port}\nLOG_LEVEL=warn\n`);
     server = await startServe({ cwd: dir });
-    await until('a fresh ticket', async () => ((await (await fetch(`${server.url}/healthz`)).text()).includes('"fresh"') ? true : undefined));
+    await until('a fresh ticket', async () => ((await (await fetch(`${server.url}/healthz`)).text()).includes('"fresh"') ? true : undefined), { intervalMs: 200 });
   }, 120_000);
   afterAll(async () => {
     await server?.stop();
@@ -80,7 +71,7 @@ describe('wxopen templates and wxopen deploy (after npm start, against the embed
     await until('both authorizers stored', async () => {
       const r = await wxopen(['token', 'authorizer', LEDGER, '--json'], { cwd: dir });
       return r.status === 0 ? true : undefined;
-    });
+    }, { intervalMs: 200 });
     const t = JSON.parse((await wxopen(['templates', 'add', '2', '--json'], { cwd: dir })).stdout) as { template_id: number };
 
     writeFileSync(join(dir, 'ext.csv'), `appid,ext_json\n${COFFEE},"{""extAppid"":""${COFFEE}"",""ext"":{""shop"":""青木""}}"\n`);
@@ -108,8 +99,8 @@ describe('wxopen templates and wxopen deploy (after npm start, against the embed
       if (jobs.length === 0) return undefined;
       const s = JSON.parse((await deploy('status', jobs[0]!.id, '--json')).stdout) as { counts: Record<string, number> };
       return s.counts.audit_submitted === 2 ? true : undefined;
-    }, 60_000);
-    await until('the watcher printed both in audit', async () => (/ running: .*auditing 2/.test(watched) ? true : undefined), 60_000);
+    }, { timeoutMs: 60_000, intervalMs: 200 });
+    await until('the watcher printed both in audit', async () => (/ running: .*auditing 2/.test(watched) ? true : undefined), { timeoutMs: 60_000, intervalMs: 200 });
     expect((await sandbox('/clock/advance', { seconds: 61 })).status).toBe(200);
     const r = await running;
     expect(r.status, r.stderr).toBe(2);

@@ -8,6 +8,7 @@ import { SANDBOX_DEFAULTS } from '../../src/config.js';
 import { createStore } from '../../src/store/create-store.js';
 import { BIN, ensureBuilt, freePort, freePortPair, oneLine, startServe, wxopen, type ServeProcess } from '../helpers/cli.js';
 import { startWorld, type World } from '../helpers/world.js';
+import { until } from '../helpers/wait.js';
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 const MP = 'wx5c9d0e3a7f1b2846';
@@ -35,16 +36,6 @@ async function authorizeThroughPages(url: string): Promise<string> {
   const callback = await fetch(confirm.headers.get('location')!);
   expect(callback.status).toBe(200);
   return chosen;
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 async function sandboxCall(base: string, path: string, query: Record<string, string>, body?: unknown): Promise<Record<string, unknown>> {
@@ -75,13 +66,13 @@ describe('the second day: restart, a second process, the CLI from anywhere in th
     // Sandbox mode binds loopback only by default.
     expect(first.url).toBe(`http://127.0.0.1:${port}`);
     expect(first.sandboxUrl).toBe(`http://127.0.0.1:${sandboxPort}`);
-    await until('a fresh ticket', async () => ((await (await fetch(`${first.url}/healthz`)).text()).includes('"fresh"') ? true : undefined));
+    await until('a fresh ticket', async () => ((await (await fetch(`${first.url}/healthz`)).text()).includes('"fresh"') ? true : undefined), { intervalMs: 200 });
     const appid = await authorizeThroughPages(first.url);
 
     const shown = await until('the authorizer', async () => {
       const r = await wxopen(['token', 'authorizer', appid, '--json', '--show-secret'], { cwd: sub });
       return r.status === 0 ? r : undefined;
-    });
+    }, { intervalMs: 200 });
     const before = JSON.parse(shown.stdout) as { accessToken: string; refreshToken: string; status: string; funcInfo: number[]; expiresAt: string; expiresIn: number };
     expect(before).toMatchObject({ status: 'authorized', funcInfo: [17, 18], expiresAt: expect.stringMatching(ISO), expiresIn: expect.any(Number) });
 

@@ -2,6 +2,7 @@ import SwaggerParser from '@apidevtools/swagger-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultAccounts } from '../../src/sandbox/accounts.js';
 import { ADMIN_TOKEN, startAdminWorld, type AdminWorld } from '../helpers/admin-world.js';
+import { until } from '../helpers/wait.js';
 
 const COFFEE = 'wx5c9d0e3a7f1b2846'; // 青木咖啡点单
 const LEDGER = 'wx2e6f8a1c4b7d9035'; // 随手记账本: its audit is rejected
@@ -17,16 +18,6 @@ interface Progress {
   rate_per_second: number;
   eta_seconds: number | null;
   failures: Array<{ appid: string; state: string; errcode: number | null; reason: string }>;
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000, state?: () => Promise<unknown>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${state ? `: ${JSON.stringify(await state())}` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 async function login(w: AdminWorld): Promise<{ cookie: string; csrf: string }> {
@@ -100,7 +91,7 @@ describe('deploy jobs through the admin API and the dashboard, against the sandb
     await until('commits and submissions', async () => {
       const p = await progress(id);
       return p.counts.audit_submitted === 2 && p.counts.failed === 2 ? p : undefined;
-    }, 20_000, () => progress(id));
+    }, { state: () => progress(id) });
     await w.sandbox.advance(61_000);
     const done = await until('the job to finish', async () => {
       const p = await progress(id);
@@ -141,7 +132,7 @@ describe('deploy jobs through the admin API and the dashboard, against the sandb
     const after = await until('the retry to finish', async () => {
       const p = await progress(id);
       return p.job.status === 'done' ? p : undefined;
-    }, 20_000, async () => [await progress(id), ((await (await w.api(`/api/v1/deploys/${id}/report`)).json()) as { targets: unknown[] }).targets]);
+    }, { state: async () => [await progress(id), ((await (await w.api(`/api/v1/deploys/${id}/report`)).json()) as { targets: unknown[] }).targets] });
     expect(after.counts).toMatchObject({ released: 2, rejected: 1, failed: 1 });
 
     // A first release has no earlier version: WeChat refuses each rollback (87012), reported per merchant.

@@ -1,18 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FleetValidationError } from '../../src/fleet/index.js';
 import { startFleetWorld, type FleetWorld } from '../helpers/fleet-world.js';
+import { untilValue } from '../helpers/wait.js';
 
 // Long enough that no audit finishes by itself while a slow machine is still submitting.
 const AUDIT_MS = 3_600_000;
-
-async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, tries = 600): Promise<T> {
-  for (let i = 0; i < tries; i++) {
-    const v = await read();
-    if (ok(v)) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe('fleet: quotas, missed pushes, withdraw, validation', () => {
   let w: FleetWorld;
@@ -48,15 +40,15 @@ describe('fleet: quotas, missed pushes, withdraw, validation', () => {
     const targets = w.appids.slice(0, 5);
     const job = await w.wx.fleet.createJob({ templateId, userVersion: '3.1.0', targets: { appids: targets }, options: { release: false } });
     // Paused when the fourth merchant finds no quota left, while the first three submissions may still be answered.
-    const p = await until('paused with 3 submitted', () => w.wx.fleet.progress(job.id), (q) => q.job.status === 'paused' && q.counts.audit_submitted === 3);
+    const p = await untilValue('paused with 3 submitted', () => w.wx.fleet.progress(job.id), (q) => q.job.status === 'paused' && q.counts.audit_submitted === 3);
     expect(p.job.pause).toMatchObject({ code: 'audit_quota' });
     expect(p.counts).toMatchObject({ audit_submitted: 3, committed: 2 });
     expect(w.sandbox.counters.get('/wxa/submit_audit')).toBe(3);
     w.sandbox.state.settings.auditQuotaPerMonth = 10;
     await w.wx.fleet.resume(job.id);
-    await until('all submitted', () => w.wx.fleet.progress(job.id), (q) => q.counts.audit_submitted === 5);
+    await untilValue('all submitted', () => w.wx.fleet.progress(job.id), (q) => q.counts.audit_submitted === 5);
     await w.sandbox.advance(AUDIT_MS);
-    const done = await until('done', () => w.wx.fleet.getJob(job.id), (j) => j.status === 'done');
+    const done = await untilValue('done', () => w.wx.fleet.getJob(job.id), (j) => j.status === 'done');
     expect(done.status).toBe('done');
     expect((await w.wx.fleet.progress(job.id)).counts.approved).toBe(5);
     for (const id of targets) expect(w.sandbox.counters.get('/wxa/submit_audit', id)).toBe(1);
@@ -69,10 +61,10 @@ describe('fleet: quotas, missed pushes, withdraw, validation', () => {
     w.sandbox.setPlatform({ ...platform, authorizerPushUrl: `${w.wx.url}/nowhere/$APPID$` });
     try {
       const job = await w.wx.fleet.createJob({ templateId, userVersion: '3.1.0', targets: { appids: targets }, options: { pollIntervalMs: 1000 } });
-      await until('submitted', () => w.wx.fleet.progress(job.id), (p) => p.counts.audit_submitted === 4);
+      await untilValue('submitted', () => w.wx.fleet.progress(job.id), (p) => p.counts.audit_submitted === 4);
       await w.sandbox.advance(AUDIT_MS);
       await w.sandbox.advance(2000);
-      await until('released by polling', () => w.wx.fleet.getJob(job.id), (j) => j.status === 'done');
+      await untilValue('released by polling', () => w.wx.fleet.getJob(job.id), (j) => j.status === 'done');
       expect((await w.wx.fleet.progress(job.id)).counts.released).toBe(4);
       expect(w.sandbox.counters.get('/wxa/get_auditstatus')).toBeGreaterThanOrEqual(4);
     } finally {
@@ -83,7 +75,7 @@ describe('fleet: quotas, missed pushes, withdraw, validation', () => {
   it('withdraws audits in progress; 87013 fails only that merchant', async () => {
     const targets = w.appids.slice(9, 13);
     const job = await w.wx.fleet.createJob({ templateId, userVersion: '3.1.0', targets: { appids: targets } });
-    await until('submitted', () => w.wx.fleet.progress(job.id), (p) => p.counts.audit_submitted === 4);
+    await untilValue('submitted', () => w.wx.fleet.progress(job.id), (p) => p.counts.audit_submitted === 4);
     w.sandbox.faults.set('/wxa/undocodeaudit', { type: 'body', appid: targets[0]!, body: { errcode: 87013, errmsg: 'no quota to undo code' } });
     const r = await w.wx.fleet.withdraw(job.id);
     expect(r.done.sort()).toEqual(targets.slice(1).sort());

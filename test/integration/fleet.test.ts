@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reportToCsv } from '../../src/fleet/index.js';
 import { startFleetWorld, type FleetWorld } from '../helpers/fleet-world.js';
+import { untilValue } from '../helpers/wait.js';
 
 const FAST = { scanMs: 50, retryBackoffMs: 10, leaseMs: 30_000 };
 // Long enough that no audit finishes by itself while a slow machine is still submitting.
@@ -9,15 +10,6 @@ const AUDIT_MS = 3_600_000;
 function template(w: FleetWorld): number {
   const draft = w.sandbox.addDraft({ user_version: '2.0.0' });
   return w.sandbox.state.templates.addToTemplate(draft.draft_id, 0).template_id;
-}
-
-async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, tries = 600): Promise<T> {
-  for (let i = 0; i < tries; i++) {
-    const v = await read();
-    if (ok(v)) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 describe('fleet: 200 mini programs against the sandbox, with injected failures', () => {
@@ -58,12 +50,12 @@ describe('fleet: 200 mini programs against the sandbox, with injected failures',
     });
     expect(job.total).toBe(200);
     const submittedCount = 200 - badExt.length - busy.length - badCategory.length;
-    await until('all audits submitted', () => w.wx.fleet.progress(job.id), (p) => p.counts.audit_submitted === submittedCount && p.counts.failed === 25);
+    await untilValue('all audits submitted', () => w.wx.fleet.progress(job.id), (p) => p.counts.audit_submitted === submittedCount && p.counts.failed === 25);
 
     await w.sandbox.advance(AUDIT_MS);
-    await until('first audit results', () => w.wx.fleet.progress(job.id), (p) => p.counts.released === fine.length && p.counts.rejected === rejected.length && p.counts.delayed === delayed.length);
+    await untilValue('first audit results', () => w.wx.fleet.progress(job.id), (p) => p.counts.released === fine.length && p.counts.rejected === rejected.length && p.counts.delayed === delayed.length);
     await w.sandbox.advance(AUDIT_MS);
-    const done = await until('job done', () => w.wx.fleet.getJob(job.id), (j) => j.status === 'done');
+    const done = await untilValue('job done', () => w.wx.fleet.getJob(job.id), (j) => j.status === 'done');
     expect(done.finishedAt).not.toBeNull();
 
     const p = await w.wx.fleet.progress(job.id);
@@ -95,9 +87,9 @@ describe('fleet: 200 mini programs against the sandbox, with injected failures',
     w.sandbox.faults.clear('/wxa/commit');
     const { retried } = await w.wx.fleet.retry(job!.id, { appids: badExt });
     expect(retried.sort()).toEqual([...badExt].sort());
-    await until('retried merchants submitted', () => w.wx.fleet.progress(job!.id), (p) => p.counts.audit_submitted === badExt.length);
+    await untilValue('retried merchants submitted', () => w.wx.fleet.progress(job!.id), (p) => p.counts.audit_submitted === badExt.length);
     await w.sandbox.advance(AUDIT_MS);
-    await until('retried merchants released', () => w.wx.fleet.getJob(job!.id), (j) => j.status === 'done');
+    await untilValue('retried merchants released', () => w.wx.fleet.getJob(job!.id), (j) => j.status === 'done');
     for (const id of badExt) {
       expect(w.sandbox.counters.get('/wxa/commit', id)).toBe(2);
       expect(w.sandbox.counters.get('/wxa/submit_audit', id)).toBe(1);

@@ -15,19 +15,10 @@ import { fleetAccounts } from '../helpers/fleet-world.js';
 import { freePorts } from '../helpers/ports.js';
 import { dropSchema, noteSkipped, PG_URL, REDIS_URL, uniqueSchema } from '../helpers/services.js';
 import { bundleScript, spawnWorker, type Worker } from '../helpers/spawn-worker.js';
+import { untilValue } from '../helpers/wait.js';
 
 const N = Number(process.env.WXOPEN_FLEET_CRASH_N ?? 200);
 const AUDIT_MS = 60_000;
-
-async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, tries = 1200): Promise<T> {
-  for (let i = 0; i < tries; i++) {
-    const v = await read();
-    if (ok(v)) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  const last = await read();
-  throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last, (k, v) => (k === 'job' ? undefined : v)).slice(0, 600)}`);
-}
 
 interface Setup {
   label: string;
@@ -112,7 +103,7 @@ function crashSuite(setup: Setup): void {
       // This process only creates and watches the job; the children run it.
       fleet = createFleet({ platform, store, config: { ...config, redisUrl: undefined } });
       for (const a of sandbox.accounts) await sandbox.authorize(a.appid);
-      await until('authorized', () => store.countAuthorizers(c.appid), (n) => n.authorized === N);
+      await untilValue('authorized', () => store.countAuthorizers(c.appid), (n) => n.authorized === N, { timeoutMs: 60_000 });
     }, 120_000);
 
     afterAll(async () => {
@@ -148,13 +139,13 @@ function crashSuite(setup: Setup): void {
         ['submissions', submits, Math.floor(N * 0.3), [last]],
         ['submissions', submits, Math.floor(N * 0.7), [...Array(setup.instances).keys()]],
       ] as const) {
-        await until(`${at} ${what}`, async () => read(), (n) => n >= at);
+        await untilValue(`${at} ${what}`, async () => read(), (n) => n >= at, { timeoutMs: 60_000 });
         for (const i of victims) await kill(i);
         for (const i of victims) await start(i);
       }
-      await until('all submitted', () => fleet.progress(job.id), (p) => p.counts.pending + p.counts.committed === 0, 2400);
+      await untilValue('all submitted', () => fleet.progress(job.id), (p) => p.counts.pending + p.counts.committed === 0, { timeoutMs: 120_000 });
       await sandbox.advance(AUDIT_MS);
-      await until('job done', () => fleet.getJob(job.id), (j) => j.status === 'done', 2400);
+      await untilValue('job done', () => fleet.getJob(job.id), (j) => j.status === 'done', { timeoutMs: 120_000 });
       if (trace) clearInterval(trace);
       const p = await fleet.progress(job.id);
       expect(p.counts.released).toBe(N);
