@@ -35,8 +35,9 @@ export function decryptOpenData(
   } catch {
     throw new OpenDataError('plaintext is not JSON');
   }
+  // Only an object can carry a watermark: null, numbers, strings and arrays all fail this one check.
   const watermark = (data as { watermark?: { appid?: unknown } } | null)?.watermark;
-  if (typeof data !== 'object' || data === null || watermark?.appid !== appid) {
+  if (watermark?.appid !== appid) {
     throw new OpenDataError('watermark appid does not match');
   }
   return data as Record<string, unknown>;

@@ -64,8 +64,32 @@ describe('decryptMessage: plaintexts WeChat never sends', () => {
     expect(decryptMessage(sealRaw(exact), KEY, '')).toEqual({ message: 'abc', receiveId: '' });
   });
 
-  it('says how many bytes a ciphertext of the wrong block length has', () => {
+  it('says how many bytes a ciphertext of the wrong block length has, and the next ciphertext still decrypts', () => {
     expect(failure(() => decryptMessage(Buffer.alloc(24).toString('base64'), KEY, undefined)).message).toContain('24 bytes');
+    // The decipher is shared by every push: a refused one must leave nothing behind for the next.
+    const enc = encryptMessage('<xml>after</xml>', KEY, 'wx012345678');
+    expect(decryptMessage(enc, KEY, 'wx012345678').message).toBe('<xml>after</xml>');
+  });
+
+  it('refuses the empty string and characters outside base64 as bad_base64, whatever they would decode to', () => {
+    expect(failure(() => decryptMessage('', KEY, undefined)).reason).toBe('bad_base64');
+    // Node's decoder skips '!', '-' and '_': these would decode to 0, 3 or 24 bytes and fail later for another reason.
+    for (const bad of ['!!!!', '-_-_', `${'A'.repeat(28)}!!!!`, `${'A'.repeat(31)}_`]) {
+      expect(failure(() => decryptMessage(bad, KEY, undefined)).reason, bad).toBe('bad_base64');
+    }
+  });
+
+  it('accepts base64 whose unused low bits are set (not what an encoder writes, still the same bytes)', () => {
+    const enc = encryptMessage('<xml>bits</xml>', KEY, 'wx012345678');
+    // 32·k bytes end in '=' or '==': the last data character carries 2 or 4 unused bits.
+    const pads = enc.endsWith('==') ? 2 : 1;
+    expect(enc.endsWith('=')).toBe(true);
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+    const last = enc.at(-1 - pads)!;
+    const loose = `${enc.slice(0, -1 - pads)}${alphabet[alphabet.indexOf(last) | (pads === 2 ? 15 : 3)]}${'='.repeat(pads)}`;
+    expect(loose).not.toBe(enc);
+    expect(Buffer.from(loose, 'base64').equals(Buffer.from(enc, 'base64'))).toBe(true);
+    expect(decryptMessage(loose, KEY, 'wx012345678').message).toBe('<xml>bits</xml>');
   });
 
   it('explains a refused EncodingAESKey and a random prefix of the wrong size', () => {
