@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ReauthorizationRequiredError, WeChatApiError } from '../../src/errors.js';
 import { Platform } from '../../src/platform.js';
 import { createLogger } from '../../src/util/logger.js';
+import { captureLogger } from '../helpers/logs.js';
 import { startWorld, type World, type WorldOptions } from '../helpers/world.js';
 
 const TOKEN = '/cgi-bin/component/api_component_token';
@@ -112,7 +113,8 @@ describe('token-error retries', () => {
 
 describe('refresh-token recovery (61023)', () => {
   it('tries the logged refresh tokens when the authorizer list cannot help', async () => {
-    w = await world({ sandbox: { refreshTokenMode: 'rotate', refreshTokenGraceMs: 0 } });
+    const { logger, lines } = captureLogger('info');
+    w = await world({ logger, sandbox: { refreshTokenMode: 'rotate', refreshTokenGraceMs: 0 } });
     const appid = await ready(w);
     const recovered: string[] = [];
     w.platform.events.on('authorizer.refresh_token_recovered', (e) => recovered.push(e.source));
@@ -129,13 +131,18 @@ describe('refresh-token recovery (61023)', () => {
     expect(await w.platform.authorizerToken(appid, { force: true })).toMatch(/.+/);
     expect(recovered).toEqual(['log']);
     expect(w.sandbox.counters.get(LIST)).toBeGreaterThan(0);
+    // The operator is told both: the list failed, and which source had the live token.
+    const said = (msg: string) => lines.filter((l) => l.msg === msg).map((l) => [l.level, l.authorizerAppid, l.source]);
+    expect(said('api_get_authorizer_list failed during refresh-token recovery')).toEqual([[40, appid, undefined]]);
+    expect(said('recovered a refresh token WeChat still accepts')).toEqual([[40, appid, 'log']]);
     // RT1 refused (61023), then RT2 from the log accepted.
     expect(w.sandbox.counters.get(AAT, appid)).toBe(aat + 2);
     expect((await w.store.getAuthorizer(w.config.componentAppid, appid))?.status).toBe('authorized');
   });
 
   it('flags the authorizer (61023, event, metric) when neither the list nor the log has a live token', async () => {
-    w = await world({ sandbox: { refreshTokenMode: 'rotate', refreshTokenGraceMs: 0 } });
+    const { logger, lines } = captureLogger('info');
+    w = await world({ logger, sandbox: { refreshTokenMode: 'rotate', refreshTokenGraceMs: 0 } });
     const appid = await ready(w);
     const flagged: number[] = [];
     w.platform.events.on('authorizer.needs_reauthorization', (e) => flagged.push(e.errcode));
@@ -146,7 +153,8 @@ describe('refresh-token recovery (61023)', () => {
     const err = await w.platform.authorizerToken(appid, { force: true }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ReauthorizationRequiredError);
     expect(flagged).toEqual([61023]);
-    expect(await w.store.getAuthorizer(w.config.componentAppid, appid)).toMatchObject({ status: 'needs_reauthorization' });
+    expect(lines.filter((l) => l.msg === 'authorizer needs re-authorization').map((l) => [l.level, l.authorizerAppid, l.errcode])).toEqual([[50, appid, 61023]]);
+    expect(await w.store.getAuthorizer(w.config.componentAppid, appid)).toMatchObject({ status: 'needs_reauthorization', statusReason: expect.stringMatching(/^61023 /) });
     expect(await w.platform.ctx.metrics.registry.getSingleMetricAsString('wxopen_reauthorization_required_total')).toMatch(/errcode="61023"} 1/);
     // No retry loop: WeChat is not asked again.
     const calls = w.sandbox.counters.get(AAT, appid);
