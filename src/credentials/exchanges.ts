@@ -213,7 +213,10 @@ export class ExchangeQueue {
       await this.save(r, { state: 'pending', attempts, nextAttemptAt: at, lastError: why });
       ctx.metrics.codeExchanges.inc({ outcome: 'retry' });
       ctx.logger.warn({ ...log, retryInMs: delay, error: why }, 'authorization code exchange failed; will retry');
-      if (!this.stopped) {
+      // A started queue sweeps when its hold ends, and sends this row then if it is due by then: a timer of
+      // its own as well would send the same code twice at that instant.
+      const swept = this.timer !== undefined && this.holdUntil >= at;
+      if (!this.stopped && !swept) {
         const t = setTimeout(() => {
           this.retryTimers.delete(t);
           void this.attempt({ ...r, attempts, nextAttemptAt: at, lastError: why }, code).catch(() => undefined);

@@ -35,7 +35,7 @@ afterAll(async () => {
 });
 
 let n = 0;
-function setup(exchange: Exchange, o: { firstRetryMs?: number; maxRetryMs?: number; store?: Store } = {}) {
+function setup(exchange: Exchange, o: { firstRetryMs?: number; maxRetryMs?: number; store?: Store; maxConcurrent?: number } = {}) {
   const clock = new ManualClock(T0 + n++ * 3_600_000);
   const metrics = createMetrics();
   const events = new PlatformEvents();
@@ -43,7 +43,7 @@ function setup(exchange: Exchange, o: { firstRetryMs?: number; maxRetryMs?: numb
   const failed: unknown[] = [];
   events.on('authorizer.exchange_failed', (e) => failed.push(e));
   const ctx: CredentialContext = { ...platform.ctx, store: o.store ?? store, clock, metrics, events, logger };
-  const q = new ExchangeQueue(ctx, exchange, { sweepMs: 3_600_000, firstRetryMs: o.firstRetryMs ?? 100_000, maxRetryMs: o.maxRetryMs ?? 250_000, orderingTime: (c) => c });
+  const q = new ExchangeQueue(ctx, exchange, { sweepMs: 3_600_000, firstRetryMs: o.firstRetryMs ?? 100_000, maxRetryMs: o.maxRetryMs ?? 250_000, orderingTime: (c) => c, maxConcurrent: o.maxConcurrent });
   queues.push(q);
   const outcomes = async () => Object.fromEntries((await metrics.codeExchanges.get()).values.map((v) => [v.labels.outcome, v.value]));
   const row = (code: string) => store.getExchange(ctx.componentAppid, q.key(code));
@@ -235,6 +235,77 @@ describe('ExchangeQueue', () => {
     expect(await Promise.all(results.slice(0, 5))).toEqual([record, record, record, record, record]);
     expect(sent).toEqual(['cc-0', 'cc-1', 'cc-2', 'cc-3', 'cc-4']);
     expect(peak).toBe(2);
+  });
+
+  it('stop() hands each waiting exchange its turn, which leaves its row for the next start', async () => {
+    const sent: string[] = [];
+    let release!: () => void;
+    const s = setup(async (code) => {
+      sent.push(code);
+      await new Promise<void>((r) => (release = r));
+      return record;
+    }, { maxConcurrent: 1 });
+    const results = ['w-a', 'w-b', 'w-c'].map((c) => s.submit(c));
+    await vi.waitFor(() => expect(sent).toEqual(['w-a']));
+    const stopping = s.q.stop();
+    release();
+    await stopping;
+    expect(await Promise.all(results)).toEqual([record, undefined, undefined]);
+    expect(sent).toEqual(['w-a']);
+    expect(await s.row('w-b')).toMatchObject({ state: 'pending', attempts: 0 });
+    expect(await s.row('w-c')).toMatchObject({ state: 'pending', attempts: 0 });
+  });
+
+  it('a hold that begins while an exchange waits its turn leaves that one in its row too', async () => {
+    const sent: string[] = [];
+    let fail!: () => void;
+    const s = setup(async (code) => {
+      sent.push(code);
+      await new Promise<void>((r) => (fail = r));
+      throw new UpstreamError('/cgi-bin/component/api_query_auth: HTTP 502');
+    }, { maxConcurrent: 1 });
+    const first = s.submit('hw-a');
+    const second = s.submit('hw-b');
+    await vi.waitFor(() => expect(sent).toEqual(['hw-a']));
+    fail();
+    expect(await first).toBeUndefined();
+    expect(await second).toBeUndefined();
+    expect(sent).toEqual(['hw-a']);
+    expect(await s.row('hw-a')).toMatchObject({ state: 'pending', attempts: 1 });
+    expect(await s.row('hw-b')).toMatchObject({ state: 'pending', attempts: 0 });
+  });
+
+  it('a started queue sweeps when a hold ends, so codes recorded during it go out then, not at the next sweepMs', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+    try {
+      const sent: string[] = [];
+      let down = true;
+      const s = setup(async (code) => {
+        sent.push(code);
+        if (down) throw new UpstreamError('/cgi-bin/component/api_query_auth: connect ECONNREFUSED');
+        return record;
+      });
+      // setImmediate is real: it lets the store and the queue's promises run without moving the fake timers.
+      const settle = async () => {
+        for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+      };
+      s.q.start();
+      await settle();
+      expect(await s.submit('ht-a')).toBeUndefined();
+      expect(await s.submit('ht-b')).toBeUndefined();
+      expect(sent).toEqual(['ht-a']);
+      down = false;
+      s.clock.advance(100_000);
+      await vi.advanceTimersByTimeAsync(99_999);
+      expect(sent).toEqual(['ht-a']);
+      await vi.advanceTimersByTimeAsync(1);
+      await settle();
+      expect([...sent].sort()).toEqual(['ht-a', 'ht-a', 'ht-b']);
+      expect(await s.row('ht-a')).toMatchObject({ state: 'done', attempts: 2 });
+      expect(await s.row('ht-b')).toMatchObject({ state: 'done', attempts: 1 });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('describes a non-Error failure and a coded error in the row', async () => {
