@@ -33,8 +33,9 @@ export const MUTATION_GROUPS = {
     mutate: ['src/messages/**/*.ts'],
     tests: [UNIT, ...['messages', 'messages-redis', 'release-test', 'authorizer-push'].map((f) => `test/integration/${f}.test.ts`)],
   },
-  // The fleet's pure core and step functions have unit tests (fake WeChat, in-memory SQLite); its sandbox runs are slow.
-  fleet: { mutate: ['src/fleet/**/*.ts'], tests: [UNIT] },
+  // The fleet's pure core, its step functions and the Fleet class have unit tests (fake WeChat, in-memory SQLite);
+  // the work-queue contract runs both runners (BullMQ when WXOPEN_TEST_REDIS_URL is set). Its sandbox runs are slow.
+  fleet: { mutate: ['src/fleet/**/*.ts'], tests: [UNIT, 'test/contract/fleet-queue.test.ts'] },
 };
 
 /** Never mutated: barrels only re-export. */

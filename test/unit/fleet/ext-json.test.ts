@@ -87,4 +87,33 @@ describe('parseExtJsonFile', () => {
     expect(e.message).toBe('[wxopen] invalid deploy (7 problems): wx0 extJson: bad; wx1 extJson: bad; wx2 extJson: bad; wx3 extJson: bad; wx4 extJson: bad; …');
     expect(new FleetValidationError([{ field: 'targets', problem: 'none' }]).message).toBe('[wxopen] invalid deploy (1 problem): targets: none');
   });
+
+  it('CSV edges: a BOM only at the start, a lone CR ends a line, a quote inside an unquoted field is kept', () => {
+    expect(parseCsv('a\uFEFF,b')).toEqual([{ line: 1, fields: ['a\uFEFF', 'b'] }]);
+    expect(parseCsv('a\rb\r\nc')).toEqual([
+      { line: 1, fields: ['a'] },
+      { line: 2, fields: ['b'] },
+      { line: 3, fields: ['c'] },
+    ]);
+    expect(parseCsv('ab"c,d')).toEqual([{ line: 1, fields: ['ab"c', 'd'] }]);
+    expect(parseCsv('"a"b,c')).toEqual([{ line: 1, fields: ['ab', 'c'] }]);
+    expect(parseCsv('')).toEqual([]);
+    // The header's names are trimmed and case-blind; a row's appid is trimmed, its ext_json kept as is.
+    expect(parseExtJsonFile(' AppId , Ext_JSON \n wxA , {"a":1} \n', 'csv')).toEqual({ wxA: ' {"a":1} ' });
+  });
+
+  it('a JSON file keeps string values as they are and serializes objects', () => {
+    expect(parseExtJsonFile('{"wxA":"{\\"a\\":1}","wxB":{"b":[1,2]},"wxC":[]}', 'json')).toEqual({ wxA: '{"a":1}', wxB: '{"b":[1,2]}', wxC: '[]' });
+    expect(() => parseExtJsonFile('[]', 'json')).toThrow(/must be an object keyed by appid/);
+    expect(() => parseExtJsonFile('{', 'json')).toThrow(/file: not JSON \(/);
+  });
+
+  it('checks an ext_json value: null and arrays are not objects, extAppid must be the merchant, strings are sent as given', () => {
+    expect(validateExtJson('wxA', null)).toEqual({ ok: false, problem: 'must be a JSON object' });
+    expect(validateExtJson('wxA', '[1]')).toEqual({ ok: false, problem: 'must be a JSON object' });
+    expect(validateExtJson('wxA', '"s"')).toEqual({ ok: false, problem: 'must be a JSON object' });
+    expect(validateExtJson('wxA', { extAppid: 'wxB' })).toEqual({ ok: false, problem: 'extAppid is "wxB", not this merchant' });
+    expect(validateExtJson('wxA', '{ "extAppid": "wxA" }')).toEqual({ ok: true, json: '{ "extAppid": "wxA" }' });
+    expect(validateExtJson('wxA', '{x')).toMatchObject({ ok: false, problem: expect.stringMatching(/^not JSON \(.+\)$/) });
+  });
 });

@@ -42,4 +42,71 @@ describe('EmbeddedQueue', () => {
     expect(ran).toEqual([3]);
     expect(await q.pending()).toBe(0);
   });
+
+  it('runs nothing before start; close waits for the step in progress and drops the ones waiting', async () => {
+    const q = new EmbeddedQueue();
+    await q.add(item(1), 1);
+    expect(await q.pending()).toBe(0);
+    const ran: number[] = [];
+    let finish!: () => void;
+    const gate = new Promise<void>((r) => (finish = r));
+    let done = false;
+    await q.start(async (it) => {
+      ran.push(it.version);
+      if (it.version === 1) await gate;
+      done = it.version === 1;
+    });
+    await q.add(item(1), 1);
+    await q.add({ ...item(1), appid: 'wx2' }, 1);
+    expect(await q.pending()).toBe(2);
+    let closed = false;
+    const closing = q.close().then(() => (closed = true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(closed).toBe(false);
+    finish();
+    await closing;
+    expect(done).toBe(true);
+    expect(ran).toEqual([1]);
+  });
+
+  it('runs each job at its own concurrency, side by side with other jobs', async () => {
+    const q = new EmbeddedQueue();
+    let running = 0;
+    let peak = 0;
+    const gates: Array<() => void> = [];
+    await q.start(async () => {
+      running++;
+      peak = Math.max(peak, running);
+      await new Promise<void>((r) => gates.push(r));
+      running--;
+    });
+    for (const appid of ['a', 'b', 'c']) await q.add({ jobId: 'fj_1', appid, version: 0, rank: 1 }, 2);
+    await q.add({ jobId: 'fj_2', appid: 'a', version: 0, rank: 1 }, 2);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(running).toBe(3);
+    while (gates.length) {
+      gates.shift()!();
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await new Promise((r) => setTimeout(r, 20));
+    while (gates.length) gates.shift()!();
+    await q.close();
+    expect(peak).toBe(3);
+  });
+
+  it('forgets a merchant once its step is done, so the same version may run again later', async () => {
+    const q = new EmbeddedQueue();
+    const ran: number[] = [];
+    await q.start(async (it) => {
+      ran.push(it.version);
+    });
+    await q.add(item(5), 1);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(q.has(item(5))).toBe(false);
+    expect(await q.pending()).toBe(0);
+    await q.add(item(5), 1);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(ran).toEqual([5, 5]);
+    await q.close();
+  });
 });

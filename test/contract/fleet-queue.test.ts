@@ -1,0 +1,154 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import type { Config } from '../../src/config.js';
+import { createFleet } from '../../src/fleet/create.js';
+import { BullmqQueue } from '../../src/fleet/runner-bullmq.js';
+import { EmbeddedQueue } from '../../src/fleet/runner-embedded.js';
+import type { WorkItem, WorkQueue } from '../../src/fleet/work-queue.js';
+import type { Platform } from '../../src/platform.js';
+import { createStore } from '../../src/store/create-store.js';
+import { noteSkipped, REDIS_URL } from '../helpers/services.js';
+import { C, fakeWeChat } from '../unit/fleet/fleet-world.js';
+
+const item = (appid: string, version = 0, rank = 1): WorkItem => ({ jobId: 'fj_q', appid, version, rank });
+
+/** What both runners promise the fleet: each step once, the furthest-along merchant first, nothing after close. */
+function workQueueContract(name: string, open: (concurrency: number) => WorkQueue) {
+  describe(`fleet work queue contract: ${name}`, () => {
+    const queues: WorkQueue[] = [];
+    /** `concurrency` steps at a time (BullMQ: per worker; embedded: given again with each add). */
+    const make = (concurrency = 1) => {
+      const q = open(concurrency);
+      queues.push(q);
+      return q;
+    };
+    afterEach(async () => {
+      for (const q of queues.splice(0)) await q.close();
+    });
+
+    it('runs each added step once, even when it is added twice', async () => {
+      const q = make(2);
+      const ran: WorkItem[] = [];
+      let unblock!: () => void;
+      const gate = new Promise<void>((r) => (unblock = r));
+      await q.start(async (it) => {
+        ran.push(it);
+        await gate;
+      });
+      await q.add(item('wx1', 4, 2), 2);
+      // Queued or running (embedded), or added lately (BullMQ): the scanner skips it.
+      expect(q.has(item('wx1', 4, 2))).toBe(true);
+      expect(q.has(item('wx2', 4, 2))).toBe(false);
+      await q.add(item('wx1', 4, 2), 2);
+      await q.add(item('wx2'), 2);
+      await vi.waitFor(() => expect(ran).toHaveLength(2), { timeout: 10_000, interval: 10 });
+      unblock();
+      await new Promise((r) => setTimeout(r, 100));
+      expect(ran.map((i) => i.appid).sort()).toEqual(['wx1', 'wx2']);
+      expect(ran.find((i) => i.appid === 'wx1')).toEqual(item('wx1', 4, 2));
+    });
+
+    it('runs a merchant further along first: release, then submit, then commit', async () => {
+      const q = make();
+      const ran: string[] = [];
+      let unblock!: () => void;
+      const blocked = new Promise<void>((r) => (unblock = r));
+      let started!: () => void;
+      const blocking = new Promise<void>((r) => (started = r));
+      await q.start(async (it) => {
+        if (it.appid === 'first') {
+          started();
+          await blocked;
+        }
+        ran.push(it.appid);
+      });
+      await q.add(item('first', 0, 1), 1);
+      await blocking;
+      await q.add(item('commit', 0, 1), 1);
+      await q.add(item('release', 0, 3), 1);
+      await q.add(item('submit', 0, 2), 1);
+      expect(await q.pending()).toBeGreaterThanOrEqual(3);
+      unblock();
+      await vi.waitFor(() => expect(ran).toHaveLength(4), { timeout: 10_000, interval: 10 });
+      expect(ran).toEqual(['first', 'release', 'submit', 'commit']);
+    });
+
+    it('takes nothing after close', async () => {
+      const q = make();
+      const ran: string[] = [];
+      await q.start(async (it) => {
+        ran.push(it.appid);
+      });
+      await q.close();
+      await q.add(item('late'), 1).catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 150));
+      expect(ran).toEqual([]);
+    });
+  });
+}
+
+workQueueContract('embedded', () => new EmbeddedQueue());
+
+if (REDIS_URL) {
+  const url = REDIS_URL;
+  const prefixes: string[] = [];
+  const prefix = () => {
+    const p = `wxo_t_fleet_${randomBytes(4).toString('hex')}`;
+    prefixes.push(p);
+    return p;
+  };
+  afterAll(async () => {
+    const redis = new Redis(url);
+    for (const p of prefixes) {
+      const keys = await redis.keys(`${p}:*`);
+      if (keys.length) await redis.del(...keys);
+    }
+    redis.disconnect();
+  });
+
+  workQueueContract('BullMQ', (concurrency) => new BullmqQueue(url, { name: 'steps-test', prefix: prefix(), concurrency }));
+
+  describe('BullMQ runner', () => {
+    it('remembers a step it added for 5 s, so its own scanner does not add it again', async () => {
+      const q = new BullmqQueue(url, { name: 'steps-test', prefix: prefix(), concurrency: 1 });
+      try {
+        const start = Date.now();
+        await q.add(item('wx1', 2));
+        vi.useFakeTimers({ toFake: ['Date'] });
+        vi.setSystemTime(start + 4_000);
+        expect(q.has(item('wx1', 2))).toBe(true);
+        expect(q.has(item('wx1', 3))).toBe(false);
+        vi.setSystemTime(Date.now() + 6_000);
+        expect(q.has(item('wx1', 2))).toBe(false);
+      } finally {
+        vi.useRealTimers();
+        await q.close();
+      }
+    });
+
+    it('runs a deploy across instances when the config has a Redis URL', async () => {
+      const store = await createStore('sqlite::memory:');
+      const at = Date.now();
+      for (const appid of ['wxr1', 'wxr2']) {
+        await store.saveAuthorization({ componentAppid: C, authorizerAppid: appid, funcInfo: [18], refreshTokenEnc: 'r', accessTokenEnc: null, accessExpiresAt: null, at });
+      }
+      const wechat = fakeWeChat();
+      const platform = { authorizer: (appid: string) => ({ wxa: wechat.client(appid) }) } as unknown as Platform;
+      const config = { componentAppid: C, logLevel: 'silent', redisUrl: url } as unknown as Config;
+      const fleet = createFleet({ platform, store, config, scanMs: 50, redisPrefix: prefix() });
+      try {
+        const job = await fleet.createJob({ templateId: 1, userVersion: '1.0.0', targets: { all: true }, options: { submitAudit: false } });
+        await fleet.start();
+        expect(fleet.runnerKind).toBe('bullmq');
+        expect(await fleet.idle(job.jobId, 20)).toMatchObject({ status: 'done' });
+        expect(wechat.calls.sort()).toEqual(['wxr1:commit', 'wxr2:commit']);
+      } finally {
+        await fleet.stop();
+        await store.close();
+      }
+    });
+  });
+} else {
+  noteSkipped('fleet work queue contract: BullMQ', 'WXOPEN_TEST_REDIS_URL');
+}

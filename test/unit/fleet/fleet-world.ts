@@ -1,0 +1,157 @@
+import { Writable } from 'node:stream';
+import type { WxaCodeApi } from '../../../src/api/wxa-code.js';
+import { WeChatApiError } from '../../../src/errors.js';
+import { Fleet, type FleetOptions } from '../../../src/fleet/fleet.js';
+import { createMetrics, type Metrics } from '../../../src/observability/metrics.js';
+import { createStore } from '../../../src/store/create-store.js';
+import type { AuthorizerRecord, FleetTargetPatch, FleetTargetRecord, Store } from '../../../src/store/types.js';
+import { createLogger } from '../../../src/util/logger.js';
+
+/**
+ * A Fleet with everything but itself in memory: SQLite `:memory:`, a scripted WeChat per merchant, a clock
+ * the test moves, and every log line parsed. The runner is the embedded one; scans run every `scanMs` of
+ * real time, but nothing becomes due unless the test's clock says so.
+ */
+export const C = 'wxcomponent';
+export const T0 = 1_800_000_000_000;
+
+export class TestClock {
+  constructor(public ms = T0) {}
+  now = (): number => this.ms;
+  advance(ms: number): void {
+    this.ms += ms;
+  }
+}
+
+export const apiError = (errcode: number, path = '/wxa/x') => new WeChatApiError(errcode, `err ${errcode}`, path);
+
+const DEFAULTS: Record<string, unknown> = {
+  commit: { errcode: 0 },
+  getVersionInfo: {},
+  submitAudit: { auditid: 77 },
+  getLatestAuditStatus: undefined,
+  getAuditStatus: { status: 0 },
+  release: { errcode: 0 },
+  grayRelease: { errcode: 0 },
+  getGrayReleasePlan: { gray_release_plan: { status: 0, gray_percentage: 0 } },
+  undoCodeAudit: { errcode: 0 },
+  revertCodeRelease: { errcode: 0 },
+};
+
+/** WeChat for every merchant: each call is logged as `appid:method`; answers come from a script, else defaults. */
+export function fakeWeChat() {
+  const calls: string[] = [];
+  const scripted: Record<string, Array<() => unknown>> = {};
+  const state = { quota: 100 };
+  const client = (appid: string) =>
+    new Proxy({} as WxaCodeApi, {
+      // Not a thenable: `then` stays undefined so the client can be returned from an async function.
+      get: (_t, method: string) =>
+        method === 'then' ? undefined : async () => {
+        calls.push(`${appid}:${method}`);
+        const next = scripted[`${appid}:${method}`]?.shift() ?? scripted[method]?.shift();
+        if (next) return next();
+        if (method === 'queryQuota') return { rest: state.quota, limit: 20, speedup_rest: 0, speedup_limit: 0 };
+        return DEFAULTS[method];
+      },
+    });
+  return {
+    client,
+    calls,
+    state,
+    /** The next call of `method` (for `appid` only, when given) answers with `f()`. */
+    then(method: string, f: () => unknown, appid?: string) {
+      (scripted[appid ? `${appid}:${method}` : method] ??= []).push(f);
+    },
+    count: (method: string) => calls.filter((c) => c.endsWith(`:${method}`)).length,
+  };
+}
+
+export function authorizer(appid: string, over: Partial<AuthorizerRecord> = {}): AuthorizerRecord {
+  return {
+    componentAppid: C,
+    authorizerAppid: appid,
+    status: 'authorized',
+    statusReason: null,
+    funcInfo: [17, 18],
+    refreshTokenEnc: null,
+    accessTokenEnc: null,
+    accessExpiresAt: null,
+    version: 1,
+    authorizedAt: T0,
+    updatedAt: T0,
+    info: null,
+    eventTime: null,
+    ...over,
+  };
+}
+
+export type FleetWorld = Awaited<ReturnType<typeof fleetWorld>>;
+
+export async function fleetWorld(over: Partial<FleetOptions> = {}, appids: readonly string[] = ['wxa1', 'wxa2', 'wxa3']) {
+  const store: Store = await createStore('sqlite::memory:');
+  const clock = new TestClock();
+  const logs: Array<Record<string, unknown>> = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const line of chunk.toString().split('\n')) if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
+      cb();
+    },
+  });
+  const logger = createLogger({ level: 'debug', destination });
+  const metrics = createMetrics({ defaultMetrics: false });
+  const wechat = fakeWeChat();
+  const authorizers = appids.map((a) => authorizer(a));
+  const fleet = new Fleet({
+    componentAppid: C,
+    store,
+    wxa: (appid) => wechat.client(appid),
+    listAuthorizers: async () => authorizers,
+    clock,
+    logger,
+    metrics,
+    scanMs: 20,
+    ...over,
+  });
+  const events: Array<{ name: string; args: unknown[] }> = [];
+  for (const name of ['target', 'progress', 'paused', 'done']) fleet.on(name, (...args: unknown[]) => events.push({ name, args }));
+
+  const row = async (jobId: string, appid: string): Promise<FleetTargetRecord> => (await store.getFleetTarget(C, jobId, appid))!;
+  return {
+    fleet,
+    store,
+    clock,
+    logs,
+    metrics,
+    wechat,
+    events,
+    authorizers,
+    row,
+    /** Writes a target's fields as if earlier steps had put them there. */
+    async setTarget(jobId: string, appid: string, patch: FleetTargetPatch): Promise<FleetTargetRecord> {
+      const r = await row(jobId, appid);
+      return (await store.updateFleetTarget(C, jobId, appid, r.version, patch))!;
+    },
+    /** A counter's value for the labels given (0 when never incremented). */
+    async metric(name: keyof Pick<Metrics, 'fleetSteps' | 'fleetTransitions' | 'fleetPauses'>, labels: Record<string, string>): Promise<number> {
+      const values = (await metrics[name].get()).values;
+      return values.find((v) => Object.entries(labels).every(([k, val]) => (v.labels as Record<string, unknown>)[k] === val))?.value ?? 0;
+    },
+    logged: (msg: string) => logs.filter((l) => l.msg === msg),
+    async close() {
+      await fleet.stop();
+      await store.close();
+    },
+  };
+}
+
+/** Polls `check` until it holds (real time; every fleet wait in these tests is milliseconds). */
+export async function until<T>(check: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 5_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
