@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Deadlines } from '../util/deadlines.js';
 import { BODY_TIMEOUT, type PushEndpoint, type PushTarget } from './push-endpoint.js';
 import type { ClientIp, PushAnswer } from './refusal.js';
 
@@ -7,6 +8,9 @@ import type { ClientIp, PushAnswer } from './refusal.js';
  * 408 when it does not arrive in time; both close the connection), or nothing when the client went
  * away (`aborted`: there is nobody to answer).
  */
+/** Body deadlines of every read in progress in this process, swept every 50 ms (a 408 comes at most that late). */
+const bodyDeadlines = new Deadlines(50);
+
 export type BodyOutcome = { ok: true; body: Buffer } | { ok: false; answer: PushAnswer; cut: boolean } | { ok: false; aborted: true };
 
 /**
@@ -28,35 +32,35 @@ export function readPushBody(req: IncomingMessage, endpoint: PushEndpoint, targe
   let settled = false;
   // A client that sends half a body holds a socket and a buffer: cut it off (a slow-loris defence
   // on the one URL anybody can post to), independent of the listener's longer requestTimeout.
-  const timer = setTimeout(() => {
+  const timer = bodyDeadlines.add(endpoint.bodyTimeoutMs, () => {
     settled = true;
     done({ ok: false, answer: BODY_TIMEOUT, cut: true });
-  }, endpoint.bodyTimeoutMs);
+  });
   req.on('data', (chunk: Buffer) => {
     if (settled) return;
     size += chunk.length;
     if (size > endpoint.bodyLimit) {
       settled = true;
-      clearTimeout(timer);
+      bodyDeadlines.cancel(timer);
       done({ ok: false, answer: endpoint.tooLarge(target.url, ip), cut: false });
       return;
     }
     chunks.push(chunk);
   });
   req.on('error', () => {
-    clearTimeout(timer);
+    bodyDeadlines.cancel(timer);
     if (settled) return;
     settled = true;
     done({ ok: false, aborted: true });
   });
   req.on('close', () => {
-    clearTimeout(timer);
+    bodyDeadlines.cancel(timer);
     if (settled) return;
     settled = true;
     done({ ok: false, aborted: true });
   });
   req.on('end', () => {
-    clearTimeout(timer);
+    bodyDeadlines.cancel(timer);
     if (settled) return;
     settled = true;
     done({ ok: true, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) });

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, fsync, fsyncSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
@@ -33,14 +33,22 @@ interface Pending {
 
 /**
  * SQLite adds group commit to the push path: pushes arriving in the same event-loop turn are written
- * in one transaction (one fsync) with cached prepared statements, and each caller still gets its
- * answer only after its row is durable. Measured: Kysely re-prepares statements on every call, and
- * with synchronous=full each commit waits ~0.3 ms for the disk, so one commit per push capped the
- * receiver far below the network path. The SQL is the same as KyselyStore's.
+ * in one transaction with cached prepared statements, and each caller still gets its answer only after
+ * its row is durable. Measured: Kysely re-prepares statements on every call, and with synchronous=full
+ * each commit waits ~0.3 ms for the disk, so one commit per push capped the receiver far below the
+ * network path.
+ *
+ * The group commit itself runs at synchronous=normal and then fsyncs the WAL file on libuv's thread
+ * pool before any caller is answered: the same guarantee as synchronous=full for every answered write,
+ * but better-sqlite3 is synchronous, so a commit at `full` held the event loop for the whole disk wait
+ * (about a third of the message URL's time in bench/push.ts). WAL at `normal` stays consistent after a
+ * power loss; what it may lose is only what was never answered. Every other write (Kysely's, e.g. a
+ * refresh token) keeps synchronous=full. The SQL is the same as KyselyStore's.
  */
 export class SqliteStore extends KyselyStore {
   private queue: Pending[] = [];
-  private flushing: Promise<void> | undefined;
+  /** Group commits not yet answered (their fsync may still be running): close() waits for every one. */
+  private readonly flushing = new Set<Promise<void>>();
   private statements:
     | {
         insertPush: BetterSqlite3.Statement;
@@ -54,9 +62,16 @@ export class SqliteStore extends KyselyStore {
 
   // Private (built by `createSqliteStore`) so the published declarations name no better-sqlite3
   // type: a consumer compiling with skipLibCheck: false needs no @types/better-sqlite3.
+  /** The WAL file's descriptor, opened at the first group commit (file databases at synchronous=full only). */
+  private walFd: number | undefined;
+  private syncing: Promise<void> | undefined;
+  private nextSync: Promise<void> | undefined;
+
   private constructor(
     db: Kysely<Database>,
     private readonly raw: BetterSqlite3.Database,
+    /** `<path>-wal` when group commits fsync the WAL themselves; undefined for `:memory:` or synchronous=normal. */
+    private readonly walPath: string | undefined,
   ) {
     super(db, 'sqlite');
   }
@@ -69,7 +84,8 @@ export class SqliteStore extends KyselyStore {
     database.pragma(`synchronous = ${options.synchronous ?? 'full'}`);
     database.pragma('busy_timeout = 5000');
     database.pragma('foreign_keys = ON');
-    return new SqliteStore(new Kysely<Database>({ dialect: new SqliteDialect({ database }) }), database);
+    const walPath = options.path !== ':memory:' && options.synchronous !== 'normal' ? `${database.name}-wal` : undefined;
+    return new SqliteStore(new Kysely<Database>({ dialect: new SqliteDialect({ database }) }), database, walPath);
   }
 
   override recordPush(push: PushRecord): Promise<'stored' | 'duplicate'> {
@@ -98,7 +114,9 @@ export class SqliteStore extends KyselyStore {
   }
 
   override async close(): Promise<void> {
-    await this.flushing;
+    while (this.flushing.size) await Promise.all(this.flushing);
+    if (this.walFd !== undefined) closeSync(this.walFd);
+    this.walFd = undefined;
     await super.close();
   }
 
@@ -188,21 +206,75 @@ export class SqliteStore extends KyselyStore {
           return unwrittenTicketOutcome(stored && Number(stored.create_time), t.createTime);
         }),
       );
-      return write(batch);
+      if (this.walPath === undefined) return write(batch);
+      this.raw.pragma('synchronous = normal');
+      try {
+        return write(batch);
+      } finally {
+        this.raw.pragma('synchronous = full');
+      }
     });
-    this.flushing = run.then(
+    const durable = run.then((outcomes) => this.syncWal().then(() => outcomes));
+    const settled = durable.then(
       () => undefined,
       () => undefined,
     );
+    this.flushing.add(settled);
+    void settled.then(() => this.flushing.delete(settled));
+    let outcomes: string[];
     try {
-      const outcomes = await run;
-      batch.forEach((item, i) => item.resolve(outcomes[i]!));
+      outcomes = await run;
     } catch {
-      // The batch rolled back as a whole: write each alone, so one failure cannot fail the others.
+      // The batch rolled back as a whole: write each alone (synchronous=full), so one failure cannot fail the others.
       for (const { write: w, resolve, reject } of batch) {
         this.alone(w).then(resolve, reject);
       }
+      return;
     }
+    try {
+      await durable;
+    } catch (err) {
+      // Committed but not known to be on disk: no caller may be told it is stored.
+      for (const item of batch) item.reject(err);
+      return;
+    }
+    batch.forEach((item, i) => item.resolve(outcomes[i]!));
+  }
+
+  /**
+   * fsync of the WAL off the event loop. One runs at a time: commits made while it runs share the next
+   * one (they are not covered by the running one, which may have started before they were written).
+   */
+  private syncWal(): Promise<void> {
+    if (this.walPath === undefined) return Promise.resolve();
+    if (this.syncing === undefined) {
+      this.syncing = this.fsyncWal().finally(() => {
+        this.syncing = undefined;
+      });
+      return this.syncing;
+    }
+    this.nextSync ??= this.syncing
+      .catch(() => undefined)
+      .then(() => {
+        this.nextSync = undefined;
+        return this.syncWal();
+      });
+    return this.nextSync;
+  }
+
+  private fsyncWal(): Promise<void> {
+    if (this.walFd === undefined) {
+      this.walFd = openSync(this.walPath!, 'r');
+      // The WAL's name must survive a power loss too: its directory is synced once, when it is first used.
+      const dir = openSync(dirname(this.walPath!), 'r');
+      try {
+        fsyncSync(dir);
+      } finally {
+        closeSync(dir);
+      }
+    }
+    const fd = this.walFd;
+    return new Promise((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())));
   }
 }
 
