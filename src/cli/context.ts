@@ -4,6 +4,7 @@ import type { Platform } from '../platform.js';
 import { projectEnv } from '../project.js';
 import { instancePaths, readServerRuntime } from '../server/instance.js';
 import type { Store } from '../store/types.js';
+import type { Logger } from '../util/logger.js';
 import { CliError, describing } from './failures.js';
 
 /** The configuration every command uses: environment over the project's `.env`, paths against the project. */
@@ -33,6 +34,8 @@ export interface CommandPlatform {
   config: Config;
   platform: Platform;
   store: Store;
+  /** Warnings and errors on standard error: a command's standard output is its answer. */
+  logger: Logger;
   close(): Promise<void>;
 }
 
@@ -51,16 +54,14 @@ export async function openCommandPlatform(config: Config): Promise<CommandPlatfo
   config = withRunningSandbox(config);
   const store = await openStore(config);
   const [{ Platform }, { createLogger }] = await Promise.all([import('../platform.js'), import('../util/logger.js')]);
-  const platform = new Platform({
-    config,
-    store,
-    // The token leases live beside a SQLite file, shared with a running server: one refresh between them.
-    logger: createLogger({ level: 'warn' }),
-  });
+  const logger = createLogger({ level: 'warn', output: 'stderr' });
+  // The token leases live beside a SQLite file, shared with a running server: one refresh between them.
+  const platform = new Platform({ config, store, logger });
   return {
     config,
     platform,
     store,
+    logger,
     async close() {
       await platform.close();
       await store.close();

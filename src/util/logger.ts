@@ -38,16 +38,18 @@ export const REDACTED_FIELDS = [
 const CONTAINERS = ['body', 'query', 'data', 'config', 'answer', 'params', 'headers', 'record'] as const;
 const paths = REDACTED_FIELDS.flatMap((f) => [f, ...CONTAINERS.map((c) => `${c}.${f}`)]);
 
-export function createLogger(options: { level?: string; name?: string; destination?: pino.DestinationStream } = {}): Logger {
+export function createLogger(options: { level?: string; name?: string; destination?: pino.DestinationStream; output?: 'stdout' | 'stderr' } = {}): Logger {
   const opts: LoggerOptions = {
     name: options.name ?? 'wxopen',
     level: options.level ?? 'info',
     redact: { paths, censor: '[redacted]' },
   };
   if (options.destination) return pino(opts, options.destination);
-  // Standard output: readable on a terminal, JSON in production and when piped (WXOPEN_LOG_FORMAT overrides).
-  if (chooseLogFormat(process.stdout.isTTY === true, process.env) === 'pretty') {
-    return pino(opts, prettyDestination(process.stdout, { color: process.stdout.isTTY === true && !process.env.NO_COLOR }));
+  // Standard output by default: readable on a terminal, JSON in production and when piped (WXOPEN_LOG_FORMAT
+  // overrides). A CLI command logs to standard error instead: its standard output is its answer (`--json`).
+  const stream = options.output === 'stderr' ? process.stderr : process.stdout;
+  if (chooseLogFormat(stream.isTTY === true, process.env) === 'pretty') {
+    return pino(opts, prettyDestination(stream, { color: stream.isTTY === true && !process.env.NO_COLOR }));
   }
-  return pino(opts);
+  return options.output === 'stderr' ? pino(opts, pino.destination({ fd: 2, sync: true })) : pino(opts);
 }

@@ -135,5 +135,13 @@ describe('wxopen templates and wxopen deploy (after npm start, against the embed
     expect(oneLine((await deploy('ext-json', 'get', COFFEE)).stderr)).toBe(`wxopen: no stored ext_json for ${COFFEE} (WXO_ERR_NOT_FOUND)`);
     const help = await deploy('--help');
     expect(help.stdout).toMatch(/create[\s\S]*status[\s\S]*report[\s\S]*retry[\s\S]*undo[\s\S]*rollback/);
+
+    // At the default log level too, a command's standard output is only its answer: its log lines go to stderr.
+    const detached = await wxopen(['deploy', 'create', '--template', String(t.template_id), '--user-version', '1.0.1', '--all', '--detach', '--json'], {
+      cwd: dir,
+      env: { LOG_LEVEL: 'info' },
+    });
+    expect(detached.status, detached.stderr).toBe(0);
+    expect(JSON.parse(detached.stdout)).toMatchObject({ total: 2, job: expect.objectContaining({ status: 'running' }) });
   });
 });

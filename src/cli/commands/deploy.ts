@@ -118,7 +118,7 @@ async function openFleet(options: { run: boolean }): Promise<OpenFleet> {
   const server = readServerRuntime(instancePaths(config).runtime);
   const p = await openCommandPlatform(config);
   const { createFleet } = await import('../../fleet/index.js');
-  const fleet = createFleet({ platform: p.platform, store: p.store, config });
+  const fleet = createFleet({ platform: p.platform, store: p.store, config, logger: p.logger });
   const runsHere = options.run && !server;
   if (runsHere) await fleet.start();
   return {

@@ -85,7 +85,7 @@ export function registerOperatorCommands(program: Command): void {
     .option('--json', 'print the report as JSON')
     .action(async (o: { json?: boolean }) => {
       const config = loadConfig();
-      const p = await openPlatform(config, { logger: createLogger({ level: 'warn' }) });
+      const p = await openPlatform(config, { logger: createLogger({ level: 'warn', output: 'stderr' }) });
       try {
         const { formatReport, reconcileAuthorizers } = await import('../../admin/reconcile.js');
         const report = await reconcileAuthorizers(p.platform);
