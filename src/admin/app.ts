@@ -17,6 +17,9 @@ import { loginPage } from './dashboard/pages.js';
 import { reconcileAuthorizers } from './reconcile.js';
 import { SESSION_COOKIE, SessionSealer, readCookie } from './session.js';
 import { dashLang } from './dashboard/lang.js';
+import { messages } from '../i18n/index.js';
+import { errorPage } from '../server/pages/error-page.js';
+import { acceptsHtml } from '../server/pages/layout.js';
 
 const UNAUTHORIZED = { error: 'unauthorized' };
 
@@ -92,7 +95,9 @@ export async function buildAdminApp(deps: AdminDeps, options: { auth?: AdminAuth
   });
 
   const refuse = (req: FastifyRequest, reply: FastifyReply, access: string): FastifyReply => {
-    if (access === 'session' && req.method === 'GET') {
+    // A browser gets the login page (then comes back here), at a dashboard page or any address that is not
+    // API-only; an API client gets 401 JSON.
+    if (req.method === 'GET' && (access === 'session' || (access === 'any' && acceptsHtml(req.headers.accept)))) {
       return reply.code(401).type('text/html; charset=utf-8').send(loginPage(dashLang(req), { next: req.url }));
     }
     return reply.code(401).header('www-authenticate', 'Bearer').send(UNAUTHORIZED);
@@ -115,7 +120,13 @@ export async function buildAdminApp(deps: AdminDeps, options: { auth?: AdminAuth
     if (scope && !allows(req.principal, scope)) return reply.code(403).send({ error: 'forbidden', message: `this key lacks the ${scope} scope` });
   });
 
-  app.setNotFoundHandler((_req, reply) => reply.code(404).send({ error: 'not_found' }));
+  app.setNotFoundHandler((req, reply) => {
+    if ((req.method === 'GET' || req.method === 'HEAD') && acceptsHtml(req.headers.accept)) {
+      const lang = dashLang(req);
+      return reply.code(404).type('text/html; charset=utf-8').send(errorPage(lang, 'not_found', { againHref: '/', againText: messages(lang).toDashboard }));
+    }
+    return reply.code(404).send({ error: 'not_found' });
+  });
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string; validation?: unknown }, req, reply) => {
     if (error instanceof WxOpenError) {
       if (error.statusCode >= 500 && error.statusCode !== 501 && error.statusCode !== 503) logger.warn({ code: error.code, url: req.url.split('?')[0] }, error.detail);

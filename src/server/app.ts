@@ -20,6 +20,10 @@ import { MemoryMessageDedupe, RedisMessageDedupe, type MessageDedupe } from '../
 import { MessageRouter } from '../messages/router.js';
 import type { MessagePipeline } from '../messages/pipeline.js';
 import { merchantApiRoutes } from './routes/merchant-api.js';
+import { messages } from '../i18n/index.js';
+import { errorPage } from './pages/error-page.js';
+import { acceptsHtml } from './pages/layout.js';
+import { requestLang } from './pages/respond.js';
 
 export interface BuildAppOptions {
   config: Config;
@@ -133,6 +137,15 @@ export async function buildApp(options: BuildAppOptions): Promise<WxOpenApp> {
   // the raw string the signature was computed over.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+
+  // A browser at an address that is not a page gets one (in its language); anything else gets Fastify's JSON.
+  app.setNotFoundHandler((request, reply) => {
+    if ((request.method === 'GET' || request.method === 'HEAD') && acceptsHtml(request.headers.accept)) {
+      const lang = requestLang(request);
+      return reply.code(404).type('text/html; charset=utf-8').send(errorPage(lang, 'not_found', { againText: messages(lang).toAuthorize }));
+    }
+    return reply.code(404).send({ message: `Route ${request.method}:${request.url.slice(0, 200)} not found`, error: 'Not Found', statusCode: 404 });
+  });
 
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
     const status = error.statusCode ?? 500;

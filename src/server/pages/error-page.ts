@@ -2,7 +2,18 @@ import { TicketMissingError, UpstreamError, WeChatApiError } from '../../errors.
 import { messages, type Lang } from '../../i18n/index.js';
 import { esc, shell } from './layout.js';
 
-export type PageErrorKind = 'bad_request' | 'link_expired' | 'code_invalid' | 'missing_code' | 'no_ticket' | 'unreachable' | 'rate_limited' | 'state_invalid' | 'link_used' | 'internal';
+export type PageErrorKind =
+  | 'bad_request'
+  | 'link_expired'
+  | 'code_invalid'
+  | 'missing_code'
+  | 'no_ticket'
+  | 'unreachable'
+  | 'rate_limited'
+  | 'state_invalid'
+  | 'link_used'
+  | 'internal'
+  | 'not_found';
 
 export const PAGE_ERROR_STATUS: Record<PageErrorKind, number> = {
   bad_request: 400,
@@ -15,6 +26,7 @@ export const PAGE_ERROR_STATUS: Record<PageErrorKind, number> = {
   state_invalid: 400,
   link_used: 400,
   internal: 500,
+  not_found: 404,
 };
 
 /** What a merchant should be told about a failure while authorizing. */
@@ -34,17 +46,19 @@ export function pageErrorKind(err: unknown): { kind: PageErrorKind; code?: strin
   return { kind: 'internal' };
 }
 
-export function errorPage(lang: Lang, kind: PageErrorKind, options: { code?: string; againHref?: string } = {}): string {
+export function errorPage(lang: Lang, kind: PageErrorKind, options: { code?: string; againHref?: string; againText?: string } = {}): string {
   const m = messages(lang);
   const e = m.errors[kind] ?? m.errors.internal!;
   const again = options.againHref ?? '/authorize';
+  // A page nobody asked for is not an authorization that failed: its title is only its own.
+  const title = kind === 'not_found' ? e.title : `${e.title} · ${m.errorTitle}`;
   return shell(
     lang,
-    `${e.title} · ${m.errorTitle}`,
+    title,
     `<div class="panel"><h1>${esc(e.title)}</h1>
 <p id="what">${esc(e.what)}</p><p id="todo"><strong>${esc(e.todo)}</strong></p>
 ${options.code ? `<p class="muted">${esc(m.errorCode)}: <code>${esc(options.code)}</code></p>` : ''}
-<p><a class="button" href="${esc(again)}">${esc(m.startAgain)}</a></p></div>`,
+<p><a class="button" href="${esc(again)}">${esc(options.againText ?? m.startAgain)}</a></p></div>`,
     { narrow: true },
   );
 }

@@ -35,6 +35,11 @@ export function shell(lang: Lang, title: string, body: string, options: { nav?: 
 <title>${esc(title)}</title><style>${BASE_CSS}</style>${options.head ?? ''}</head><body>${options.nav ?? ''}<main${options.narrow ? ' class="narrow"' : ''}>${body}</main></body></html>`;
 }
 
+/** A browser navigating (its Accept names HTML): an unknown URL gets a page, not the JSON an API client gets. */
+export function acceptsHtml(accept: string | undefined): boolean {
+  return accept !== undefined && accept.toLowerCase().includes('text/html');
+}
+
 /** Browsers get HTML; a client that asks for JSON (and not HTML) gets JSON. */
 export function wantsJson(accept: string | undefined): boolean {
   if (!accept) return false;
