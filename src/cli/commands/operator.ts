@@ -1,14 +1,13 @@
 import type { Command } from 'commander';
 import { AdminAuth, keyView, SCOPES, type Scope } from '../../admin/credentials.js';
-import { loadConfig } from '../../config.js';
-import { ConfigError } from '../../errors.js';
-import { openPlatform } from '../../platform.js';
-import { createStore } from '../../store/create-store.js';
-import { createLogger } from '../../util/logger.js';
+import { CliError } from '../failures.js';
+import { cliConfig, openCommandPlatform, openStore } from '../context.js';
 
+// The project's configuration and database, as every other command: `.env`, paths against the project directory
+// (so these work from any directory), and in sandbox mode the simulator the running server embeds.
 async function withAuth<T>(fn: (auth: AdminAuth) => Promise<T>): Promise<T> {
-  const config = loadConfig();
-  const store = await createStore(config.databaseUrl);
+  const config = cliConfig();
+  const store = await openStore(config);
   try {
     return await fn(new AdminAuth(store, config.componentAppid, Date.now));
   } finally {
@@ -30,9 +29,9 @@ export function registerOperatorCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (o: { name: string; scope: string[]; authorizer?: string[]; json?: boolean }) => {
       const bad = o.scope.find((s) => !(SCOPES as readonly string[]).includes(s));
-      if (bad) throw new ConfigError('--scope', `unknown scope ${bad} (one of ${SCOPES.join(', ')})`);
+      if (bad) throw new CliError('WXO_ERR_USAGE', `--scope: unknown scope ${bad} (one of ${SCOPES.join(', ')})`);
       const badAppid = o.authorizer?.find((a) => !/^wx[0-9a-zA-Z]{16}$/.test(a));
-      if (badAppid) throw new ConfigError('--authorizer', `${badAppid} is not an appid`);
+      if (badAppid) throw new CliError('WXO_ERR_USAGE', `--authorizer: ${badAppid} is not an appid`);
       await withAuth(async (auth) => {
         const { key, record } = await auth.createKey({ name: o.name, scopes: o.scope as Scope[], authorizers: o.authorizer ?? null });
         if (o.json) return out(JSON.stringify({ key, ...keyView(record) }));
@@ -59,7 +58,7 @@ export function registerOperatorCommands(program: Command): void {
     .argument('<id>', 'key id (from `wxopen keys list`)')
     .action(async (id: string) => {
       await withAuth(async (auth) => {
-        if (!(await auth.revokeKey(id))) throw new ConfigError('id', `no active key ${id}`);
+        if (!(await auth.revokeKey(id))) throw new CliError('WXO_ERR_NOT_FOUND', `no active key ${id}`);
         out(`revoked ${id}`);
       });
     });
@@ -84,8 +83,7 @@ export function registerOperatorCommands(program: Command): void {
     .description("reconcile the store with WeChat's api_get_authorizer_list (500 per page), fixing drift both ways")
     .option('--json', 'print the report as JSON')
     .action(async (o: { json?: boolean }) => {
-      const config = loadConfig();
-      const p = await openPlatform(config, { logger: createLogger({ level: 'warn', output: 'stderr' }) });
+      const p = await openCommandPlatform(cliConfig());
       try {
         const { formatReport, reconcileAuthorizers } = await import('../../admin/reconcile.js');
         const report = await reconcileAuthorizers(p.platform);

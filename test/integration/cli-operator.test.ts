@@ -1,0 +1,70 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt, freePortPair, oneLine, startServe, wxopen, type ServeProcess } from '../helpers/cli.js';
+import { until } from '../helpers/wait.js';
+
+beforeAll(() => ensureBuilt(), 180_000);
+
+/** The operator's commands read the project's settings like every other command: from any directory in it. */
+describe('wxopen keys and wxopen authorizers sync, from a subdirectory of a project whose server runs', { timeout: 180_000 }, () => {
+  let server: ServeProcess;
+  let dir: string;
+  let sub: string;
+  let adminUrl: string;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'wxopen-operator-cli-'));
+    sub = join(dir, 'src', 'jobs');
+    mkdirSync(sub, { recursive: true });
+    // A port of its own: the sandbox the server embeds is not at any default address.
+    const port = await freePortPair();
+    adminUrl = `http://127.0.0.1:${port + 2}`;
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'shop', private: true, dependencies: { wxopen: '^0.1.0' } }));
+    writeFileSync(join(dir, '.env'), `PORT=${port}\nLOG_LEVEL=warn\n`);
+    server = await startServe({ cwd: dir });
+    await until('a fresh ticket', async () => ((await (await fetch(`${server.url}/healthz`)).text()).includes('"fresh"') ? true : undefined), { intervalMs: 200 });
+  }, 120_000);
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('authorizers sync reconciles the project database with the running sandbox', async () => {
+    const token = /admin token\s+(\S+)/.exec(server.out)![1]!;
+    const appid = 'wx5c9d0e3a7f1b2846';
+    const authorized = await fetch(`${server.sandboxUrl}/sandbox/admin/authorize`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ appid, func_ids: [17, 18] }),
+    });
+    expect(authorized.status).toBe(200);
+    const r = await wxopen(['authorizers', 'sync', '--json'], { cwd: sub });
+    expect(r.status, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as { listed: number; stored: number; added: string[] };
+    expect(report.listed).toBe(1);
+    // Either the push stored it first or the sync added it: either way the project's database has it now.
+    const token2 = await wxopen(['token', 'authorizer', appid, '--json'], { cwd: sub });
+    expect(token2.status, token2.stderr).toBe(0);
+  });
+
+  it('keys: create, list, revoke; a bad scope and an unknown key are one-line failures, not configuration errors', async () => {
+    const created = await wxopen(['keys', 'create', '--name', 'billing', '--scope', 'tokens:read', '--json'], { cwd: sub });
+    expect(created.status, created.stderr).toBe(0);
+    const key = JSON.parse(created.stdout) as { key: string; id: string; scopes: string[] };
+    expect(key.scopes).toEqual(['tokens:read']);
+    const list = JSON.parse((await wxopen(['keys', 'list', '--json'], { cwd: sub })).stdout) as Array<{ id: string; revoked_at: string | null }>;
+    expect(list).toEqual([expect.objectContaining({ id: key.id, revoked_at: null })]);
+    // The running server accepts it at once: same database.
+    const status = await fetch(`${adminUrl}/api/v1/status`, { headers: { authorization: `Bearer ${key.key}` } });
+    expect(status.status).not.toBe(401);
+
+    const bogus = await wxopen(['keys', 'create', '--name', 'x', '--scope', 'bogus'], { cwd: sub });
+    expect(bogus.status).toBe(1);
+    expect(oneLine(bogus.stderr)).toMatch(/^wxopen: --scope: unknown scope bogus \(one of .+\) \(WXO_ERR_USAGE\)$/);
+    const unknown = await wxopen(['keys', 'revoke', 'k_nope'], { cwd: sub });
+    expect(unknown.status).toBe(1);
+    expect(oneLine(unknown.stderr)).toBe('wxopen: no active key k_nope (WXO_ERR_NOT_FOUND)');
+    const revoked = await wxopen(['keys', 'revoke', key.id], { cwd: sub });
+    expect(revoked.stdout).toBe(`revoked ${key.id}\n`);
+  });
+});
