@@ -84,7 +84,10 @@ export class SqliteStore extends KyselyStore {
     database.pragma(`synchronous = ${options.synchronous ?? 'full'}`);
     database.pragma('busy_timeout = 5000');
     database.pragma('foreign_keys = ON');
-    const walPath = options.path !== ':memory:' && options.synchronous !== 'normal' ? `${database.name}-wal` : undefined;
+    // Only in WAL mode (a file system without shared memory, e.g. some network mounts, silently stays in a
+    // rollback journal): there the group commit stays at synchronous=full, on the event loop, as before.
+    const wal = options.path !== ':memory:' && database.pragma('journal_mode', { simple: true }) === 'wal';
+    const walPath = wal && options.synchronous !== 'normal' ? `${database.name}-wal` : undefined;
     return new SqliteStore(new Kysely<Database>({ dialect: new SqliteDialect({ database }) }), database, walPath);
   }
 
@@ -264,13 +267,19 @@ export class SqliteStore extends KyselyStore {
 
   private fsyncWal(): Promise<void> {
     if (this.walFd === undefined) {
-      this.walFd = openSync(this.walPath!, 'r');
-      // The WAL's name must survive a power loss too: its directory is synced once, when it is first used.
-      const dir = openSync(dirname(this.walPath!), 'r');
+      // Read-write: Windows flushes a file only through a handle that may write (nothing is written here).
+      this.walFd = openSync(this.walPath!, 'r+');
+      // The WAL's name must survive a power loss too: its directory is synced once, when it is first used
+      // (where the platform can: Windows opens no directory, and its file system keeps names itself).
       try {
-        fsyncSync(dir);
-      } finally {
-        closeSync(dir);
+        const dir = openSync(dirname(this.walPath!), 'r');
+        try {
+          fsyncSync(dir);
+        } finally {
+          closeSync(dir);
+        }
+      } catch {
+        // Not possible on this platform: the file's own fsync below is all it offers.
       }
     }
     const fd = this.walFd;
