@@ -66,6 +66,7 @@ export const en: Messages = {
   authorizers: 'Authorizers',
   events: 'Recent events',
   sandbox: 'Sandbox control',
+  modeLabel: { sandbox: 'Sandbox mode', real: 'Live' } as Record<'sandbox' | 'real', string>,
   apiDocs: 'API docs',
   ticketCard: 'component_verify_ticket',
   ticketFresh: (ago: string) => `received ${ago}`,

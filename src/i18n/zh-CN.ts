@@ -67,6 +67,7 @@ export const zhCN = {
   authorizers: '授权方',
   events: '最近事件',
   sandbox: '沙箱控制台',
+  modeLabel: { sandbox: '沙箱模式', real: '正式环境' } as Record<'sandbox' | 'real', string>,
   apiDocs: 'API 文档',
   ticketCard: '验证票据 component_verify_ticket',
   ticketFresh: (ago: string) => `${ago}收到`,

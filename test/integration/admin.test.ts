@@ -256,6 +256,10 @@ describe('operator surface', () => {
     expect(overview).toContain('菜单管理');
     const en = await (await fetch(`${w.adminUrl}/?lang=en`, { headers: { cookie } })).text();
     expect(en).toContain('Custom menu');
+    // The mode is said in the page's language too.
+    const sandbox = w.config.mode === 'sandbox';
+    expect(overview).toContain(`<span id="mode">${sandbox ? '沙箱模式' : '正式环境'}</span>`);
+    expect(en).toContain(`<span id="mode">${sandbox ? 'Sandbox mode' : 'Live'}</span>`);
     const post = (headers: Record<string, string>, form: Record<string, string>) =>
       fetch(`${w.adminUrl}/authorizers/${OA}/refresh`, { method: 'POST', headers: { cookie, ...headers }, body: new URLSearchParams(form), redirect: 'manual' });
     const origin = w.adminUrl;

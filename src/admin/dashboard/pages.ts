@@ -92,7 +92,7 @@ export function overviewPage(i: OverviewInput): string {
     .join('');
   const c = i.counts;
   const body = `${i.notice ? `<p class="notice">${esc(i.notice)}</p>` : ''}
-<p class="muted">${esc(i.mode === 'sandbox' ? 'Sandbox' : 'Live')} · <code>${esc(i.componentAppid)}</code> · <a class="button" href="${esc(i.publicUrl)}/authorize">${esc(m.authorizeLink)}</a></p>
+<p class="muted"><span id="mode">${esc(m.modeLabel[i.mode === 'sandbox' ? 'sandbox' : 'real'])}</span> · <code>${esc(i.componentAppid)}</code> · <a class="button" href="${esc(i.publicUrl)}/authorize">${esc(m.authorizeLink)}</a></p>
 <div class="cards">
 <div class="card" id="card-ticket"><div class="label">${esc(m.ticketCard)}</div><div class="${ticketClass}">${esc(i.ticket.receivedAt === null ? m.ticketMissing : m.ticketFresh(ago(m, i.ticket.receivedAt, i.now)))}</div>${ticketHelp}</div>
 <div class="card" id="card-token"><div class="label">${esc(m.tokenCard)}</div><div>${i.token ? esc(m.tokenExpires(inTime(m, i.token.expiresAt, i.now))) : `<span class="muted">${esc(m.tokenNone)}</span>`}</div>${i.token ? '' : `<div class="help">${esc(m.tokenNoneHelp)}</div>`}</div>
