@@ -1,24 +1,28 @@
 import type { AccountType } from './accounts.js';
 
-/** Permission sets (funcscope_category ids, spec 3.3) the authorization page offers, per account type. */
+/**
+ * Permission sets (funcscope_category ids, spec 3.3) the authorization page offers, per account type, under
+ * their current official names (spec 11.1; the same as the dashboard's). 20 and 21 are retired (spec 11.3)
+ * but kept so older integrations can still be tried.
+ */
 export const FUNC_SETS: Readonly<Record<AccountType, ReadonlyArray<{ id: number; name: string }>>> = {
   official: [
-    { id: 1, name: '消息管理权限' },
-    { id: 2, name: '用户管理权限' },
-    { id: 3, name: '帐号服务权限' },
-    { id: 4, name: '网页服务权限' },
-    { id: 6, name: '多客服权限' },
-    { id: 7, name: '群发与通知权限' },
-    { id: 11, name: '素材管理权限' },
-    { id: 15, name: '自定义菜单权限' },
+    { id: 1, name: '消息管理' },
+    { id: 2, name: '用户管理' },
+    { id: 3, name: '账号服务' },
+    { id: 4, name: '网页服务' },
+    { id: 6, name: '微信多客服' },
+    { id: 7, name: '群发与通知' },
+    { id: 11, name: '素材管理' },
+    { id: 15, name: '菜单管理' },
   ],
   miniprogram: [
-    { id: 17, name: '小程序帐号管理权限' },
-    { id: 18, name: '小程序开发管理与数据分析权限' },
-    { id: 19, name: '小程序客服消息管理权限' },
-    { id: 20, name: '小程序登录权限' },
-    { id: 21, name: '小程序数据分析权限' },
-    { id: 30, name: '小程序基本信息设置权限' },
+    { id: 17, name: '获取小程序码' },
+    { id: 18, name: '小程序开发与数据分析' },
+    { id: 19, name: '小程序客服管理' },
+    { id: 20, name: '微信登录权限（旧）' },
+    { id: 21, name: '数据分析权限（旧）' },
+    { id: 30, name: '小程序基本信息管理' },
     { id: 88, name: '小程序链接管理' },
   ],
 };
