@@ -27,6 +27,14 @@ describe('sandbox admin refuses cross-site requests', () => {
     expect(sandbox.state.authorizations.has(MP)).toBe(false);
   });
 
+  it('answers a body over its limit with 413 and one that is not JSON with 400, never 500', async () => {
+    const big = await post('/authorize', { headers: { 'content-type': 'application/json' }, body: 'x'.repeat(3 * 1024 * 1024) });
+    expect(big.status).toBe(413);
+    const bad = await post('/authorize', { headers: { 'content-type': 'application/json' }, body: '{"appid":' });
+    expect(bad.status).toBe(400);
+    expect(sandbox.state.authorizations.has(MP)).toBe(false);
+  });
+
   it('refuses multipart form posts', async () => {
     const form = new FormData();
     form.set('appid', MP);

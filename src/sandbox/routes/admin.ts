@@ -71,6 +71,9 @@ export async function adminRoutes(app: FastifyInstance, ctx: SandboxContext, con
   app.setErrorHandler((error, _request, reply: FastifyReply) => {
     if (error instanceof AdminError || error instanceof TypeError) return reply.code(400).send({ error: error.message });
     if (error instanceof WxReject) return reply.code(400).send({ error: error.message, errcode: error.errcode });
+    // Fastify's own refusals (a body over the limit: 413, bad JSON: 400) keep their status; only a bug is a 500.
+    const status = (error as { statusCode?: number }).statusCode;
+    if (status !== undefined && status >= 400 && status < 500) return reply.code(status).send({ error: (error as Error).message });
     return reply.code(500).send({ error: (error as Error).message });
   });
 
