@@ -67,4 +67,13 @@ describe('wxopen keys and wxopen authorizers sync, from a subdirectory of a proj
     const revoked = await wxopen(['keys', 'revoke', key.id], { cwd: sub });
     expect(revoked.stdout).toBe(`revoked ${key.id}\n`);
   });
+
+  it('admin reset-token says why there is nothing to reset, instead of storing a token no server reads', async () => {
+    const sandbox = await wxopen(['admin', 'reset-token'], { cwd: sub });
+    expect(sandbox.status).toBe(1);
+    expect(oneLine(sandbox.stderr)).toMatch(/^wxopen: in sandbox mode the operator token is new at every start .*\(WXO_ERR_SANDBOX_MODE\)$/);
+    const configured = await wxopen(['admin', 'reset-token'], { cwd: sub, env: { WXOPEN_ADMIN_TOKEN: 'a-configured-operator-token-0123' } });
+    expect(configured.status).toBe(1);
+    expect(oneLine(configured.stderr)).toMatch(/\(WXO_ERR_ADMIN_TOKEN_CONFIGURED\)$/);
+  });
 });

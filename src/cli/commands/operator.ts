@@ -5,8 +5,7 @@ import { cliConfig, openCommandPlatform, openStore } from '../context.js';
 
 // The project's configuration and database, as every other command: `.env`, paths against the project directory
 // (so these work from any directory), and in sandbox mode the simulator the running server embeds.
-async function withAuth<T>(fn: (auth: AdminAuth) => Promise<T>): Promise<T> {
-  const config = cliConfig();
+async function withAuth<T>(fn: (auth: AdminAuth) => Promise<T>, config = cliConfig()): Promise<T> {
   const store = await openStore(config);
   try {
     return await fn(new AdminAuth(store, config.componentAppid, Date.now));
@@ -69,11 +68,19 @@ export function registerOperatorCommands(program: Command): void {
     .command('reset-token')
     .description('replace the stored operator token with a new one (printed once); dashboard sessions end')
     .action(async () => {
+      const config = cliConfig();
+      // Only a stored token can be reset: a configured one wins over it, and sandbox mode makes a new one per start.
+      if (config.adminToken !== undefined) {
+        throw new CliError('WXO_ERR_ADMIN_TOKEN_CONFIGURED', 'the operator token is WXOPEN_ADMIN_TOKEN (environment or .env): change it there and restart');
+      }
+      if (config.mode === 'sandbox') {
+        throw new CliError('WXO_ERR_SANDBOX_MODE', 'in sandbox mode the operator token is new at every start and printed by `wxopen serve`; nothing is stored to reset');
+      }
       await withAuth(async (auth) => {
         const token = await auth.resetOperatorToken();
         out(token);
         out('shown once: only its hash is stored. Restart running servers to pick it up.');
-      });
+      }, config);
     });
 
   program
