@@ -54,7 +54,9 @@ export async function openCommandPlatform(config: Config): Promise<CommandPlatfo
   config = withRunningSandbox(config);
   const store = await openStore(config);
   const [{ Platform }, { createLogger }] = await Promise.all([import('../platform.js'), import('../util/logger.js')]);
-  const logger = createLogger({ level: 'warn', output: 'stderr' });
+  // Errors only (or quieter, when LOG_LEVEL says so): a command reports its own outcome in one line, and a
+  // warning on the way there (a failover, a retry) would only stand beside it.
+  const logger = createLogger({ level: config.logLevel === 'silent' || config.logLevel === 'fatal' ? config.logLevel : 'error', output: 'stderr' });
   // The token leases live beside a SQLite file, shared with a running server: one refresh between them.
   const platform = new Platform({ config, store, logger });
   return {
