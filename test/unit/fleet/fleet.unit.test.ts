@@ -148,7 +148,7 @@ describe('Fleet: operator actions', () => {
     expect(await w.fleet.getJob(job.jobId)).toMatchObject({ status: 'paused', pause: { code: 'manual', message: 'paused by an operator', at: T0 } });
     expect((await w.fleet.getJob(job.jobId)).pause).not.toHaveProperty('errcode');
     expect(w.events.filter((e) => e.name === 'paused').map((e) => e.args[0])).toEqual([{ jobId: job.jobId, code: 'manual', message: 'paused by an operator' }]);
-    expect(w.events.some((e) => e.name === 'progress')).toBe(true);
+    expect(w.events.filter((e) => e.name === 'progress').map((e) => e.args[0])).toEqual([{ jobId: job.jobId }]);
     expect(await w.metric('fleetPauses', { code: 'manual' })).toBe(1);
     expect(w.logged('deploy job paused')).toEqual([expect.objectContaining({ level: 40, jobId: job.jobId, code: 'manual' })]);
 
@@ -259,10 +259,14 @@ describe('Fleet: operator actions', () => {
     await w.setTarget(job.jobId, 'wxa2', { state: 'delayed', auditid: 2, nextAt: T0 + 600_000 });
     await w.setTarget(job.jobId, 'wxa3', { state: 'released' });
     w.wechat.then('undoCodeAudit', () => Promise.reject(apiError(87013, '/wxa/undocodeaudit')), 'wxa2');
+    let during: unknown;
+    w.wechat.then('undoCodeAudit', async () => ((during = await w.row(job.jobId, 'wxa1')), { errcode: 0 }), 'wxa1');
     w.clock.advance(7);
 
     expect(await w.fleet.withdraw(job.jobId)).toEqual({ done: ['wxa1'], skipped: [], failed: [{ appid: 'wxa2', errcode: 87013, errmsg: 'err 87013' }] });
     expect(w.wechat.calls).toEqual(['wxa1:undoCodeAudit', 'wxa2:undoCodeAudit']);
+    // Claimed before WeChat was asked: the intent and a lease of leaseMs (60 s by default) mark it for other runners.
+    expect(during).toMatchObject({ intent: 'withdraw', intentAt: T0 + 7, leaseUntil: T0 + 7 + 60_000 });
     expect(await w.row(job.jobId, 'wxa1')).toMatchObject({ state: 'withdrawn', intent: null, intentAt: null, leaseUntil: null, nextAt: null, updatedAt: T0 + 7 });
     expect(await w.row(job.jobId, 'wxa2')).toMatchObject({
       state: 'delayed',
@@ -344,6 +348,11 @@ describe('Fleet: the runner', () => {
       ]);
     }
     expect(w.events.filter((e) => e.name === 'done').map((e) => e.args[0])).toEqual([{ jobId: job.jobId }]);
+    // The last word on a job: its progress, then done.
+    expect(w.events.slice(-2).map((e) => [e.name, e.args[0]])).toEqual([
+      ['progress', { jobId: job.jobId }],
+      ['done', { jobId: job.jobId }],
+    ]);
     expect(w.logged('deploy job finished')).toEqual([expect.objectContaining({ jobId: job.jobId, counts: { released: 3 } })]);
     for (const step of ['commit', 'submit', 'poll', 'release']) expect(await w.metric('fleetSteps', { step, outcome: 'ok' })).toBe(3);
     expect(await w.metric('fleetTransitions', { from: 'approved', to: 'released' })).toBe(3);
@@ -351,6 +360,23 @@ describe('Fleet: the runner', () => {
     w.fleet.kick();
     await new Promise((r) => setTimeout(r, 50));
     expect(w.events.filter((e) => e.name === 'done')).toHaveLength(1);
+  });
+
+  it('runs the merchant furthest along first: release, then submit, then commit', async () => {
+    const w = await world({}, ['wxa0', 'wxa1', 'wxa2', 'wxa3']);
+    const job = await w.fleet.createJob(deploy({ options: { concurrency: 1 } }));
+    await w.setTarget(job.jobId, 'wxa0', { nextAt: T0 - 10 });
+    await w.setTarget(job.jobId, 'wxa2', { state: 'committed' });
+    await w.setTarget(job.jobId, 'wxa3', { state: 'approved', auditid: 5 });
+    await w.fleet.start();
+    await until(() => w.wechat.count('commit') === 2, 'both commits');
+    expect(w.wechat.calls.filter((c) => !c.endsWith(':queryQuota')).slice(0, 5)).toEqual([
+      'wxa0:commit',
+      'wxa3:release',
+      'wxa2:submitAudit',
+      'wxa0:submitAudit',
+      'wxa1:commit',
+    ]);
   });
 
   it('a job that only commits finishes when every merchant is committed', async () => {
@@ -555,6 +581,21 @@ describe('Fleet: audit results pushed by WeChat', () => {
     await w.setTarget(job.jobId, 'wxa1', { state: 'audit_submitted', auditid: 4, intent: null, intentAt: null, leaseUntil: null });
     await applied;
     expect(await w.row(job.jobId, 'wxa1')).toMatchObject({ state: 'rejected', reason: 'icon', auditid: 4 });
+  });
+
+  it('gives up waiting for a submission that never lands after 20 reads', async () => {
+    const w = await world({}, ['wxa1']);
+    const job = await w.fleet.createJob(deploy());
+    await w.setTarget(job.jobId, 'wxa1', { state: 'committed', intent: 'submit', intentAt: T0, leaseUntil: T0 + 60_000 });
+    const find = w.store.findFleetTargetsByAppid.bind(w.store);
+    let reads = 0;
+    w.store.findFleetTargetsByAppid = async (...args) => {
+      reads++;
+      return find(...args);
+    };
+    await w.fleet.onAuditEvent(audit('event.weapp_audit_success', 'wxa1', { SuccTime: 1 }));
+    expect(reads).toBe(20);
+    expect((await w.row(job.jobId, 'wxa1')).state).toBe('committed');
   });
 
   it('does not wait for a committed merchant that is not submitting', async () => {
