@@ -1,8 +1,10 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { until } from './wait.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** The compiled CLI, as `npx wxopen` and `npm start` run it. */
@@ -148,4 +150,18 @@ export async function startServe(options: { cwd: string; env?: Record<string, st
     },
   };
   return proc;
+}
+
+/**
+ * A project as `npm start` leaves it: a directory whose package.json depends on wxopen, its settings in `.env`
+ * (a run of three free ports of its own), and `wxopen serve` running there with a fresh ticket.
+ */
+export async function startProject(prefix: string): Promise<{ dir: string; port: number; server: ServeProcess }> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const port = await freePortPair();
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'shop', private: true, dependencies: { wxopen: '^0.1.0' } }));
+  writeFileSync(join(dir, '.env'), `PORT=${port}\nLOG_LEVEL=warn\n`);
+  const server = await startServe({ cwd: dir });
+  await until('a fresh ticket', async () => ((await (await fetch(`${server.url}/healthz`)).text()).includes('"fresh"') ? true : undefined), { intervalMs: 200 });
+  return { dir, port, server };
 }

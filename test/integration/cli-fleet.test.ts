@@ -1,8 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, freePortPair, oneLine, startServe, wxopen, type ServeProcess } from '../helpers/cli.js';
+import { ensureBuilt, oneLine, startProject, wxopen, type ServeProcess } from '../helpers/cli.js';
 import { until } from '../helpers/wait.js';
 
 beforeAll(() => ensureBuilt(), 180_000);
@@ -11,12 +10,7 @@ describe('wxopen templates and wxopen deploy (after npm start, against the embed
   let server: ServeProcess;
   let dir: string;
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'wxopen-fleet-cli-'));
-    const port = await freePortPair();
-    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'shop', private: true }));
-    writeFileSync(join(dir, '.env'), `PORT=${port}\nLOG_LEVEL=warn\n`);
-    server = await startServe({ cwd: dir });
-    await until('a fresh ticket', async () => ((await (await fetch(`${server.url}/healthz`)).text()).includes('"fresh"') ? true : undefined), { intervalMs: 200 });
+    ({ dir, server } = await startProject('wxopen-fleet-cli-'));
   }, 120_000);
   afterAll(async () => {
     await server?.stop();

@@ -1,9 +1,7 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, freePortPair, oneLine, startServe, wxopen, type ServeProcess } from '../helpers/cli.js';
-import { until } from '../helpers/wait.js';
+import { ensureBuilt, oneLine, startProject, wxopen, type ServeProcess } from '../helpers/cli.js';
 
 beforeAll(() => ensureBuilt(), 180_000);
 
@@ -14,16 +12,12 @@ describe('wxopen keys and wxopen authorizers sync, from a subdirectory of a proj
   let sub: string;
   let adminUrl: string;
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'wxopen-operator-cli-'));
+    // A port of its own: the sandbox the server embeds is not at any default address.
+    let port: number;
+    ({ dir, port, server } = await startProject('wxopen-operator-cli-'));
+    adminUrl = `http://127.0.0.1:${port + 2}`;
     sub = join(dir, 'src', 'jobs');
     mkdirSync(sub, { recursive: true });
-    // A port of its own: the sandbox the server embeds is not at any default address.
-    const port = await freePortPair();
-    adminUrl = `http://127.0.0.1:${port + 2}`;
-    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'shop', private: true, dependencies: { wxopen: '^0.1.0' } }));
-    writeFileSync(join(dir, '.env'), `PORT=${port}\nLOG_LEVEL=warn\n`);
-    server = await startServe({ cwd: dir });
-    await until('a fresh ticket', async () => ((await (await fetch(`${server.url}/healthz`)).text()).includes('"fresh"') ? true : undefined), { intervalMs: 200 });
   }, 120_000);
   afterAll(async () => {
     await server?.stop();

@@ -583,10 +583,13 @@ describe('Fleet: audit results pushed by WeChat', () => {
     expect(await w.row(job.jobId, 'wxa1')).toMatchObject({ state: 'rejected', reason: 'icon', auditid: 4 });
   });
 
-  it('gives up waiting for a submission that never lands after 20 reads', async () => {
+  it.each([
+    ['gives up waiting for a submission that never lands after 20 reads', { intent: 'submit', intentAt: T0, leaseUntil: T0 + 60_000 }, 20],
+    ['does not wait for a committed merchant that is not submitting', {}, 1],
+  ] as const)('%s', async (_title, submitting, expectedReads) => {
     const w = await world({}, ['wxa1']);
     const job = await w.fleet.createJob(deploy());
-    await w.setTarget(job.jobId, 'wxa1', { state: 'committed', intent: 'submit', intentAt: T0, leaseUntil: T0 + 60_000 });
+    await w.setTarget(job.jobId, 'wxa1', { state: 'committed', ...submitting });
     const find = w.store.findFleetTargetsByAppid.bind(w.store);
     let reads = 0;
     w.store.findFleetTargetsByAppid = async (...args) => {
@@ -594,22 +597,7 @@ describe('Fleet: audit results pushed by WeChat', () => {
       return find(...args);
     };
     await w.fleet.onAuditEvent(audit('event.weapp_audit_success', 'wxa1', { SuccTime: 1 }));
-    expect(reads).toBe(20);
-    expect((await w.row(job.jobId, 'wxa1')).state).toBe('committed');
-  });
-
-  it('does not wait for a committed merchant that is not submitting', async () => {
-    const w = await world({}, ['wxa1']);
-    const job = await w.fleet.createJob(deploy());
-    await w.setTarget(job.jobId, 'wxa1', { state: 'committed' });
-    const find = w.store.findFleetTargetsByAppid.bind(w.store);
-    let reads = 0;
-    w.store.findFleetTargetsByAppid = async (...args) => {
-      reads++;
-      return find(...args);
-    };
-    await w.fleet.onAuditEvent(audit('event.weapp_audit_success', 'wxa1', { SuccTime: 1 }));
-    expect(reads).toBe(1);
+    expect(reads).toBe(expectedReads);
     expect((await w.row(job.jobId, 'wxa1')).state).toBe('committed');
   });
 
