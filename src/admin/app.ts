@@ -19,7 +19,7 @@ import { SESSION_COOKIE, SessionSealer, readCookie } from './session.js';
 import { dashLang } from './dashboard/lang.js';
 import { messages } from '../i18n/index.js';
 import { errorPage } from '../server/pages/error-page.js';
-import { acceptsHtml } from '../server/pages/layout.js';
+import { acceptsHtml, wantsPage } from '../server/pages/layout.js';
 
 const UNAUTHORIZED = { error: 'unauthorized' };
 
@@ -121,7 +121,7 @@ export async function buildAdminApp(deps: AdminDeps, options: { auth?: AdminAuth
   });
 
   app.setNotFoundHandler((req, reply) => {
-    if ((req.method === 'GET' || req.method === 'HEAD') && acceptsHtml(req.headers.accept)) {
+    if (wantsPage(req)) {
       const lang = dashLang(req);
       return reply.code(404).type('text/html; charset=utf-8').send(errorPage(lang, 'not_found', { againHref: '/', againText: messages(lang).toDashboard }));
     }

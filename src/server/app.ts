@@ -22,7 +22,7 @@ import type { MessagePipeline } from '../messages/pipeline.js';
 import { merchantApiRoutes } from './routes/merchant-api.js';
 import { messages } from '../i18n/index.js';
 import { errorPage } from './pages/error-page.js';
-import { acceptsHtml } from './pages/layout.js';
+import { wantsPage } from './pages/layout.js';
 import { requestLang } from './pages/respond.js';
 
 export interface BuildAppOptions {
@@ -140,7 +140,7 @@ export async function buildApp(options: BuildAppOptions): Promise<WxOpenApp> {
 
   // A browser at an address that is not a page gets one (in its language); anything else gets Fastify's JSON.
   app.setNotFoundHandler((request, reply) => {
-    if ((request.method === 'GET' || request.method === 'HEAD') && acceptsHtml(request.headers.accept)) {
+    if (wantsPage(request)) {
       const lang = requestLang(request);
       return reply.code(404).type('text/html; charset=utf-8').send(errorPage(lang, 'not_found', { againText: messages(lang).toAuthorize }));
     }

@@ -3,14 +3,14 @@ import { Deadlines } from '../util/deadlines.js';
 import { BODY_TIMEOUT, type PushEndpoint, type PushTarget } from './push-endpoint.js';
 import type { ClientIp, PushAnswer } from './refusal.js';
 
+/** Body deadlines of every read in progress in this process, swept every 50 ms (a 408 comes at most that late). */
+const bodyDeadlines = new Deadlines(50);
+
 /**
  * A push body read from node:http: the bytes, or the refusal to write instead (413 over the limit,
  * 408 when it does not arrive in time; both close the connection), or nothing when the client went
  * away (`aborted`: there is nobody to answer).
  */
-/** Body deadlines of every read in progress in this process, swept every 50 ms (a 408 comes at most that late). */
-const bodyDeadlines = new Deadlines(50);
-
 export type BodyOutcome = { ok: true; body: Buffer } | { ok: false; answer: PushAnswer; cut: boolean } | { ok: false; aborted: true };
 
 /**

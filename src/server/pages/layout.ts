@@ -40,6 +40,11 @@ export function acceptsHtml(accept: string | undefined): boolean {
   return accept !== undefined && accept.toLowerCase().includes('text/html');
 }
 
+/** A browser asking for a page (GET or HEAD with HTML accepted): both listeners answer it an unknown address with one. */
+export function wantsPage(req: { method: string; headers: { accept?: string } }): boolean {
+  return (req.method === 'GET' || req.method === 'HEAD') && acceptsHtml(req.headers.accept);
+}
+
 /** Browsers get HTML; a client that asks for JSON (and not HTML) gets JSON. */
 export function wantsJson(accept: string | undefined): boolean {
   if (!accept) return false;

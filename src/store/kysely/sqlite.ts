@@ -41,7 +41,8 @@ interface Pending {
  * The group commit itself runs at synchronous=normal and then fsyncs the WAL file on libuv's thread
  * pool before any caller is answered: the same guarantee as synchronous=full for every answered write,
  * but better-sqlite3 is synchronous, so a commit at `full` held the event loop for the whole disk wait
- * (about a third of the message URL's time in bench/push.ts). WAL at `normal` stays consistent after a
+ * (with a busy disk, a third of the message URL's time in bench/push.ts profiles; with an idle one the
+ * two measure the same). WAL at `normal` stays consistent after a
  * power loss; what it may lose is only what was never answered. Every other write (Kysely's, e.g. a
  * refresh token) keeps synchronous=full. The SQL is the same as KyselyStore's.
  */
