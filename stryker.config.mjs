@@ -40,6 +40,8 @@ export default {
   timeoutMS: 5_000,
   incremental: true,
   incrementalFile: `reports/stryker-incremental-${group.name}.json`,
-  tempDirName: '.stryker-tmp',
+  // One temp dir per group: cleanTempDir removes the whole directory, which would pull the sandbox from under
+  // another group's run started beside it.
+  tempDirName: `.stryker-tmp-${group.name}`,
   cleanTempDir: true,
 };
