@@ -125,6 +125,86 @@ describe('SqliteLeaseLockBackend details', () => {
   });
 });
 
+describe('SqliteLeaseLockBackend: holders by pid', () => {
+  // No process has this pid on any system (Linux caps pids at 2^22): process.kill answers ESRCH, "dead".
+  const DEAD = 2147483647;
+  const setup = (clock = new ManualClock(1_000_000)) => {
+    const path = join(mkdtempSync(join(tmpdir(), 'wxo-lease3-')), 'wx.db.leases');
+    const lock = new SqliteLeaseLockBackend(path, clock);
+    const db = new BetterSqlite3(path);
+    const hold = (k: string, holder: string) => db.prepare('INSERT INTO lease VALUES (?, ?, ?)').run(k, holder, clock.now() + 600_000);
+    const holderOf = (k: string) => (db.prepare('SELECT holder FROM lease WHERE key = ?').get(k) as { holder: string } | undefined)?.holder;
+    return { path, clock, lock, db, hold, holderOf };
+  };
+
+  it("takes over a dead holder's lease for the full ttl: others are refused and it can be renewed", async () => {
+    const { path, clock, lock, db, hold, holderOf } = setup();
+    hold('k', `${DEAD}:x`);
+    const lease = (await lock.tryAcquire('k', 60_000))!;
+    expect(lease).toBeDefined();
+    expect(holderOf('k')).toMatch(new RegExp(`^${process.pid}:`));
+    const other = new SqliteLeaseLockBackend(path, clock);
+    expect(await other.tryAcquire('k', 1000)).toBeUndefined();
+    clock.advance(59_000);
+    expect(await lease.renew(60_000)).toBe(true);
+    await lease.release();
+    db.close();
+    await other.close();
+    await lock.close();
+  });
+
+  it('refuses when another holder got the lease between its delete of the dead one and its own insert', async () => {
+    const { lock, db, hold, holderOf } = setup();
+    hold('k', `${DEAD}:x`);
+    // Stands for a second process that also saw the dead holder and was quicker: the row is someone else's again.
+    db.exec(`CREATE TRIGGER quicker AFTER DELETE ON lease BEGIN INSERT INTO lease VALUES (old.key, '${process.pid}:quicker', old.expires_at); END`);
+    expect(await lock.tryAcquire('k', 60_000)).toBeUndefined();
+    expect(holderOf('k')).toBe(`${process.pid}:quicker`);
+    db.close();
+    await lock.close();
+  });
+
+  it('a negative pid is never signalled (it would name a process group): the holder counts as alive', async () => {
+    const { lock, db, hold, holderOf } = setup();
+    hold('k', `-${DEAD}:x`);
+    expect(await lock.tryAcquire('k', 60_000)).toBeUndefined();
+    expect(holderOf('k')).toBe(`-${DEAD}:x`);
+    db.close();
+    await lock.close();
+  });
+
+  it("a holder whose process belongs to another user (kill answers EPERM) is alive; ESRCH means dead", async () => {
+    const { lock, db, hold, holderOf } = setup();
+    const OTHER_USER = DEAD - 1;
+    // A test run as root can signal every process, so the kernel's EPERM answer is simulated for one pid.
+    const kill = process.kill.bind(process);
+    vi.spyOn(process, 'kill').mockImplementation((pid: number, signal?: string | number) => {
+      if (pid === OTHER_USER) throw Object.assign(new Error('kill EPERM'), { code: 'EPERM' });
+      return kill(pid, signal);
+    });
+    hold('k', `${OTHER_USER}:x`);
+    expect(await lock.tryAcquire('k', 60_000)).toBeUndefined();
+    expect(holderOf('k')).toBe(`${OTHER_USER}:x`);
+    hold('j', `${DEAD}:x`);
+    const lease = await lock.tryAcquire('j', 60_000);
+    expect(lease).toBeDefined();
+    await lease!.release();
+    db.close();
+    await lock.close();
+  });
+
+  it('close() closes the file: a held lease can no longer be renewed or released, its row stays', async () => {
+    const { lock, db, holderOf } = setup();
+    const lease = (await lock.tryAcquire('mine', 60_000))!;
+    await lock.close();
+    expect(await lease.renew(60_000)).toBe(false);
+    expect(lease.lost).toBe(true);
+    await lease.release();
+    expect(holderOf('mine')).toMatch(new RegExp(`^${process.pid}:`));
+    db.close();
+  });
+});
+
 describe.runIf(REDIS_URL)('RedisLockBackend details', () => {
   it('keys leases under wxopen:lock: by default; renew after release is refused without marking the lease lost; closes only its own connection', async () => {
     const raw = new Redis(REDIS_URL!);
@@ -137,6 +217,8 @@ describe.runIf(REDIS_URL)('RedisLockBackend details', () => {
     expect(await lease.renew(1000)).toBe(false);
     expect(lease.lost).toBe(false);
     await lock.close();
+    // The connection it was given still works (disconnect() would only show in raw.status later).
+    expect(await raw.ping()).toBe('PONG');
     expect(raw.status).toBe('ready');
     raw.disconnect();
     const own = RedisLockBackend.fromUrl(REDIS_URL!, `wxopen:test:${process.pid}:`);

@@ -44,6 +44,8 @@ if (REDIS_URL) {
 
     it('closes the connection it opened itself, never one it was given', async () => {
       await cache.close();
+      // The connection it was given still works (disconnect() would only show in raw.status later).
+      expect(await raw.ping()).toBe('PONG');
       expect(raw.status).toBe('ready');
       const own = RedisTokenCache.fromUrl(REDIS_URL!, prefix);
       await own.set('own', 'v', 10_000);
