@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { createServer } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { dedupeKey, MemoryMessageDedupe, RedisMessageDedupe } from '../../../src/messages/dedupe.js';
 import { answerQueryAuthCode, releaseTestAccount, releaseTestAnswer, releaseTestUserName } from '../../../src/messages/release-test.js';
@@ -287,6 +288,26 @@ describe('dedupe', () => {
       expect(await first).toMatchObject({ code: 'ECONNREFUSED' });
     } finally {
       await d!.close();
+    }
+  }, 10_000);
+
+  it('Redis from a URL: close() ends the connection it opened', async () => {
+    // A TCP server that never answers stands in for Redis: what is tested is the socket being closed.
+    const server = createServer();
+    const opened = new Promise<{ closed: Promise<void> }>((resolve) =>
+      server.once('connection', (socket) => {
+        socket.resume();
+        resolve({ closed: new Promise<void>((done) => socket.once('close', () => done())) });
+      }),
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const d = RedisMessageDedupe.fromUrl(`redis://127.0.0.1:${(server.address() as { port: number }).port}`, 'p:');
+      const { closed } = await opened;
+      await d.close();
+      await closed;
+    } finally {
+      server.close();
     }
   }, 10_000);
 
