@@ -291,6 +291,13 @@ describe('dedupe', () => {
     }
   }, 10_000);
 
+  it('Redis on a connection it was given: close() leaves that connection alone', async () => {
+    const shared = new Redis({ lazyConnect: true });
+    await new RedisMessageDedupe(shared, 'p:').close();
+    // disconnect() would have ended the (never opened) connection at once.
+    expect(shared.status).toBe('wait');
+  });
+
   it('Redis from a URL: close() ends the connection it opened', async () => {
     // A TCP server that never answers stands in for Redis: what is tested is the socket being closed.
     const server = createServer();
