@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
-import { describe, expect, it } from 'vitest';
+import { createServer } from 'node:net';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { dedupeKey, MemoryMessageDedupe, RedisMessageDedupe } from '../../../src/messages/dedupe.js';
 import { answerQueryAuthCode, releaseTestAccount, releaseTestAnswer, releaseTestUserName } from '../../../src/messages/release-test.js';
 import { isReply, renderReply, reply } from '../../../src/messages/reply.js';
@@ -7,6 +8,7 @@ import { HandlerTimeoutError, MessageRouter } from '../../../src/messages/router
 import { messageTypeOf, toMessage } from '../../../src/messages/types.js';
 import { parseXml } from '../../../src/xml/parse.js';
 import { ManualClock } from '../../helpers/platform.js';
+import { freePorts } from '../../helpers/ports.js';
 import { REDIS_URL } from '../../helpers/services.js';
 
 const to = { user: 'oUser', account: 'gh_acc', createTime: 1700000000 };
@@ -102,10 +104,24 @@ describe('typed messages', () => {
     expect(messageTypeOf({ MsgType: 'event' })).toBe('message.event');
     expect(messageTypeOf({})).toBe('message.unknown');
     expect(messageTypeOf({ MsgType: { x: '1' } })).toBe('message.unknown');
+    // Only an event is routed by its Event field.
+    expect(messageTypeOf({ MsgType: 'text', Event: 'CLICK' })).toBe('message.text');
   });
 });
 
 describe('MessageRouter details', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('clears the budget timer once the chain has answered', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const r = new MessageRouter();
+    r.on('message.text', () => reply.text('fast'));
+    expect((await r.dispatch(msg('wxA', { MsgType: 'text', Content: 'x' }), 5000)).result).toEqual(reply.text('fast'));
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
   it('off removes only the handler registered under that pattern; an unknown one removes nothing', async () => {
     const r = new MessageRouter();
     const a = () => reply.text('a');
@@ -168,6 +184,9 @@ describe('release test (spec 7)', () => {
     expect(m({ MsgType: 'image', PicUrl: 'http://p' })).toBeUndefined();
     expect(m({ MsgType: 'text', Content: 'hi' })).toEqual({ reply: reply.text('hi_callback') });
     expect(m({ MsgType: 'event', Event: 'subscribe' })).toEqual({ reply: reply.text('subscribefrom_callback') });
+    // An Event field on a non-event is not an event, and an event without a name has nothing to echo.
+    expect(m({ MsgType: 'image', PicUrl: 'http://p', Event: 'subscribe' })).toBeUndefined();
+    expect(m({ MsgType: 'event' })).toBeUndefined();
   });
 
   it('sends <code>_from_api to the user even when the code exchange fails, saying why', async () => {
@@ -242,5 +261,79 @@ describe('dedupe', () => {
     await own.release('own');
     await own.close();
     await expect(own.claim('own2')).resolves.toBe(true); // the closed connection fails: granted
+  });
+
+  it('Redis from a URL: a command waits for the connection, fails after one reconnection, and connection errors reach onError', async () => {
+    // Nothing listens on the port: the queued SET fails after one reconnection (maxRetriesPerRequest 1), both refused
+    // connections reach onError through the connection's error listener, and the claim is granted.
+    const [port] = (await freePorts(1)) as [number];
+    const errors: Error[] = [];
+    const d = RedisMessageDedupe.fromUrl(`redis://127.0.0.1:${port}`, 'p:', (err) => errors.push(err as Error));
+    try {
+      expect(await d.claim('k')).toBe(true);
+      expect(errors.map((e) => (e as { code?: string }).code ?? e.name)).toEqual(['ECONNREFUSED', 'ECONNREFUSED', 'MaxRetriesPerRequestError']);
+      expect(errors[2]!.message).toMatch(/\(which is 1\)/);
+    } finally {
+      await d.close();
+    }
+  });
+
+  it('Redis from a URL: connects at once, so an unreachable server is reported before any message', async () => {
+    const [port] = (await freePorts(1)) as [number];
+    let d: RedisMessageDedupe | undefined;
+    const first = new Promise<unknown>((resolve) => {
+      d = RedisMessageDedupe.fromUrl(`redis://127.0.0.1:${port}`, 'p:', resolve);
+    });
+    try {
+      expect(await first).toMatchObject({ code: 'ECONNREFUSED' });
+    } finally {
+      await d!.close();
+    }
+  }, 10_000);
+
+  it('Redis on a connection it was given: close() leaves that connection alone', async () => {
+    const shared = new Redis({ lazyConnect: true });
+    await new RedisMessageDedupe(shared, 'p:').close();
+    // disconnect() would have ended the (never opened) connection at once.
+    expect(shared.status).toBe('wait');
+  });
+
+  it('Redis from a URL: close() ends the connection it opened', async () => {
+    // A TCP server that never answers stands in for Redis: what is tested is the socket being closed.
+    const server = createServer();
+    const opened = new Promise<{ closed: Promise<void> }>((resolve) =>
+      server.once('connection', (socket) => {
+        socket.resume();
+        resolve({ closed: new Promise<void>((done) => socket.once('close', () => done())) });
+      }),
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const d = RedisMessageDedupe.fromUrl(`redis://127.0.0.1:${(server.address() as { port: number }).port}`, 'p:');
+      const { closed } = await opened;
+      await d.close();
+      await closed;
+    } finally {
+      server.close();
+    }
+  }, 10_000);
+
+  it.runIf(REDIS_URL)('Redis from a URL: a claim made while connecting is answered by Redis; close() ends the connection it made', async () => {
+    const prefix = `wxopen:test:dedupe-url:${process.pid}:${Date.now()}:`;
+    const errors: Error[] = [];
+    const d = RedisMessageDedupe.fromUrl(REDIS_URL!, prefix, (err) => errors.push(err as Error));
+    const raw = new Redis(REDIS_URL!);
+    try {
+      expect(await d.claim('k')).toBe(true);
+      expect(await d.claim('k')).toBe(false);
+      expect(errors).toEqual([]);
+      await d.close();
+      // The connection is closed: the claim is granted by the error, not refused by the key still in Redis.
+      expect(await d.claim('k')).toBe(true);
+      expect(errors.map((e) => e.message)).toEqual(['Connection is closed.']);
+    } finally {
+      await raw.del(`${prefix}k`);
+      raw.disconnect();
+    }
   });
 });
