@@ -104,8 +104,19 @@ describe('fleet: pure parts (mutation)', () => {
     }
   });
 
-  it('CSV: a header missing the appid column is refused as a header, not as lines', () => {
-    expect(() => parseExtJsonFile('name,ext_json\nshop,{}\n', 'csv')).toThrow(/header with appid and ext_json/);
+  it('CSV: a header missing the appid column is refused as a header (field `file`), not as lines; the columns in any order', () => {
+    const err = (() => {
+      try {
+        parseExtJsonFile('name,ext_json\nshop,{}\n', 'csv');
+      } catch (e) {
+        return e as FleetValidationError;
+      }
+      throw new Error('no error');
+    })();
+    expect(err).toBeInstanceOf(FleetValidationError);
+    expect(err.issues).toEqual([{ field: 'file', problem: 'CSV needs a header with appid and ext_json columns' }]);
+    // Either column may come first.
+    expect(parseExtJsonFile('ext_json,appid\n{},wxA\n', 'csv')).toEqual({ wxA: '{}' });
     expect(() => parseExtJsonFile('appid,ext_json\n', 'csv')).not.toThrow();
     expect(parseExtJsonFile('appid,ext_json\n', 'csv')).toEqual({});
   });
