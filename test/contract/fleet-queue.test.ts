@@ -114,12 +114,14 @@ if (REDIS_URL) {
       const q = new BullmqQueue(url, { name: 'steps-test', prefix: prefix(), concurrency: 1 });
       try {
         const start = Date.now();
-        await q.add(item('wx1', 2));
         vi.useFakeTimers({ toFake: ['Date'] });
-        vi.setSystemTime(start + 4_000);
+        vi.setSystemTime(start);
+        await q.add(item('wx1', 2));
+        vi.setSystemTime(start + 4_999);
         expect(q.has(item('wx1', 2))).toBe(true);
         expect(q.has(item('wx1', 3))).toBe(false);
-        vi.setSystemTime(Date.now() + 6_000);
+        // Forgotten at exactly 5 s.
+        vi.setSystemTime(start + 5_000);
         expect(q.has(item('wx1', 2))).toBe(false);
       } finally {
         vi.useRealTimers();

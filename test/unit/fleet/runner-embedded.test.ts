@@ -109,4 +109,34 @@ describe('EmbeddedQueue', () => {
     expect(ran).toEqual([5, 5]);
     await q.close();
   });
+
+  it('a step finishing after its next version was queued leaves that version marked as queued', async () => {
+    const q = new EmbeddedQueue();
+    const ran: number[] = [];
+    let finishFirst!: () => void;
+    const first = new Promise<void>((r) => (finishFirst = r));
+    let secondStarted!: () => void;
+    const started = new Promise<void>((r) => (secondStarted = r));
+    let finishSecond!: () => void;
+    const second = new Promise<void>((r) => (finishSecond = r));
+    await q.start(async (it) => {
+      ran.push(it.version);
+      if (it.version === 0) await first;
+      else {
+        secondStarted();
+        await second;
+      }
+    });
+    await q.add(item(0), 1);
+    await q.add(item(1, 2), 1);
+    finishFirst();
+    await started;
+    // Version 0 is done; version 1 still runs: the scanner must not add it again.
+    expect(q.has(item(1))).toBe(true);
+    expect(await q.pending()).toBe(1);
+    await q.add(item(1, 2), 1);
+    finishSecond();
+    await q.close();
+    expect(ran).toEqual([0, 1]);
+  });
 });
