@@ -48,13 +48,26 @@ export class MemoryMessageDedupe implements MessageDedupe {
  */
 export class RedisMessageDedupe implements MessageDedupe {
   readonly kind = 'redis';
+  /**
+   * Rejected by close(). ioredis never settles a command it queued while reconnecting once disconnect() has
+   * stopped the reconnecting, so on a connection we own every command races this: a claim waiting at shutdown
+   * with Redis down is granted (as in any outage) instead of holding its request until the process exits.
+   */
+  private readonly closed: Promise<never>;
+  private markClosed: (err: Error) => void = () => {};
+
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
     private readonly ttlMs = DEDUPE_TTL_MS,
     private readonly ownsConnection = false,
     private readonly onError: (err: unknown) => void = () => {},
-  ) {}
+  ) {
+    this.closed = new Promise<never>((_, reject) => {
+      this.markClosed = reject;
+    });
+    this.closed.catch(() => {});
+  }
 
   static fromUrl(url: string, prefix: string, onError?: (err: unknown) => void): RedisMessageDedupe {
     const redis = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: true, lazyConnect: false });
@@ -65,7 +78,7 @@ export class RedisMessageDedupe implements MessageDedupe {
 
   async claim(key: string): Promise<boolean> {
     try {
-      return (await this.redis.set(this.prefix + key, '1', 'PX', this.ttlMs, 'NX')) === 'OK';
+      return (await this.settled(this.redis.set(this.prefix + key, '1', 'PX', this.ttlMs, 'NX'))) === 'OK';
     } catch (err) {
       this.onError(err);
       return true;
@@ -73,11 +86,17 @@ export class RedisMessageDedupe implements MessageDedupe {
   }
 
   async release(key: string): Promise<void> {
-    await this.redis.del(this.prefix + key).catch((err: unknown) => this.onError(err));
+    await this.settled(this.redis.del(this.prefix + key)).catch((err: unknown) => this.onError(err));
   }
 
   async close(): Promise<void> {
-    if (this.ownsConnection) this.redis.disconnect();
+    if (!this.ownsConnection) return;
+    this.markClosed(new Error('message dedupe closed'));
+    this.redis.disconnect();
+  }
+
+  private settled<T>(command: Promise<T>): Promise<T> {
+    return this.ownsConnection ? Promise.race([command, this.closed]) : command;
   }
 }
 

@@ -291,6 +291,24 @@ describe('dedupe', () => {
     }
   }, 10_000);
 
+  it('Redis from a URL: close() while reconnecting grants the claims still waiting instead of leaving them hanging', async () => {
+    // Once ioredis waits to reconnect, disconnect() stops it and a command it had queued never settles: without the
+    // race in RedisMessageDedupe the request waiting on that claim would hang until the process exits.
+    const [port] = (await freePorts(1)) as [number];
+    const errors: unknown[] = [];
+    const d = RedisMessageDedupe.fromUrl(`redis://127.0.0.1:${port}`, 'p:', (err) => errors.push(err));
+    const connection = (d as unknown as { redis: Redis }).redis;
+    const reconnecting = new Promise<void>((resolve) => connection.once('reconnecting', () => resolve()));
+    const claim = d.claim('k');
+    const release = d.release('r');
+    await reconnecting;
+    await d.close();
+    expect(await claim).toBe(true);
+    await release;
+    expect(await d.claim('after')).toBe(true);
+    expect(errors.map((e) => (e as Error).message)).toContain('message dedupe closed');
+  }, 10_000);
+
   it('Redis on a connection it was given: close() leaves that connection alone', async () => {
     const shared = new Redis({ lazyConnect: true });
     await new RedisMessageDedupe(shared, 'p:').close();
