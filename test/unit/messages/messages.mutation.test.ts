@@ -345,10 +345,13 @@ describe('dedupe', () => {
       expect(await d.claim('k')).toBe(true);
       expect(await d.claim('k')).toBe(false);
       expect(errors).toEqual([]);
+      const connection = (d as unknown as { redis: Redis }).redis;
+      const ended = new Promise<void>((resolve) => connection.once('end', () => resolve()));
       await d.close();
-      // The connection is closed: the claim is granted by the error, not refused by the key still in Redis.
+      await ended;
+      // The dedupe is closed: the claim is granted, not refused by the key still in Redis, and its connection ended.
       expect(await d.claim('k')).toBe(true);
-      expect(errors.map((e) => e.message)).toEqual(['Connection is closed.']);
+      expect(errors.map((e) => e.message)).toEqual(['message dedupe closed']);
     } finally {
       await raw.del(`${prefix}k`);
       raw.disconnect();
