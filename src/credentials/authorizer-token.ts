@@ -108,8 +108,9 @@ export class AuthorizerTokenManager {
         maxWaitMs: this.ctx.options.lockMaxWaitMs,
         pollMs: this.ctx.options.lockPollMs,
       });
-      // Joining a plain info() already in flight can hand back the old token: go round once more.
-      if (info.version > before || attempt > 0) {
+      // Joining a plain info() already in flight can hand back the old token: go round once more. A token the
+      // store refused to record keeps the old version but is new: asking again would only spend another refresh.
+      if (info.version > before || attempt > 0 || this.unsaved.get(appid)?.info === info) {
         this.cache.set(appid, { ...info, readAt: this.ctx.clock.now() });
         return info;
       }
@@ -168,8 +169,12 @@ export class AuthorizerTokenManager {
 
   private async refresh(appid: string): Promise<AuthorizerTokenInfo> {
     const r = await this.record(appid);
+    // A refresh the store refused to record may have rotated the refresh token: then only the held copy has the
+    // one WeChat accepts (the stored one may already be dead), so it is used for as long as the row is unchanged.
+    const held = this.unsaved.get(appid);
+    const refreshTokenEnc = held && held.input.expectedVersion === r.version ? held.input.refreshTokenEnc : r.refreshTokenEnc!;
     try {
-      return await this.refreshWith(r, this.ctx.box.open(r.refreshTokenEnc!, this.aad(appid)));
+      return await this.refreshWith(r, this.ctx.box.open(refreshTokenEnc, this.aad(appid)));
     } catch (err) {
       if (err instanceof WeChatApiError && DEAD_REFRESH_TOKEN.has(err.errcode)) return this.recover(r, err);
       if (err instanceof WeChatApiError && NOT_AUTHORIZED.has(err.errcode)) throw await this.flag(appid, err);
@@ -209,6 +214,8 @@ export class AuthorizerTokenManager {
       return info;
     }
     ctx.metrics.tokenRefreshes.inc({ kind: 'authorizer', outcome: outcome === 'saved' ? 'ok' : 'conflict' });
+    // Whatever was held is older than what was just written (or than the row that moved on).
+    this.unsaved.delete(appid);
     if (outcome === 'conflict') {
       // The row changed under us (a re-authorization). The new refresh token is in the log; hand out
       // the access token WeChat just issued, which is valid.

@@ -184,18 +184,57 @@ describe('tokens held in memory while the store refuses writes', () => {
     expect(w.count(AAT)).toBe(2);
   });
 
-  it('forceRefresh returns a token WeChat issued and stops, though the row keeps its version', async () => {
+  it('forceRefresh returns the token WeChat issued and stops, though the row keeps its version: WeChat is asked once', async () => {
     const w = world();
     w.store.mode = 'refuse';
     // A guard, so a loop that never ends shows as a failure instead of a hang.
     w.wechat.aat = (_b, n) => (n > 4 ? { errcode: 45009, errmsg: 'guard: too many refreshes' } : undefined);
-    // Today the refused write hands back the old version, so the loop goes round once more and asks WeChat a
-    // second time (with the stored refresh token); at most that.
     const info = await w.manager.forceRefresh(APPID);
-    expect(info.token).toMatch(/^at\d-/);
-    expect(info.version).toBe(1);
-    expect(w.count(AAT)).toBeLessThanOrEqual(2);
+    expect(info).toEqual({ token: `at1-${APPID}`, expiresAt: T0 + 7200_000, version: 1 });
+    expect(w.count(AAT)).toBe(1);
     expect(await w.manager.get(APPID)).toBe(info.token);
+  });
+
+  it('the next refresh uses the refresh token WeChat rotated in the refresh the store refused, not the stored one', async () => {
+    const w = world({ accessExpiresAt: T0 });
+    w.store.mode = 'refuse';
+    // The stored rt0 is dead once WeChat has rotated it: only the held rt1 is accepted.
+    w.wechat.aat = (body) => (body.authorizer_refresh_token === `rt0-${APPID}` && w.count(AAT) > 1 ? { errcode: 61023, errmsg: 'invalid refresh_token' } : undefined);
+    expect(await w.manager.get(APPID)).toBe(`at1-${APPID}`);
+    w.clock.t += 2 * HOUR;
+    expect(await w.manager.get(APPID)).toBe(`at2-${APPID}`);
+    expect(w.calls.filter((c) => c.path === AAT).map((c) => c.body.authorizer_refresh_token)).toEqual([`rt0-${APPID}`, `rt1-${APPID}`]);
+    // Once the store accepts again, the newest pair is written: the row holds rt2.
+    w.store.mode = 'ok';
+    w.clock.t += 2 * HOUR;
+    expect(await w.manager.get(APPID)).toBe(`at3-${APPID}`);
+    expect(w.calls.filter((c) => c.path === AAT).map((c) => c.body.authorizer_refresh_token)).toEqual([`rt0-${APPID}`, `rt1-${APPID}`, `rt2-${APPID}`]);
+  });
+
+  it('held tokens stop counting once the row has changed (a re-authorization): the stored refresh token is used', async () => {
+    const w = world({ accessExpiresAt: T0 });
+    w.store.mode = 'refuse';
+    expect(await w.manager.get(APPID)).toBe(`at1-${APPID}`);
+    // The merchant authorizes again; the row (written by the authorization flow) moves on with its own refresh token.
+    Object.assign(w.rows.get(APPID)!, { refreshTokenEnc: new SecretBox(['11'.repeat(32)]).seal(`rtR-${APPID}`, aad(APPID)), version: 7 });
+    w.clock.t += 2 * HOUR;
+    expect(await w.manager.get(APPID)).toBe(`at2-${APPID}`);
+    expect(w.calls.filter((c) => c.path === AAT).map((c) => c.body.authorizer_refresh_token)).toEqual([`rt0-${APPID}`, `rtR-${APPID}`]);
+  });
+
+  it('a refresh the store records supersedes the held tokens: they are not written over it later', async () => {
+    const w = world({ accessExpiresAt: T0 });
+    w.store.mode = 'refuse';
+    expect(await w.manager.get(APPID)).toBe(`at1-${APPID}`);
+    w.store.mode = 'ok';
+    // Within 5 s of the refused write the held pair is not retried; the forced refresh (with the held rt1) is saved.
+    w.clock.t += 1_000;
+    expect((await w.manager.forceRefresh(APPID)).token).toBe(`at2-${APPID}`);
+    const saves = w.store.saves;
+    w.clock.t += 60_000;
+    expect(await w.manager.get(APPID)).toBe(`at2-${APPID}`);
+    expect(w.store.saves).toBe(saves);
+    expect(w.lines.map((l) => l.msg)).not.toContain('stored the authorizer tokens kept in memory while the store was refusing writes');
   });
 });
 
