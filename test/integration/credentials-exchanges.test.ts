@@ -35,7 +35,7 @@ afterAll(async () => {
 });
 
 let n = 0;
-function setup(exchange: Exchange, o: { firstRetryMs?: number; maxRetryMs?: number; store?: Store; maxConcurrent?: number } = {}) {
+function setup(exchange: Exchange, o: { firstRetryMs?: number; maxRetryMs?: number; store?: Store; maxConcurrent?: number; maxWaiting?: number } = {}) {
   const clock = new ManualClock(T0 + n++ * 3_600_000);
   const metrics = createMetrics();
   const events = new PlatformEvents();
@@ -43,10 +43,10 @@ function setup(exchange: Exchange, o: { firstRetryMs?: number; maxRetryMs?: numb
   const failed: unknown[] = [];
   events.on('authorizer.exchange_failed', (e) => failed.push(e));
   const ctx: CredentialContext = { ...platform.ctx, store: o.store ?? store, clock, metrics, events, logger };
-  const q = new ExchangeQueue(ctx, exchange, { sweepMs: 3_600_000, firstRetryMs: o.firstRetryMs ?? 100_000, maxRetryMs: o.maxRetryMs ?? 250_000, orderingTime: (c) => c, maxConcurrent: o.maxConcurrent });
+  const q = new ExchangeQueue(ctx, exchange, { sweepMs: 3_600_000, firstRetryMs: o.firstRetryMs ?? 100_000, maxRetryMs: o.maxRetryMs ?? 250_000, orderingTime: (c) => c, maxConcurrent: o.maxConcurrent, maxWaiting: o.maxWaiting });
   queues.push(q);
   const outcomes = async () => Object.fromEntries((await metrics.codeExchanges.get()).values.map((v) => [v.labels.outcome, v.value]));
-  const row = (code: string) => store.getExchange(ctx.componentAppid, q.key(code));
+  const row = (code: string) => ctx.store.getExchange(ctx.componentAppid, q.key(code));
   return { q, clock, lines, failed, outcomes, row, submit: (code: string, appid: string | null = 'wxAuth') => q.submit(code, { authorizerAppid: appid, eventTime: 1, receivedAt: clock.now() }) };
 }
 
@@ -386,5 +386,346 @@ describe('ExchangeQueue', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+});
+
+/** The real store behind a proxy whose named writes throw while their cue says so. */
+function faulty(base: Store, cues: Partial<Record<'recordExchange' | 'updateExchange' | 'listPushes' | 'pruneExchanges', () => boolean>>): Store {
+  return new Proxy(base, {
+    get(target, prop) {
+      const v: unknown = Reflect.get(target, prop, target);
+      if (typeof v !== 'function') return v;
+      const f = (v as (...a: unknown[]) => unknown).bind(target);
+      const cue = cues[prop as keyof typeof cues];
+      return cue
+        ? async (...a: unknown[]) => {
+            if (cue()) throw new Error(`${String(prop)} refused`);
+            return f(...a);
+          }
+        : f;
+    },
+  });
+}
+
+/** setImmediate stays real under the fake timers used here: it lets the store and the queue's promises run. */
+const settle = async () => {
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+};
+
+describe('ExchangeQueue, edges (mutation run of 2026-12-02 08:21)', () => {
+  // A store of their own: no pending row of another test is due in these sweeps.
+  const own: Store[] = [];
+  const fresh = async () => {
+    const s = await createStore('sqlite::memory:');
+    own.push(s);
+    return s;
+  };
+  afterAll(async () => {
+    for (const s of own.splice(0)) await s.close();
+  });
+  const pushTo = (to: Store, infoType: string, code: string, receivedAt: number) => {
+    const componentAppid = platform.ctx.componentAppid;
+    return to.recordPush({
+      componentAppid,
+      dedupeKey: `${infoType}:${code}:${receivedAt}`,
+      infoType,
+      authorizerAppid: 'wxAuth',
+      createTime: 1,
+      receivedAt,
+      payload: `<xml><AppId>${componentAppid}</AppId><InfoType>${infoType}</InfoType><AuthorizationCode>${code}</AuthorizationCode></xml>`,
+    });
+  };
+
+  it('start() twice keeps one sweep timer: after stop() no sweep runs any more', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    try {
+      let lists = 0;
+      const base = await fresh();
+      const counted = faulty(base, { listPushes: () => (lists++, false) });
+      const s = setup(async () => record, { store: counted });
+      s.q.start();
+      s.q.start();
+      await settle();
+      await s.q.stop();
+      const before = lists;
+      expect(before).toBeGreaterThan(0);
+      vi.advanceTimersByTime(3 * 3_600_000);
+      await settle();
+      expect(lists).toBe(before);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('stop() waits for the exchanges in flight', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let calls = 0;
+    const s = setup(async () => {
+      calls++;
+      await gate;
+      return record;
+    });
+    const a = s.submit('if-a');
+    await vi.waitFor(() => expect(calls).toBe(1));
+    let stopped = false;
+    const stopping = s.q.stop().then(() => {
+      stopped = true;
+    });
+    await settle();
+    expect(stopped).toBe(false);
+    release();
+    await stopping;
+    expect(await a).toBe(record);
+    expect(await s.row('if-a')).toMatchObject({ state: 'done', attempts: 1 });
+  });
+
+  it('after stop() with waiters and a new start(), maxConcurrent still holds', async () => {
+    let open = 0;
+    let peak = 0;
+    const releases: (() => void)[] = [];
+    const sent: string[] = [];
+    const s = setup(
+      async (code) => {
+        sent.push(code);
+        peak = Math.max(peak, ++open);
+        await new Promise<void>((r) => releases.push(r));
+        open--;
+        return record;
+      },
+      { maxConcurrent: 1, store: await fresh() },
+    );
+    const results = ['rs-a', 'rs-b', 'rs-c'].map((c) => s.submit(c));
+    await vi.waitFor(() => expect(sent).toEqual(['rs-a']));
+    const stopping = s.q.stop();
+    releases.shift()!();
+    await stopping;
+    expect(await Promise.all(results)).toEqual([record, undefined, undefined]);
+    // Started again: its sweep sends rs-b and rs-c, one at a time, and a new code waits its turn.
+    s.q.start();
+    const d = s.submit('rs-d');
+    while (sent.length < 4 || releases.length > 0) {
+      await vi.waitFor(() => expect(releases.length).toBeGreaterThan(0));
+      releases.shift()!();
+      await settle();
+    }
+    expect(await d).toBe(record);
+    await s.q.sweep();
+    expect([...sent].sort()).toEqual(['rs-a', 'rs-b', 'rs-c', 'rs-d']);
+    expect(peak).toBe(1);
+  });
+
+  it('a code the store refuses to record is exchanged all the same, with an error log naming the authorizer', async () => {
+    const s = setup(async () => record, { store: faulty(store, { recordExchange: () => true }) });
+    expect(await s.submit('rf-a')).toBe(record);
+    expect(await s.submit('rf-b', null)).toBe(record);
+    const errs = s.lines.filter((l) => l.level === 50);
+    expect(errs.map((l) => [l.msg, l.authorizerAppid, (l.err as { message?: string } | undefined)?.message])).toEqual([
+      ['could not record the authorization code to exchange; exchanging it now', 'wxAuth', 'recordExchange refused'],
+      ['could not record the authorization code to exchange; exchanging it now', undefined, 'recordExchange refused'],
+    ]);
+    expect('authorizerAppid' in errs[1]!).toBe(false);
+  });
+
+  it('a refused row update is a warning; the exchange still answers and the row stays pending', async () => {
+    const s = setup(async () => record, { store: faulty(store, { updateExchange: () => true }) });
+    expect(await s.submit('ru-a')).toBe(record);
+    expect(await s.row('ru-a')).toMatchObject({ state: 'pending', attempts: 0 });
+    const warns = s.lines.filter((l) => l.level === 40);
+    expect(warns.map((l) => [l.msg, (l.err as { message?: string } | undefined)?.message])).toEqual([['could not update the exchange record', 'updateExchange refused']]);
+  });
+
+  it('a failing sweep is a warning and resolves; the next one runs', async () => {
+    let refuse = true;
+    const s = setup(async () => record, { store: faulty(await fresh(), { listPushes: () => refuse }) });
+    await expect(s.q.sweep()).resolves.toBeUndefined();
+    const warns = s.lines.filter((l) => l.level === 40);
+    expect(warns.map((l) => [l.msg, (l.err as { message?: string } | undefined)?.message])).toEqual([['exchange sweep failed; retrying at the next one', 'listPushes refused']]);
+    refuse = false;
+    await s.q.sweep();
+    expect(s.lines.filter((l) => l.level === 40)).toHaveLength(1);
+  });
+
+  it('while a hold lasts, a new submit of a code in flight does not join it, and the sweep does not wait for it', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const sent: string[] = [];
+    const s = setup(
+      async (code) => {
+        sent.push(code);
+        if (code === 'jh-y') throw new UpstreamError('/cgi-bin/component/api_query_auth: HTTP 502');
+        await gate;
+        return record;
+      },
+      { store: await fresh() },
+    );
+    const a = s.submit('jh-x');
+    await vi.waitFor(() => expect(sent).toEqual(['jh-x']));
+    expect(await s.submit('jh-y')).toBeUndefined();
+    let again: { v: unknown } | undefined;
+    void s.submit('jh-x').then((v) => (again = { v }));
+    let swept = false;
+    void s.q.sweep().then(() => (swept = true));
+    await settle();
+    expect(again).toEqual({ v: undefined });
+    expect(swept).toBe(true);
+    release();
+    expect(await a).toBe(record);
+    expect(sent).toEqual(['jh-x', 'jh-y']);
+  });
+
+  it('the sweep skips a push at the end of its code life and one with an empty code', async () => {
+    const own1 = await fresh();
+    const seen: string[] = [];
+    const s = setup(
+      async (code) => {
+        seen.push(code);
+        return record;
+      },
+      { store: own1 },
+    );
+    const now = s.clock.now();
+    await pushTo(own1, 'authorized', 'ed-old', now - CODE_LIFE_MS);
+    await pushTo(own1, 'authorized', '', now - 1000);
+    await pushTo(own1, 'updateauthorized', 'ed-ok', now - 1000);
+    await s.q.sweep();
+    expect(seen).toEqual(['ed-ok']);
+    expect(await s.row('ed-old')).toBeUndefined();
+    expect(await s.row('')).toBeUndefined();
+    expect(s.failed).toEqual([]);
+  });
+
+  it('the sweep prunes exchange rows a day after they expired, not sooner', async () => {
+    const s = setup(async () => record, { store: await fresh() });
+    expect(await s.submit('pr-a')).toBe(record);
+    s.clock.advance(CODE_LIFE_MS + 3_600_000);
+    await s.q.sweep();
+    expect(await s.row('pr-a')).toMatchObject({ state: 'done' });
+    s.clock.advance(24 * 3_600_000);
+    await s.q.sweep();
+    expect(await s.row('pr-a')).toBeUndefined();
+  });
+
+  it('maxWaiting 0: exchanges run up to maxConcurrent, and only past that wait in their row', async () => {
+    const releases: (() => void)[] = [];
+    const sent: string[] = [];
+    const s = setup(
+      async (code) => {
+        sent.push(code);
+        await new Promise<void>((r) => releases.push(r));
+        return record;
+      },
+      { maxConcurrent: 2, maxWaiting: 0, store: await fresh() },
+    );
+    const results = ['mw-a', 'mw-b', 'mw-c'].map((c) => s.submit(c));
+    await vi.waitFor(() => expect(sent).toEqual(['mw-a', 'mw-b']));
+    expect(await results[2]).toBeUndefined();
+    expect(await s.row('mw-c')).toMatchObject({ state: 'pending', attempts: 0 });
+    await vi.waitFor(() => expect(releases).toHaveLength(2));
+    for (const r of releases.splice(0)) r();
+    expect(await Promise.all(results.slice(0, 2))).toEqual([record, record]);
+  });
+
+  it('a queue that is not started retries a failed code by its own timer and sweeps nothing at the hold end', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+    try {
+      const sent: string[] = [];
+      let down = true;
+      const s = setup(
+        async (code) => {
+          sent.push(code);
+          if (down) throw new UpstreamError('/cgi-bin/component/api_query_auth: connect ECONNREFUSED');
+          return record;
+        },
+        { store: await fresh() },
+      );
+      expect(await s.submit('ns-a')).toBeUndefined();
+      expect(await s.submit('ns-b')).toBeUndefined();
+      down = false;
+      s.clock.advance(100_000);
+      await vi.advanceTimersByTimeAsync(100_000);
+      await settle();
+      expect(sent).toEqual(['ns-a', 'ns-a']);
+      expect(await s.row('ns-a')).toMatchObject({ state: 'done', attempts: 2 });
+      expect(await s.row('ns-b')).toMatchObject({ state: 'pending', attempts: 0 });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('a started queue retries "code used" by its own timer (no hold covers it)', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+    try {
+      const sent: string[] = [];
+      const s = setup(
+        async (code) => {
+          sent.push(code);
+          if (sent.length === 1) throw new WeChatApiError(61010, 'code is expired', '/cgi-bin/component/api_query_auth');
+          return record;
+        },
+        { firstRetryMs: 10_000, store: await fresh() },
+      );
+      s.q.start();
+      await settle();
+      expect(await s.submit('su-u')).toBeUndefined();
+      s.clock.advance(10_000);
+      await vi.advanceTimersByTimeAsync(10_000);
+      await settle();
+      expect(sent).toEqual(['su-u', 'su-u']);
+      expect(await s.row('su-u')).toMatchObject({ state: 'done', attempts: 2 });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('61009 is retried like 61010, and neither holds the queue', async () => {
+    const sent: string[] = [];
+    const s = setup(
+      async (code) => {
+        sent.push(code);
+        if (code === 'ue-u') throw new WeChatApiError(61009, 'code is used', '/cgi-bin/component/api_query_auth');
+        return record;
+      },
+      { firstRetryMs: 10_000 },
+    );
+    expect(await s.submit('ue-u')).toBeUndefined();
+    expect(await s.row('ue-u')).toMatchObject({ state: 'pending', attempts: 1, lastError: 'errcode 61009' });
+    expect(await s.submit('ue-v')).toBe(record);
+    expect(sent).toEqual(['ue-u', 'ue-v']);
+  });
+
+  it('a retry that would land exactly at the end of the code life is not scheduled', async () => {
+    const s = setup(
+      async () => {
+        throw new UpstreamError('/cgi-bin/component/api_query_auth: HTTP 502');
+      },
+      { firstRetryMs: CODE_LIFE_MS, maxRetryMs: CODE_LIFE_MS },
+    );
+    expect(await s.submit('el-a')).toBeUndefined();
+    expect(await s.row('el-a')).toMatchObject({ state: 'failed', attempts: 1, lastError: expect.stringMatching(/; no retry fits in the code's life$/) });
+  });
+
+  it('the "authorization lost" error names the authorizer', async () => {
+    const s = setup(async () => {
+      throw new WeChatApiError(40029, 'invalid code', '/cgi-bin/component/api_query_auth');
+    });
+    await s.submit('al-a', 'wxNamed');
+    const err = s.lines.filter((l) => l.level === 50);
+    expect(err.map((l) => [l.msg, l.authorizerAppid])).toEqual([['authorization lost: the code could not be exchanged', 'wxNamed']]);
+  });
+
+  it('a long error is cut to 300 characters, in the row and in the log', async () => {
+    const long = 'x'.repeat(400);
+    const s = setup(async (code) => {
+      if (code === 'lg-str') throw long;
+      throw new Error(long);
+    });
+    await s.submit('lg-str');
+    s.clock.advance(100_000);
+    await s.submit('lg-err');
+    expect((await s.row('lg-str'))?.lastError).toBe(long.slice(0, 300));
+    expect((await s.row('lg-err'))?.lastError).toBe(`Error: ${long}`.slice(0, 300));
+    const warn = s.lines.filter((l) => l.msg === 'authorization code exchange failed; will retry');
+    expect(warn.map((l) => l.error)).toEqual([long.slice(0, 300), `Error: ${long}`.slice(0, 300)]);
   });
 });
