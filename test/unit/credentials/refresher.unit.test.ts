@@ -184,6 +184,44 @@ describe('refresher: one pass', () => {
     expect(r).toMatchObject({ due: 2, refreshed: 2 });
   });
 
+  it('a token whose refresh point is exactly now is due (the point itself counts)', async () => {
+    const spread = 1_000;
+    const ahead = DEFAULT_CREDENTIAL_OPTIONS.refreshAheadMs;
+    const slot = (appid: string, at: number) => ahead + Math.floor(jitter(`${appid}:${at}`) * spread);
+    // An appid and expiry whose own jitter puts the refresh point on T0 to the millisecond, and one a millisecond later.
+    const find = (prefix: string, point: number): [string, number] => {
+      for (let i = 0; ; i++) {
+        for (let exp = T0 + ahead; exp <= T0 + ahead + spread; exp++) if (exp - slot(`${prefix}${i}`, exp) === point) return [`${prefix}${i}`, exp];
+      }
+    };
+    const [edge, exact] = find('wxedge', T0);
+    const [late, later] = find('wxlate', T0 + 1);
+    const s = setup({
+      authorizers: [
+        { authorizerAppid: edge, accessExpiresAt: exact },
+        { authorizerAppid: late, accessExpiresAt: later },
+      ],
+      refresher: { spreadMs: spread },
+    });
+    expect(await s.refresher.tick()).toMatchObject({ due: 1, refreshed: 1 });
+    expect(s.calls.map((c) => [c.appid, c.minValidMs])).toEqual([[edge, slot(edge, exact)]]);
+  });
+
+  it('without a sleepUntil of its own, waits for each start slot on a timer', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const s = setup({ authorizers: dueNow(2), refresher: { maxPerSecond: 4, concurrency: 1, sleepUntil: undefined } });
+      const pass = s.refresher.tick();
+      await vi.advanceTimersByTimeAsync(249);
+      expect(s.calls.map((c) => c.appid)).toEqual(['wxa00000']);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(s.calls.map((c) => c.appid)).toEqual(['wxa00000', 'wxa00001']);
+      expect(await pass).toMatchObject({ due: 2, refreshed: 2 });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('over budget, the soonest-expiring go first and the rest are deferred; budget = maxPerSecond × interval, at least 1', async () => {
     const auths = [5, 1, 4, 2, 3].map((k) => ({ authorizerAppid: `wxb${k}`, accessExpiresAt: T0 + k * 1000 }));
     const s = setup({ authorizers: auths, refresher: { maxPerSecond: 1.5, intervalMs: 2_000 } });
