@@ -3,8 +3,12 @@
  * SQLite in memory), 32 pushes in flight per event-loop turn as under bench:push's 32 connections. Less
  * noisy than bench:push on a busy machine, so it is the quick before/after check for a change to the
  * handlers, crypto, XML or pipeline. BENCH_HANDLERS_PROF=<dir> writes a CPU profile of the measured part.
+ * BENCH_HANDLERS_DB=file uses a SQLite file in a temporary directory instead (synchronous=full, the group
+ * commit's fsync included) and also prints the bytes written per push (/proc/self/io `wchar`: what the
+ * store hands the kernel, independent of the machine's load).
  */
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import { createWxOpen } from '../src/server/create.js';
@@ -15,6 +19,8 @@ const scenario = (process.argv[2] ?? 'ticket') as Scenario;
 const n = Number(process.argv[3] ?? 20_000);
 const profileDir = process.env.BENCH_HANDLERS_PROF;
 const dead = 'http://127.0.0.1:9';
+const dbDir = process.env.BENCH_HANDLERS_DB === 'file' ? mkdtempSync(join(tmpdir(), 'wxopen-handlers-')) : undefined;
+const wchar = (): number => Number(/wchar: (\d+)/.exec(readFileSync('/proc/self/io', 'utf8'))?.[1] ?? NaN);
 
 const wx = await createWxOpen({
   env: {
@@ -22,7 +28,7 @@ const wx = await createWxOpen({
     NODE_ENV: 'production',
     WXOPEN_PUBLIC_URL: 'http://127.0.0.1:1',
     WXOPEN_SECRET_KEY: 'b3'.repeat(32),
-    WXOPEN_DATABASE_URL: 'sqlite::memory:',
+    WXOPEN_DATABASE_URL: dbDir ? `sqlite:${join(dbDir, 'wxopen.db')}` : 'sqlite::memory:',
     WXOPEN_API_BASE: dead,
     WXOPEN_API_BACKUP_BASES: dead,
     WXOPEN_MP_BASE: dead,
@@ -63,11 +69,15 @@ if (profileDir) {
   await session.post('Profiler.start');
 }
 const before = process.cpuUsage();
+const written = wchar();
 await run(n);
 const used = process.cpuUsage(before);
+const bytes = (wchar() - written) / n;
 if (profileDir) {
   const { profile } = await session.post('Profiler.stop');
   writeFileSync(join(profileDir, `${scenario}.cpuprofile`), JSON.stringify(profile));
 }
-console.log(`${scenario}: ${((used.user + used.system) / n).toFixed(2)} CPU µs per push through the handlers (${n} pushes)`);
+const io = dbDir && Number.isFinite(bytes) ? `, ${(bytes / 1024).toFixed(1)} KB written per push` : '';
+console.log(`${scenario}: ${((used.user + used.system) / n).toFixed(2)} CPU µs per push through the handlers (${n} pushes${dbDir ? ', SQLite file' : ''}${io})`);
 await wx.close();
+if (dbDir) rmSync(dbDir, { recursive: true, force: true });
