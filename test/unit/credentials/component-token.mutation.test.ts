@@ -28,6 +28,8 @@ function fakeCache() {
   const ops: string[] = [];
   const cache: TokenCache = {
     get: async (key) => {
+      // A guard, so a loop that only reads shows as a failure instead of a hang (the manager falls back to the store, which has one too).
+      if (ops.length > 200) throw new Error('guard: too many cache calls');
       ops.push(`get ${key}`);
       return entries.get(key)?.value;
     },
@@ -367,5 +369,74 @@ describe('api_start_push_ticket is safe to repeat', () => {
     w.wechat.push = (_url, n) => (n === 1 ? { errcode: -1, errmsg: 'system error' } : undefined);
     expect(await w.manager.ensureTicket()).toBe('requested');
     expect(w.count(PUSH)).toBe(2);
+  });
+});
+
+describe('a held token never shadows a newer stored one', () => {
+  it('once the store accepts, the held token is written, logged as stored and cached for the rest of its life', async () => {
+    const w = world({ stored: null, cache: true });
+    w.store.mode = 'refuse';
+    expect(await w.manager.get()).toBe('cat1');
+    expect(w.cache!.entries.has(CACHE_KEY)).toBe(false);
+    w.store.mode = 'ok';
+    w.clock.t += 30_000;
+    expect(await w.manager.get()).toBe('cat1');
+    expect(w.store.row()).toEqual({ token: 'cat1', obtainedAt: T0, expiresAt: T0 + 7200_000 });
+    expect(w.manager.holdsUnsaved).toBe(false);
+    expect(w.lines.filter((l) => l.msg === STORED_MSG)).toHaveLength(1);
+    const entry = w.cache!.entries.get(CACHE_KEY)!;
+    expect(JSON.parse(entry.value)).toMatchObject({ obtainedAt: T0, expiresAt: T0 + 7200_000 });
+    expect(entry.ttlMs).toBe(7200_000 - 30_000);
+  });
+
+  it('a refreshed token the store accepts is cached for its whole life', async () => {
+    const w = world({ stored: null, cache: true });
+    expect(await w.manager.get()).toBe('cat1');
+    const entry = w.cache!.entries.get(CACHE_KEY)!;
+    expect(JSON.parse(entry.value)).toMatchObject({ obtainedAt: T0, expiresAt: T0 + 7200_000 });
+    expect(entry.ttlMs).toBe(7200_000);
+  });
+
+  it('with a cache: a held token the store already has a newer one for is dropped, not cached; the newer one is served', async () => {
+    const w = world({ stored: null, cache: true });
+    w.store.mode = 'refuse';
+    expect(await w.manager.get()).toBe('cat1');
+    w.store.mode = 'ok';
+    w.store.put({ token: 'other-instance', obtainedAt: T0 + 1000, expiresAt: T0 + 1000 + 2 * HOUR });
+    w.clock.t += 30_000;
+    expect(await w.manager.get()).toBe('other-instance');
+    expect(w.store.row()?.token).toBe('other-instance');
+    expect(JSON.parse(w.cache!.entries.get(CACHE_KEY)!.value)).toMatchObject({ obtainedAt: T0 + 1000 });
+    expect(w.manager.holdsUnsaved).toBe(false);
+    // It was not stored, so the log does not say so.
+    expect(w.lines.map((l) => l.msg)).not.toContain(STORED_MSG);
+    expect(w.lines.map((l) => l.msg)).toContain('dropped the component_access_token kept in memory: the store holds a newer one');
+  });
+
+  it('a refresh the store records drops the older held token: nothing is held, and the new token is served after the memory copy', async () => {
+    const w = world({ stored: null, cache: true });
+    w.store.mode = 'refuse';
+    expect(await w.manager.get()).toBe('cat1');
+    w.store.mode = 'ok';
+    w.clock.t += 1000;
+    expect((await w.manager.forceRefresh()).token).toBe('cat2');
+    expect(w.manager.holdsUnsaved).toBe(false);
+    w.clock.t += 30_000;
+    expect(await w.manager.get()).toBe('cat2');
+    expect(w.store.row()?.token).toBe('cat2');
+    expect(JSON.parse(w.cache!.entries.get(CACHE_KEY)!.value)).toMatchObject({ obtainedAt: T0 + 1000 });
+    expect(w.store.saves).toBe(2);
+    expect(w.lines.map((l) => l.msg)).not.toContain(STORED_MSG);
+  });
+
+  it('without a memory copy, the older held token is not served once the new one is stored', async () => {
+    const w = world({ stored: null, credentials: { memoryCacheMs: 0 } });
+    w.store.mode = 'refuse';
+    expect(await w.manager.get()).toBe('cat1');
+    w.store.mode = 'ok';
+    w.clock.t += 1000;
+    expect((await w.manager.forceRefresh()).token).toBe('cat2');
+    // Within 5 s of the refresh: no write of the held token is tried, and it must not be what is served.
+    expect(await w.manager.get()).toBe('cat2');
   });
 });
