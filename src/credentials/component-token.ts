@@ -144,14 +144,20 @@ export class ComponentTokenManager {
     return this.unsaved ?? this.readStore();
   }
 
-  /** Writes an unsaved token unless the store already holds a newer one; false while the store refuses. */
+  /**
+   * Writes a token unless the store already holds a newer one; false while the store refuses. Once the store
+   * accepts, nothing stays held: whatever was held is no newer than this token, and the store now has this
+   * one or a newer one.
+   */
   private async persist(info: TokenInfo): Promise<boolean> {
     const { ctx } = this;
     const tokenEnc = ctx.box.seal(info.token, ctx.componentAppid);
+    let written = false;
     try {
       const stored = await ctx.store.getComponentToken(ctx.componentAppid);
       if (!stored || stored.obtainedAt < info.obtainedAt) {
         await ctx.store.saveComponentToken({ componentAppid: ctx.componentAppid, tokenEnc, expiresAt: info.expiresAt, obtainedAt: info.obtainedAt });
+        written = true;
       }
     } catch (err) {
       ctx.metrics.storeWriteFailures.inc({ what: 'component_token' });
@@ -159,11 +165,17 @@ export class ComponentTokenManager {
       this.unsaved = info;
       return false;
     }
-    if (this.unsaved?.obtainedAt === info.obtainedAt) {
-      this.unsaved = undefined;
-      ctx.logger.info('stored the component_access_token kept in memory while the store was refusing writes');
+    const held = this.unsaved;
+    this.unsaved = undefined;
+    if (held?.obtainedAt === info.obtainedAt) {
+      ctx.logger.info(
+        written
+          ? 'stored the component_access_token kept in memory while the store was refusing writes'
+          : 'dropped the component_access_token kept in memory: the store holds a newer one',
+      );
     }
-    await this.cacheOp((c) => c.set(this.cacheKey, JSON.stringify({ tokenEnc, expiresAt: info.expiresAt, obtainedAt: info.obtainedAt }), info.expiresAt - ctx.clock.now()));
+    // Only a token just written goes to the cache: an older one there would shadow the newer stored one.
+    if (written) await this.cacheOp((c) => c.set(this.cacheKey, JSON.stringify({ tokenEnc, expiresAt: info.expiresAt, obtainedAt: info.obtainedAt }), info.expiresAt - ctx.clock.now()));
     return true;
   }
 

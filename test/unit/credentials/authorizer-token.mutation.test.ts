@@ -1,38 +1,24 @@
 /**
- * AuthorizerTokenManager against an in-process world: the real WeChatHttp over a fake fetch that plays WeChat,
- * the real SecretBox and memory lock, a fake store whose writes can be refused or lose a race, and a frozen clock
- * (as in refresher.unit.test.ts). Each case pins one edge of the token rules: the margins (exactly at the edge), tokens held while the store refuses writes, forced refreshes joining or racing other
+ * AuthorizerTokenManager against an in-process world (fake-world.ts): the real WeChatHttp over a fake fetch that
+ * plays WeChat, the real SecretBox and memory lock, a fake store whose writes can be refused or lose a race, and a
+ * frozen clock (as in refresher.unit.test.ts). Each case pins one edge of the token rules: the margins (exactly at the edge), tokens held while the store refuses writes, forced refreshes joining or racing other
  * refreshes, a refresh that loses the compare-and-set, and the refresh-token recovery (candidates, list paging).
  */
 import { describe, expect, it } from 'vitest';
-import { WeChatHttp } from '../../../src/api/http.js';
 import { AuthorizerTokenManager } from '../../../src/credentials/authorizer-token.js';
-import { DEFAULT_CREDENTIAL_OPTIONS, type CredentialContext, type CredentialOptions } from '../../../src/credentials/context.js';
-import { PlatformEvents } from '../../../src/credentials/events.js';
+import { DEFAULT_CREDENTIAL_OPTIONS, type CredentialOptions } from '../../../src/credentials/context.js';
 import { SecretBox } from '../../../src/crypto/secret-box.js';
 import { ReauthorizationRequiredError, WeChatApiError } from '../../../src/errors.js';
-import { MemoryLockBackend } from '../../../src/lock/memory.js';
-import { createMetrics } from '../../../src/observability/metrics.js';
 import type { AuthorizerRecord, RefreshedTokensInput } from '../../../src/store/types.js';
-import { captureLogger } from '../../helpers/logs.js';
+import { BOX_KEY, COMPONENT, HOUR, MINUTE, T0, credentialContext, fakeWeChat, type Answer } from './fake-world.js';
 
-const T0 = Date.UTC(2026, 0, 15, 2, 0, 0);
-const MINUTE = 60_000;
-const HOUR = 3600_000;
-const COMPONENT = 'wxcomponent0001';
 const APPID = 'wxauthorizer0001';
 const AAT = '/cgi-bin/component/api_authorizer_token';
 const LIST = '/cgi-bin/component/api_get_authorizer_list';
 const aad = (appid: string) => `${COMPONENT}:${appid}`;
 
-type Answer = Record<string, unknown>;
-
 function world(opts: { credentials?: Partial<CredentialOptions>; accessExpiresAt?: number | null; refreshTokenEnc?: null; appids?: string[] } = {}) {
-  const clock = { t: T0, now: () => clock.t };
-  const box = new SecretBox(['11'.repeat(32)]);
-  const { logger, lines } = captureLogger('info');
-  const metrics = createMetrics({ defaultMetrics: false });
-  const events = new PlatformEvents();
+  const box = new SecretBox([BOX_KEY]);
 
   // The store: one row per authorizer, versioned like the real one (every write bumps the version).
   const rows = new Map<string, AuthorizerRecord>();
@@ -95,52 +81,25 @@ function world(opts: { credentials?: Partial<CredentialOptions>; accessExpiresAt
   };
 
   // WeChat: api_authorizer_token issues numbered tokens unless `aat` answers otherwise; the list is empty.
-  const calls: { path: string; body: Answer }[] = [];
   let issued = 0;
   const wechat = {
     expiresIn: 7200,
     aat: undefined as undefined | ((body: Answer, n: number) => Answer | undefined),
     list: (_body: Answer, _n: number): Answer => ({ errcode: 0, total_count: 0, list: [] }),
   };
-  const count = (path: string) => calls.filter((c) => c.path === path).length;
-  const fetch = (async (url: URL, init: { body?: string }) => {
-    const path = new URL(url).pathname;
-    const body = JSON.parse(init.body ?? '{}') as Answer;
-    calls.push({ path, body });
-    let answer: Answer;
+  const { fetch, calls, count } = fakeWeChat((path, body) => {
     if (path === AAT) {
       const appid = String(body.authorizer_appid);
-      answer = wechat.aat?.(body, count(AAT)) ?? { authorizer_access_token: `at${++issued}-${appid}`, expires_in: wechat.expiresIn, authorizer_refresh_token: `rt${issued}-${appid}` };
-    } else if (path === LIST) {
-      answer = wechat.list(body, count(LIST));
-    } else {
-      answer = { errcode: 40066, errmsg: `unexpected ${path}` };
+      return wechat.aat?.(body, count(AAT)) ?? { authorizer_access_token: `at${++issued}-${appid}`, expires_in: wechat.expiresIn, authorizer_refresh_token: `rt${issued}-${appid}` };
     }
-    return new Response(JSON.stringify(answer), { headers: { 'content-type': 'application/json' } });
-  }) as unknown as typeof globalThis.fetch;
-  const http = new WeChatHttp({ bases: ['http://wechat.test'], fetch, busyRetries: 1, busyBackoffMs: 0 });
+    if (path === LIST) return wechat.list(body, count(LIST));
+    return { errcode: 40066, errmsg: `unexpected ${path}` };
+  });
 
   const component = { info: async () => ({ token: 'cat', obtainedAt: T0, expiresAt: T0 + 2 * HOUR }), get: async () => 'cat', invalidate: async () => undefined };
-  const options: CredentialOptions = { ...DEFAULT_CREDENTIAL_OPTIONS, lockPollMs: 1, ...opts.credentials };
-  const ctx = {
-    componentAppid: COMPONENT,
-    componentSecret: 'secret',
-    store,
-    http,
-    lock: new MemoryLockBackend(clock),
-    apiNamespace: 'test',
-    box,
-    clock,
-    logger,
-    metrics,
-    events,
-    options,
-  } as unknown as CredentialContext;
+  const { ctx, clock, lines, events, refreshes: byKind } = credentialContext({ store, fetch, credentials: opts.credentials });
   const manager = new AuthorizerTokenManager(ctx, component as never);
-  const refreshes = async () => {
-    const m = await metrics.tokenRefreshes.get();
-    return Object.fromEntries(m.values.filter((v) => v.labels.kind === 'authorizer').map((v) => [String(v.labels.outcome), v.value]));
-  };
+  const refreshes = () => byKind('authorizer');
   return { clock, store, rows, wechat, calls, count, manager, lines, events, refreshes };
 }
 
@@ -216,7 +175,7 @@ describe('tokens held in memory while the store refuses writes', () => {
     w.store.mode = 'refuse';
     expect(await w.manager.get(APPID)).toBe(`at1-${APPID}`);
     // The merchant authorizes again; the row (written by the authorization flow) moves on with its own refresh token.
-    Object.assign(w.rows.get(APPID)!, { refreshTokenEnc: new SecretBox(['11'.repeat(32)]).seal(`rtR-${APPID}`, aad(APPID)), version: 7 });
+    Object.assign(w.rows.get(APPID)!, { refreshTokenEnc: new SecretBox([BOX_KEY]).seal(`rtR-${APPID}`, aad(APPID)), version: 7 });
     w.clock.t += 2 * HOUR;
     expect(await w.manager.get(APPID)).toBe(`at2-${APPID}`);
     expect(w.calls.filter((c) => c.path === AAT).map((c) => c.body.authorizer_refresh_token)).toEqual([`rt0-${APPID}`, `rtR-${APPID}`]);
@@ -268,7 +227,7 @@ describe('forced refreshes', () => {
     const w = world();
     w.store.onRead = (n) => {
       // Right after the forced refresh read the version, another instance commits a new token.
-      if (n === 2) Object.assign(w.rows.get(APPID)!, { accessTokenEnc: new SecretBox(['11'.repeat(32)]).seal('other-instance', aad(APPID)), accessExpiresAt: T0 + 2 * HOUR, version: 2 });
+      if (n === 2) Object.assign(w.rows.get(APPID)!, { accessTokenEnc: new SecretBox([BOX_KEY]).seal('other-instance', aad(APPID)), accessExpiresAt: T0 + 2 * HOUR, version: 2 });
     };
     const info = await w.manager.forceRefresh(APPID);
     expect(info).toEqual({ token: 'other-instance', expiresAt: T0 + 2 * HOUR, version: 2 });
