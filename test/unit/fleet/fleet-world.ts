@@ -1,7 +1,10 @@
 import { Writable } from 'node:stream';
+import { afterEach, vi } from 'vitest';
 import type { WxaCodeApi } from '../../../src/api/wxa-code.js';
 import { WeChatApiError } from '../../../src/errors.js';
 import { Fleet, type FleetOptions } from '../../../src/fleet/fleet.js';
+import type { CreateJobInput } from '../../../src/fleet/planner.js';
+import type { AuditEvent } from '../../../src/messages/types.js';
 import { createMetrics, type Metrics } from '../../../src/observability/metrics.js';
 import { createStore } from '../../../src/store/create-store.js';
 import type { AuthorizerRecord, FleetTargetPatch, FleetTargetRecord, Store } from '../../../src/store/types.js';
@@ -24,6 +27,13 @@ export class TestClock {
 }
 
 export const apiError = (errcode: number, path = '/wxa/x') => new WeChatApiError(errcode, `err ${errcode}`, path);
+
+/** A deploy of template 5 as 1.0.0 to every merchant, unless `over` says otherwise. */
+export const deploy = (over: Partial<CreateJobInput> = {}): CreateJobInput => ({ templateId: 5, userVersion: '1.0.0', targets: { all: true }, ...over });
+
+/** An audit result as WeChat pushes it to the merchant's message URL. */
+export const auditEvent = (type: AuditEvent['type'], appid: string, data: Record<string, unknown> = {}): AuditEvent =>
+  ({ type, authorizerAppid: appid, toUserName: 'gh_x', fromUserName: 'o_sys', createTime: T0 / 1000, data }) as unknown as AuditEvent;
 
 const DEFAULTS: Record<string, unknown> = {
   commit: { errcode: 0 },
@@ -142,6 +152,23 @@ export async function fleetWorld(over: Partial<FleetOptions> = {}, appids: reado
       await fleet.stop();
       await store.close();
     },
+  };
+}
+
+/**
+ * A `world()` for one test file: every world it makes is closed after its test. Real timers come back
+ * first, so closing never waits on a faked timer.
+ */
+export function fleetWorlds(): (over?: Partial<FleetOptions>, appids?: readonly string[]) => Promise<FleetWorld> {
+  const worlds: FleetWorld[] = [];
+  afterEach(async () => {
+    vi.useRealTimers();
+    for (const w of worlds.splice(0)) await w.close();
+  });
+  return async (over = {}, appids) => {
+    const w = await fleetWorld(over, appids);
+    worlds.push(w);
+    return w;
   };
 }
 

@@ -1,23 +1,8 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { FleetOptions } from '../../../src/fleet/fleet.js';
-import type { CreateJobInput } from '../../../src/fleet/planner.js';
-import type { AuditEvent } from '../../../src/messages/types.js';
-import { fleetWorld, T0, until, type FleetWorld } from './fleet-world.js';
+import { describe, expect, it, vi } from 'vitest';
+import { auditEvent, deploy, fleetWorlds, T0, until, type FleetWorld } from './fleet-world.js';
 
-const worlds: FleetWorld[] = [];
-async function world(over: Partial<FleetOptions> = {}, appids?: readonly string[]): Promise<FleetWorld> {
-  const w = await fleetWorld(over, appids);
-  worlds.push(w);
-  return w;
-}
-afterEach(async () => {
-  for (const w of worlds.splice(0)) await w.close();
-  vi.useRealTimers();
-});
-
-const deploy = (over: Partial<CreateJobInput> = {}): CreateJobInput => ({ templateId: 5, userVersion: '1.0.0', targets: { all: true }, ...over });
-const delayed = (appid: string): AuditEvent =>
-  ({ type: 'event.weapp_audit_delay', authorizerAppid: appid, toUserName: 'gh_x', fromUserName: 'o_sys', createTime: T0 / 1000, data: { Reason: 'more checks' } }) as unknown as AuditEvent;
+const world = fleetWorlds();
+const delayed = (appid: string) => auditEvent('event.weapp_audit_delay', appid, { Reason: 'more checks' });
 
 /** Counts the scans (each starts with the running jobs, synchronously from `kick()`). */
 function countScans(w: FleetWorld): { scans: number } {

@@ -1,25 +1,8 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { FleetOptions } from '../../../src/fleet/fleet.js';
+import { describe, expect, it, vi } from 'vitest';
 import { FleetNotFoundError, FleetStateError, FleetValidationError } from '../../../src/fleet/errors.js';
-import type { CreateJobInput } from '../../../src/fleet/planner.js';
-import type { AuditEvent } from '../../../src/messages/types.js';
-import { apiError, C, fleetWorld, T0, until, type FleetWorld } from './fleet-world.js';
+import { apiError, auditEvent as audit, C, deploy, fleetWorlds, T0, until, type FleetWorld } from './fleet-world.js';
 
-const worlds: FleetWorld[] = [];
-async function world(over: Partial<FleetOptions> = {}, appids?: readonly string[]): Promise<FleetWorld> {
-  const w = await fleetWorld(over, appids);
-  worlds.push(w);
-  return w;
-}
-afterEach(async () => {
-  vi.useRealTimers();
-  for (const w of worlds.splice(0)) await w.close();
-});
-
-const deploy = (over: Partial<CreateJobInput> = {}): CreateJobInput => ({ templateId: 5, userVersion: '1.0.0', targets: { all: true }, ...over });
-
-const audit = (type: AuditEvent['type'], appid: string, data: Record<string, unknown> = {}): AuditEvent =>
-  ({ type, authorizerAppid: appid, toUserName: 'gh_x', fromUserName: 'o_sys', createTime: T0 / 1000, data }) as unknown as AuditEvent;
+const world = fleetWorlds();
 
 describe('Fleet: jobs, validated before anything is stored', () => {
   it('lists every problem of an invalid deploy and stores nothing', async () => {

@@ -9,10 +9,9 @@ import {
   resolveOptions,
   stateForAuditStatus,
   TARGET_STATES,
-  type FleetJob,
-  type FleetTarget,
 } from '../../../src/fleet/index.js';
 import type { AuthorizerRecord } from '../../../src/store/types.js';
+import { fleetJob as job, fleetTarget as t } from './fixtures.js';
 
 const auth = (appid: string, over: Partial<AuthorizerRecord> = {}): AuthorizerRecord => ({
   componentAppid: 'wxc',
@@ -148,37 +147,6 @@ describe('planDeploy', () => {
 });
 
 describe('progress and report', () => {
-  const job = (over: Partial<FleetJob> = {}): FleetJob => ({
-    id: 'fj_1',
-    jobId: 'fj_1',
-    componentAppid: 'wxc',
-    templateId: 1,
-    userVersion: '1',
-    userDesc: '',
-    options: resolveOptions(),
-    status: 'running',
-    pause: null,
-    total: 10,
-    createdBy: null,
-    createdAt: 1_000_000,
-    updatedAt: 0,
-    finishedAt: null,
-    ...over,
-  });
-  const t = (appid: string, over: Partial<FleetTarget>): FleetTarget => ({
-    jobId: 'fj_1',
-    appid,
-    state: 'failed',
-    extJson: '{}',
-    auditid: null,
-    reason: null,
-    error: null,
-    intent: null,
-    attempts: 0,
-    updatedAt: 0,
-    ...over,
-  });
-
   it('counts every state, the settled ones, the rate and the time left', () => {
     const failed = [t('wxF', { error: { errcode: 85013, errmsg: 'invalid ext_json', step: 'commit' } }), t('wxR', { state: 'rejected', reason: '1:内容<br>2:账号' })];
     const p = progressOf(job(), { released: 3, failed: 1, rejected: 1, audit_submitted: 5 }, failed, 1_010_000);

@@ -1,42 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { FleetNotFoundError, FleetValidationError } from '../../../src/fleet/errors.js';
 import { parseCsv, parseExtJsonFile } from '../../../src/fleet/ext-json.js';
-import { resolveOptions, type FleetJob, type FleetTarget } from '../../../src/fleet/model.js';
+import type { FleetJob } from '../../../src/fleet/model.js';
 import { planDeploy, type CreateJobInput } from '../../../src/fleet/planner.js';
 import { progressOf } from '../../../src/fleet/report.js';
 import type { AuthorizerRecord } from '../../../src/store/types.js';
+import { fleetJob, fleetTarget as target } from './fixtures.js';
 
-const job = (over: Partial<FleetJob> = {}): FleetJob => ({
-  id: 'fj_1',
-  jobId: 'fj_1',
-  componentAppid: 'wxc',
-  templateId: 1,
-  userVersion: '1',
-  userDesc: '',
-  options: resolveOptions(),
-  status: 'running',
-  pause: null,
-  total: 4,
-  createdBy: null,
-  createdAt: 1_000_000,
-  updatedAt: 0,
-  finishedAt: null,
-  ...over,
-});
-
-const target = (appid: string, over: Partial<FleetTarget>): FleetTarget => ({
-  jobId: 'fj_1',
-  appid,
-  state: 'failed',
-  extJson: '{}',
-  auditid: null,
-  reason: null,
-  error: null,
-  intent: null,
-  attempts: 0,
-  updatedAt: 0,
-  ...over,
-});
+/** A job of four merchants: the progress cases below settle some or all of them. */
+const job = (over: Partial<FleetJob> = {}): FleetJob => fleetJob({ total: 4, ...over });
 
 const authorizer = (appid: string): AuthorizerRecord => ({
   componentAppid: 'wxc',
