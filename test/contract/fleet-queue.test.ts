@@ -150,6 +150,35 @@ if (REDIS_URL) {
         await store.close();
       }
     });
+
+    it('keeps its queue and its rate buckets under wxopen:fleet when no prefix is given', async () => {
+      // Its own platform, so its queue (steps-<componentAppid>) is no other run's.
+      const componentAppid = `wxo_t_c_${randomBytes(4).toString('hex')}`;
+      const store = await createStore('sqlite::memory:');
+      await store.saveAuthorization({ componentAppid, authorizerAppid: 'wxr1', funcInfo: [18], refreshTokenEnc: 'r', accessTokenEnc: null, accessExpiresAt: null, at: Date.now() });
+      const wechat = fakeWeChat();
+      const platform = { authorizer: (appid: string) => ({ wxa: wechat.client(appid) }) } as unknown as Platform;
+      const config = { componentAppid, logLevel: 'silent', redisUrl: url } as unknown as Config;
+      const fleet = createFleet({ platform, store, config, scanMs: 50 });
+      const redis = new Redis(url);
+      let jobId: string | undefined;
+      try {
+        const job = await fleet.createJob({ templateId: 1, userVersion: '1.0.0', targets: { all: true }, options: { submitAudit: false, rates: 'wxa/commit=10/m' } });
+        jobId = job.jobId;
+        await fleet.start();
+        expect(await fleet.idle(job.jobId, 20)).toMatchObject({ status: 'done' });
+        expect(wechat.calls).toEqual(['wxr1:commit']);
+        expect(await redis.keys(`wxopen:fleet:steps-${componentAppid}:*`)).not.toEqual([]);
+        // The job's bucket for wxa/commit, shared by every instance.
+        expect(await redis.exists(`wxopen:fleet:rate:wxa/commit|fleet:${job.jobId}`)).toBe(1);
+      } finally {
+        await fleet.stop();
+        await store.close();
+        const keys = [...(await redis.keys(`*steps-${componentAppid}*`)), ...(jobId ? await redis.keys(`*fleet:${jobId}*`) : [])];
+        if (keys.length) await redis.del(...keys);
+        redis.disconnect();
+      }
+    });
   });
 } else {
   noteSkipped('fleet work queue contract: BullMQ', 'WXOPEN_TEST_REDIS_URL');

@@ -172,6 +172,24 @@ export function fleetWorlds(): (over?: Partial<FleetOptions>, appids?: readonly 
   };
 }
 
+/** Counts the scans (each starts with the running jobs, synchronously from `kick()`). */
+export function countScans(w: FleetWorld): { scans: number } {
+  const seen = { scans: 0 };
+  const list = w.store.listFleetJobs.bind(w.store);
+  w.store.listFleetJobs = (c, o) => {
+    if (o?.status === 'running') seen.scans++;
+    return list(c, o);
+  };
+  return seen;
+}
+
+/**
+ * Lets everything already under way run to its end: the in-memory store and the fake WeChat answer in promise
+ * jobs only, so one turn of the event loop drains every step and scan started so far (what waits on a timer,
+ * like an audit result waiting for a submission's write, excepted).
+ */
+export const settle = (): Promise<void> => new Promise((r) => setImmediate(r));
+
 /** Polls `check` until it holds (real time; every fleet wait in these tests is milliseconds). */
 export async function until<T>(check: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 5_000): Promise<T> {
   const end = Date.now() + timeoutMs;

@@ -1,19 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
-import { auditEvent, deploy, fleetWorlds, T0, until, type FleetWorld } from './fleet-world.js';
+import { auditEvent, countScans, deploy, fleetWorlds, T0, until } from './fleet-world.js';
 
 const world = fleetWorlds();
 const delayed = (appid: string) => auditEvent('event.weapp_audit_delay', appid, { Reason: 'more checks' });
-
-/** Counts the scans (each starts with the running jobs, synchronously from `kick()`). */
-function countScans(w: FleetWorld): { scans: number } {
-  const seen = { scans: 0 };
-  const list = w.store.listFleetJobs.bind(w.store);
-  w.store.listFleetJobs = (c, o) => {
-    if (o?.status === 'running') seen.scans++;
-    return list(c, o);
-  };
-  return seen;
-}
 
 describe('Fleet: the scan loop (mutation)', () => {
   it('a kick while a scan runs is not lost: another scan follows at once, not at the next interval', async () => {
