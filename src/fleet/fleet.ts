@@ -343,17 +343,21 @@ export class Fleet extends EventEmitter {
   private async scan(): Promise<void> {
     if (this.scanning || !this.queue) return;
     this.scanning = (async () => {
-      do {
-        this.rescan = false;
-        try {
-          await this.scanOnce();
-        } catch (err) {
-          this.o.logger.warn({ err }, 'fleet scan failed; retrying at the next interval');
-        }
-      } while (this.rescan && this.queue);
-    })().finally(() => {
-      this.scanning = undefined;
-    });
+      try {
+        do {
+          this.rescan = false;
+          try {
+            await this.scanOnce();
+          } catch (err) {
+            this.o.logger.warn({ err }, 'fleet scan failed; retrying at the next interval');
+          }
+        } while (this.rescan && this.queue);
+      } finally {
+        // In the same step as the last look at `rescan`: a kick() after that look finds no scan running and
+        // starts one, where a `.finally()` a microtask later left it setting a flag nobody read.
+        this.scanning = undefined;
+      }
+    })();
     await this.scanning;
   }
 

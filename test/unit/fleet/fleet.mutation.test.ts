@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { auditEvent, countScans, deploy, fleetWorlds, T0, until } from './fleet-world.js';
+import { auditEvent, countScans, deploy, fleetWorlds, settle, T0, until } from './fleet-world.js';
 
 const world = fleetWorlds();
 const delayed = (appid: string) => auditEvent('event.weapp_audit_delay', appid, { Reason: 'more checks' });
@@ -29,6 +29,40 @@ describe('Fleet: the scan loop (mutation)', () => {
     release();
     await until(async () => (await w.fleet.listTargets(job.jobId, { state: 'committed' })).length === 3, 'the three commits of the scan after', 2_000);
     expect(reads).toBe(2);
+  });
+
+  it('a kick as a scan ends is never lost, whatever microtask it lands in', async () => {
+    // The scan's last look at its rescan flag and its no longer counting as running must be one step: a kick
+    // in between set the flag after the look and started nothing, so the work waited for the next interval.
+    const later = (hops: number, f: () => void): void => (hops === 0 ? f() : queueMicrotask(() => later(hops - 1, f)));
+    const scansAfterKick: number[] = [];
+    for (let hops = 0; hops < 30; hops++) {
+      const w = await world({ scanMs: 600_000 }, ['wxa1']);
+      const job = await w.fleet.createJob(deploy());
+      await w.setTarget(job.jobId, 'wxa1', { state: 'audit_submitted', auditid: 1, nextAt: T0 + 600_000 });
+      const seen = countScans(w);
+      // The first scan's last read (the job's counts, nothing being due): the kick comes `hops` microtasks after it.
+      const count = w.store.countFleetTargets.bind(w.store);
+      let kicked: (() => void) | undefined;
+      const kick = new Promise<void>((r) => (kicked = r));
+      w.store.countFleetTargets = async (...args) => {
+        const counts = await count(...args);
+        const once = kicked;
+        kicked = undefined;
+        if (once) {
+          later(hops, () => {
+            w.fleet.kick();
+            once();
+          });
+        }
+        return counts;
+      };
+      await w.fleet.start();
+      await kick;
+      await settle();
+      scansAfterKick.push(seen.scans);
+    }
+    expect(scansAfterKick).toEqual(Array.from({ length: 30 }, () => 2));
   });
 
   it('a step that finishes starts no scan when the last page was not full', async () => {
