@@ -319,6 +319,8 @@ export class Fleet extends EventEmitter {
     await q?.close();
     await this.rateBackend?.close();
     this.rateBackend = undefined;
+    // Each limiter holds the backend just closed; a start() again makes a new backend, and new limiters on it.
+    this.limiters.clear();
   }
 
   /** Look for due work now (after a create, a retry, a resume). */

@@ -9,7 +9,7 @@ import type { WorkItem, WorkQueue } from '../../src/fleet/work-queue.js';
 import type { Platform } from '../../src/platform.js';
 import { createStore } from '../../src/store/create-store.js';
 import { noteSkipped, REDIS_URL } from '../helpers/services.js';
-import { C, fakeWeChat } from '../unit/fleet/fleet-world.js';
+import { apiError, C, fakeWeChat } from '../unit/fleet/fleet-world.js';
 
 const item = (appid: string, version = 0, rank = 1): WorkItem => ({ jobId: 'fj_q', appid, version, rank });
 
@@ -177,6 +177,31 @@ if (REDIS_URL) {
         const keys = [...(await redis.keys(`*steps-${componentAppid}*`)), ...(jobId ? await redis.keys(`*fleet:${jobId}*`) : [])];
         if (keys.length) await redis.del(...keys);
         redis.disconnect();
+      }
+    });
+
+    it('started again after stop(), it spends its jobs’ rates through the new Redis connection, not the closed one', async () => {
+      const store = await createStore('sqlite::memory:');
+      await store.saveAuthorization({ componentAppid: C, authorizerAppid: 'wxr1', funcInfo: [18], refreshTokenEnc: 'r', accessTokenEnc: null, accessExpiresAt: null, at: Date.now() });
+      const wechat = fakeWeChat();
+      // The first commit fails for good, so the job needs a retry after the restart.
+      wechat.then('commit', () => Promise.reject(apiError(85013, '/wxa/commit')));
+      const platform = { authorizer: (appid: string) => ({ wxa: wechat.client(appid) }) } as unknown as Platform;
+      const config = { componentAppid: C, logLevel: 'silent', redisUrl: url } as unknown as Config;
+      const fleet = createFleet({ platform, store, config, scanMs: 50, redisPrefix: prefix() });
+      try {
+        const job = await fleet.createJob({ templateId: 1, userVersion: '1.0.0', targets: { all: true }, options: { submitAudit: false, rates: 'wxa/commit=10/m' } });
+        await fleet.start();
+        expect(await fleet.idle(job.jobId, 20)).toMatchObject({ status: 'done' });
+        expect((await fleet.listTargets(job.jobId))[0]).toMatchObject({ state: 'failed' });
+        await fleet.stop();
+        await fleet.start();
+        expect(await fleet.retry(job.jobId)).toEqual({ retried: ['wxr1'] });
+        await vi.waitFor(async () => expect((await fleet.listTargets(job.jobId))[0]).toMatchObject({ state: 'committed', error: null }), { timeout: 5_000, interval: 20 });
+        expect(wechat.calls).toEqual(['wxr1:commit', 'wxr1:commit']);
+      } finally {
+        await fleet.stop();
+        await store.close();
       }
     });
   });
