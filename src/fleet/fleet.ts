@@ -314,12 +314,15 @@ export class Fleet extends EventEmitter {
     if (this.scanTimer) clearTimeout(this.scanTimer);
     this.scanTimer = undefined;
     const q = this.queue;
+    // This run's backend, taken before any await: steps still finishing keep using it until it closes, and a
+    // start() while this one closes makes a backend of its own, which must stay open.
+    const rate = this.rateBackend;
     this.queue = undefined;
     await this.scanning;
     await q?.close();
-    await this.rateBackend?.close();
-    this.rateBackend = undefined;
-    // Each limiter holds the backend just closed; a start() again makes a new backend, and new limiters on it.
+    await rate?.close();
+    if (this.rateBackend === rate) this.rateBackend = undefined;
+    // Each limiter may hold the backend just closed; the next ones are made on the current backend.
     this.limiters.clear();
   }
 

@@ -180,7 +180,10 @@ if (REDIS_URL) {
       }
     });
 
-    it('started again after stop(), it spends its jobs’ rates through the new Redis connection, not the closed one', async () => {
+    it.each([
+      ['after stop() has finished', false],
+      ['while stop() is still closing the old queue', true],
+    ])('started again %s, it spends its jobs’ rates through the new Redis connection, not the closed one', async (_when, overlap) => {
       const store = await createStore('sqlite::memory:');
       await store.saveAuthorization({ componentAppid: C, authorizerAppid: 'wxr1', funcInfo: [18], refreshTokenEnc: 'r', accessTokenEnc: null, accessExpiresAt: null, at: Date.now() });
       const wechat = fakeWeChat();
@@ -188,20 +191,33 @@ if (REDIS_URL) {
       wechat.then('commit', () => Promise.reject(apiError(85013, '/wxa/commit')));
       const platform = { authorizer: (appid: string) => ({ wxa: wechat.client(appid) }) } as unknown as Platform;
       const config = { componentAppid: C, logLevel: 'silent', redisUrl: url } as unknown as Config;
-      const fleet = createFleet({ platform, store, config, scanMs: 50, redisPrefix: prefix() });
+      const p = prefix();
+      const fleet = createFleet({ platform, store, config, scanMs: 50, redisPrefix: p });
+      const redis = new Redis(url);
       try {
         const job = await fleet.createJob({ templateId: 1, userVersion: '1.0.0', targets: { all: true }, options: { submitAudit: false, rates: 'wxa/commit=10/m' } });
+        const bucket = `${p}:rate:wxa/commit|fleet:${job.jobId}`;
         await fleet.start();
         expect(await fleet.idle(job.jobId, 20)).toMatchObject({ status: 'done' });
         expect((await fleet.listTargets(job.jobId))[0]).toMatchObject({ state: 'failed' });
-        await fleet.stop();
-        await fleet.start();
+        if (overlap) {
+          const stopping = fleet.stop();
+          await fleet.start();
+          await stopping;
+        } else {
+          await fleet.stop();
+          await fleet.start();
+        }
+        // The retried commit must be paid for in Redis again (a fleet without its rate backend spends no rate at all).
+        await redis.del(bucket);
         expect(await fleet.retry(job.jobId)).toEqual({ retried: ['wxr1'] });
         await vi.waitFor(async () => expect((await fleet.listTargets(job.jobId))[0]).toMatchObject({ state: 'committed', error: null }), { timeout: 5_000, interval: 20 });
         expect(wechat.calls).toEqual(['wxr1:commit', 'wxr1:commit']);
+        expect(await redis.exists(bucket)).toBe(1);
       } finally {
         await fleet.stop();
         await store.close();
+        redis.disconnect();
       }
     });
   });
