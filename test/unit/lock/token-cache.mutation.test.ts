@@ -1,7 +1,21 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RedisTokenCache } from '../../../src/lock/token-cache.js';
+import { freePorts } from '../../helpers/ports.js';
 import { noteSkipped, REDIS_URL } from '../../helpers/services.js';
+
+describe('RedisTokenCache.fromUrl', () => {
+  it('gives up on a command after one retry while Redis is unreachable (callers fall back to the store at once)', async () => {
+    const [port] = (await freePorts(1)) as [number];
+    const cache = RedisTokenCache.fromUrl(`redis://127.0.0.1:${port}`);
+    try {
+      // ioredis's default is 20 retries per request: seconds of waiting before the store is asked.
+      await expect(cache.get('k')).rejects.toThrow(/\(which is 1\)/);
+    } finally {
+      await cache.close();
+    }
+  });
+});
 
 if (REDIS_URL) {
   describe('RedisTokenCache (real Redis)', () => {
@@ -43,6 +57,8 @@ if (REDIS_URL) {
     });
 
     it('closes the connection it opened itself, never one it was given', async () => {
+      // Made here, not at collection time, so that a mutation of the constructor is judged by this test.
+      await new RedisTokenCache(raw, prefix).close();
       await cache.close();
       // The connection it was given still works (disconnect() would only show in raw.status later).
       expect(await raw.ping()).toBe('PONG');
