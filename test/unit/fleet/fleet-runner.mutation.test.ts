@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { FleetTarget } from '../../../src/fleet/model.js';
 import type { FleetTargetRecord } from '../../../src/store/types.js';
+import { fleetTargetRecord } from './fixtures.js';
 import { auditEvent, C, countScans, deploy, fleetWorlds, settle, T0, until, type FleetWorld } from './fleet-world.js';
 
 const world = fleetWorlds();
@@ -14,25 +15,7 @@ const PAGE = 1_000;
  */
 function fullPages(w: FleetWorld): void {
   const due = w.store.dueFleetTargets.bind(w.store);
-  const elsewhere = (i: number, now: number): FleetTargetRecord => ({
-    componentAppid: C,
-    jobId: 'fj_elsewhere',
-    appid: `wxo${i}`,
-    state: 'pending',
-    extJson: '{}',
-    auditid: null,
-    reason: null,
-    errcode: null,
-    errmsg: null,
-    errorStep: null,
-    intent: null,
-    intentAt: null,
-    leaseUntil: null,
-    nextAt: now,
-    attempts: 0,
-    version: 0,
-    updatedAt: now,
-  });
+  const elsewhere = (i: number, now: number): FleetTargetRecord => fleetTargetRecord(C, 'fj_elsewhere', `wxo${i}`, now);
   w.store.dueFleetTargets = async (c, now, limit) => {
     const rows = await due(c, now, limit);
     return [...rows, ...Array.from({ length: limit - rows.length }, (_, i) => elsewhere(i, now))];

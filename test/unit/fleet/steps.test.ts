@@ -9,6 +9,7 @@ import { createMetrics } from '../../../src/observability/metrics.js';
 import { createStore } from '../../../src/store/create-store.js';
 import type { FleetTargetRecord, Store } from '../../../src/store/types.js';
 import { createLogger } from '../../../src/util/logger.js';
+import { fleetTargetRecord } from './fixtures.js';
 
 const C = 'wxcomponent';
 const APPID = 'wxmerchant';
@@ -107,26 +108,7 @@ describe('fleet step functions (fake WeChat, in-memory store)', () => {
   async function seed(over: Partial<FleetTargetRecord> = {}, o: DeployOptions = {}): Promise<FleetJob> {
     const j = job(o);
     await store.createFleetJob({ ...j, options: j.options as unknown as Record<string, unknown> }, [
-      {
-        componentAppid: C,
-        jobId: 'fj_1',
-        appid: APPID,
-        state: 'pending',
-        extJson: '{"extAppid":"wxmerchant"}',
-        auditid: null,
-        reason: null,
-        errcode: null,
-        errmsg: null,
-        errorStep: null,
-        intent: null,
-        intentAt: null,
-        leaseUntil: null,
-        nextAt: T0,
-        attempts: 0,
-        version: 0,
-        updatedAt: T0,
-        ...over,
-      },
+      fleetTargetRecord(C, 'fj_1', APPID, T0, { extJson: '{"extAppid":"wxmerchant"}', ...over }),
     ]);
     return j;
   }
