@@ -142,7 +142,9 @@ export class ExchangeQueue {
       }
     }
     for (const due of await ctx.store.dueExchanges(ctx.componentAppid, now, 50)) {
-      if (this.stopped || this.held()) return;
+      // The rest waits for the hold's end (or the next start); pruning does not: a long outage must not keep
+      // every old row.
+      if (this.stopped || this.held()) break;
       const code = ctx.box.open(due.codeEnc, `${ctx.componentAppid}:code`);
       await this.attempt(due, code);
     }

@@ -606,6 +606,29 @@ describe('ExchangeQueue, edges (mutation run of 2026-12-02 08:21)', () => {
     expect(await s.row('pr-a')).toBeUndefined();
   });
 
+  it('a sweep that finds WeChat still down prunes all the same: rows a day past their life go during a long outage', async () => {
+    let down = false;
+    const s = setup(
+      async () => {
+        if (down) throw new UpstreamError('/cgi-bin/component/api_query_auth: connect ECONNREFUSED');
+        return record;
+      },
+      { store: await fresh() },
+    );
+    expect(await s.submit('ho-old')).toBe(record);
+    s.clock.advance(CODE_LIFE_MS + 24 * 3_600_000 + 1);
+    down = true;
+    expect(await s.submit('ho-a')).toBeUndefined();
+    // Held after ho-a's failure: ho-b is left due in its row.
+    expect(await s.submit('ho-b')).toBeUndefined();
+    s.clock.advance(100_000);
+    // Both are due: the first one tried fails and holds the queue again, which leaves the other for the hold's end.
+    await s.q.sweep();
+    expect(await s.row('ho-old')).toBeUndefined();
+    expect(await s.row('ho-a')).toMatchObject({ state: 'pending' });
+    expect(await s.row('ho-b')).toMatchObject({ state: 'pending' });
+  });
+
   it('maxWaiting 0: exchanges run up to maxConcurrent, and only past that wait in their row', async () => {
     const releases: (() => void)[] = [];
     const sent: string[] = [];
