@@ -145,11 +145,11 @@ export class ComponentTokenManager {
   }
 
   /**
-   * Writes a token unless the store already holds a newer one; false while the store refuses. Once the store
+   * Writes a token unless the store already holds a newer one; held in memory while the store refuses. Once the store
    * accepts, nothing stays held: whatever was held is no newer than this token, and the store now has this
    * one or a newer one.
    */
-  private async persist(info: TokenInfo): Promise<boolean> {
+  private async persist(info: TokenInfo): Promise<void> {
     const { ctx } = this;
     const tokenEnc = ctx.box.seal(info.token, ctx.componentAppid);
     let written = false;
@@ -163,7 +163,7 @@ export class ComponentTokenManager {
       ctx.metrics.storeWriteFailures.inc({ what: 'component_token' });
       ctx.logger.error({ error: (err as Error).message }, 'store refused the component_access_token; serving it from memory until the store recovers');
       this.unsaved = info;
-      return false;
+      return;
     }
     const held = this.unsaved;
     this.unsaved = undefined;
@@ -176,7 +176,6 @@ export class ComponentTokenManager {
     }
     // Only a token just written goes to the cache: an older one there would shadow the newer stored one.
     if (written) await this.cacheOp((c) => c.set(this.cacheKey, JSON.stringify({ tokenEnc, expiresAt: info.expiresAt, obtainedAt: info.obtainedAt }), info.expiresAt - ctx.clock.now()));
-    return true;
   }
 
   private async readStore(): Promise<TokenInfo | undefined> {
