@@ -150,6 +150,27 @@ describe('MessagePipeline', () => {
     expect(await healed.handle(APPID, m, '')).toEqual({ outcome: 'stored', type: 'message.text' });
     expect(runs).toBe(1);
   });
+
+  it('a message nobody handles is stored without being typed: a malformed one logs no schema warning until a handler wants it', async () => {
+    const w = await world();
+    const SCHEMA = 'message fields do not match their schema; delivered as other';
+    // A location whose latitude is not a number fails its schema: typed, it is delivered as `other` with a warning.
+    const bad = () => ({ ...text(''), MsgType: 'location', Location_X: 'north', Location_Y: '1' });
+    expect(await w.pipeline.handle(APPID, bad(), '<xml/>')).toEqual({ outcome: 'stored', type: 'message.location' });
+    expect(w.lines.filter((l) => l.msg === SCHEMA)).toEqual([]);
+    w.router.on('message.location', () => undefined);
+    expect(await w.pipeline.handle(APPID, bad(), '<xml/>')).toEqual({ outcome: 'stored', type: 'message.location' });
+    expect(w.lines.filter((l) => l.msg === SCHEMA)).toHaveLength(1);
+  });
+
+  it('stores a message without a FromUserName with an empty sender', async () => {
+    const w = await world();
+    const m: Record<string, string> = text('who');
+    delete m.FromUserName;
+    expect((await w.pipeline.handle(APPID, m, '<xml/>')).outcome).toBe('stored');
+    const [row] = await w.store.listMessages(w.config.componentAppid, { authorizerAppid: APPID });
+    expect(row).toMatchObject({ fromUser: '' });
+  });
 });
 
 describe('MessagePipeline: the release test’s QUERY_AUTH_CODE with the platform', () => {
