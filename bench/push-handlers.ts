@@ -20,7 +20,15 @@ const n = Number(process.argv[3] ?? 20_000);
 const profileDir = process.env.BENCH_HANDLERS_PROF;
 const dead = 'http://127.0.0.1:9';
 const dbDir = process.env.BENCH_HANDLERS_DB === 'file' ? mkdtempSync(join(tmpdir(), 'wxopen-handlers-')) : undefined;
-const wchar = (): number => Number(/wchar: (\d+)/.exec(readFileSync('/proc/self/io', 'utf8'))?.[1] ?? NaN);
+// Linux only: elsewhere (or in memory mode, which writes nothing) there is no byte count to print.
+const wchar = (): number => {
+  if (!dbDir) return NaN;
+  try {
+    return Number(/wchar: (\d+)/.exec(readFileSync('/proc/self/io', 'utf8'))?.[1] ?? NaN);
+  } catch {
+    return NaN;
+  }
+};
 
 const wx = await createWxOpen({
   env: {
@@ -77,7 +85,7 @@ if (profileDir) {
   const { profile } = await session.post('Profiler.stop');
   writeFileSync(join(profileDir, `${scenario}.cpuprofile`), JSON.stringify(profile));
 }
-const io = dbDir && Number.isFinite(bytes) ? `, ${(bytes / 1024).toFixed(1)} KB written per push` : '';
+const io = Number.isFinite(bytes) ? `, ${(bytes / 1024).toFixed(1)} KB written per push` : '';
 console.log(`${scenario}: ${((used.user + used.system) / n).toFixed(2)} CPU µs per push through the handlers (${n} pushes${dbDir ? ', SQLite file' : ''}${io})`);
 await wx.close();
 if (dbDir) rmSync(dbDir, { recursive: true, force: true });
