@@ -107,6 +107,21 @@ if (REDIS_URL) {
     redis.disconnect();
   });
 
+  /** A fleet on Redis over an in-memory store where `appids` are authorized, with a scripted WeChat. */
+  async function redisFleet(o: { componentAppid?: string; appids?: string[]; redisPrefix?: string } = {}) {
+    const componentAppid = o.componentAppid ?? C;
+    const store = await createStore('sqlite::memory:');
+    const at = Date.now();
+    for (const appid of o.appids ?? ['wxr1']) {
+      await store.saveAuthorization({ componentAppid, authorizerAppid: appid, funcInfo: [18], refreshTokenEnc: 'r', accessTokenEnc: null, accessExpiresAt: null, at });
+    }
+    const wechat = fakeWeChat();
+    const platform = { authorizer: (appid: string) => ({ wxa: wechat.client(appid) }) } as unknown as Platform;
+    const config = { componentAppid, logLevel: 'silent', redisUrl: url } as unknown as Config;
+    const fleet = createFleet({ platform, store, config, scanMs: 50, ...(o.redisPrefix !== undefined && { redisPrefix: o.redisPrefix }) });
+    return { store, wechat, fleet };
+  }
+
   workQueueContract('BullMQ', (concurrency) => new BullmqQueue(url, { name: 'steps-test', prefix: prefix(), concurrency }));
 
   describe('BullMQ runner', () => {
@@ -130,15 +145,7 @@ if (REDIS_URL) {
     });
 
     it('runs a deploy across instances when the config has a Redis URL', async () => {
-      const store = await createStore('sqlite::memory:');
-      const at = Date.now();
-      for (const appid of ['wxr1', 'wxr2']) {
-        await store.saveAuthorization({ componentAppid: C, authorizerAppid: appid, funcInfo: [18], refreshTokenEnc: 'r', accessTokenEnc: null, accessExpiresAt: null, at });
-      }
-      const wechat = fakeWeChat();
-      const platform = { authorizer: (appid: string) => ({ wxa: wechat.client(appid) }) } as unknown as Platform;
-      const config = { componentAppid: C, logLevel: 'silent', redisUrl: url } as unknown as Config;
-      const fleet = createFleet({ platform, store, config, scanMs: 50, redisPrefix: prefix() });
+      const { store, wechat, fleet } = await redisFleet({ appids: ['wxr1', 'wxr2'], redisPrefix: prefix() });
       try {
         const job = await fleet.createJob({ templateId: 1, userVersion: '1.0.0', targets: { all: true }, options: { submitAudit: false } });
         await fleet.start();
@@ -154,12 +161,7 @@ if (REDIS_URL) {
     it('keeps its queue and its rate buckets under wxopen:fleet when no prefix is given', async () => {
       // Its own platform, so its queue (steps-<componentAppid>) is no other run's.
       const componentAppid = `wxo_t_c_${randomBytes(4).toString('hex')}`;
-      const store = await createStore('sqlite::memory:');
-      await store.saveAuthorization({ componentAppid, authorizerAppid: 'wxr1', funcInfo: [18], refreshTokenEnc: 'r', accessTokenEnc: null, accessExpiresAt: null, at: Date.now() });
-      const wechat = fakeWeChat();
-      const platform = { authorizer: (appid: string) => ({ wxa: wechat.client(appid) }) } as unknown as Platform;
-      const config = { componentAppid, logLevel: 'silent', redisUrl: url } as unknown as Config;
-      const fleet = createFleet({ platform, store, config, scanMs: 50 });
+      const { store, wechat, fleet } = await redisFleet({ componentAppid });
       const redis = new Redis(url);
       let jobId: string | undefined;
       try {
@@ -184,15 +186,10 @@ if (REDIS_URL) {
       ['after stop() has finished', false],
       ['while stop() is still closing the old queue', true],
     ])('started again %s, it spends its jobs’ rates through the new Redis connection, not the closed one', async (_when, overlap) => {
-      const store = await createStore('sqlite::memory:');
-      await store.saveAuthorization({ componentAppid: C, authorizerAppid: 'wxr1', funcInfo: [18], refreshTokenEnc: 'r', accessTokenEnc: null, accessExpiresAt: null, at: Date.now() });
-      const wechat = fakeWeChat();
+      const p = prefix();
+      const { store, wechat, fleet } = await redisFleet({ redisPrefix: p });
       // The first commit fails for good, so the job needs a retry after the restart.
       wechat.then('commit', () => Promise.reject(apiError(85013, '/wxa/commit')));
-      const platform = { authorizer: (appid: string) => ({ wxa: wechat.client(appid) }) } as unknown as Platform;
-      const config = { componentAppid: C, logLevel: 'silent', redisUrl: url } as unknown as Config;
-      const p = prefix();
-      const fleet = createFleet({ platform, store, config, scanMs: 50, redisPrefix: p });
       const redis = new Redis(url);
       try {
         const job = await fleet.createJob({ templateId: 1, userVersion: '1.0.0', targets: { all: true }, options: { submitAudit: false, rates: 'wxa/commit=10/m' } });
