@@ -7,6 +7,7 @@ import type { AppContext } from '../../src/server/context.js';
 import { createStore } from '../../src/store/create-store.js';
 import type { Store } from '../../src/store/types.js';
 import { createLogger, type Logger } from '../../src/util/logger.js';
+import { clearOfChinaMidnightClock } from './china-day.js';
 import type { MessagePipeline } from '../../src/messages/pipeline.js';
 
 export interface World {
@@ -41,7 +42,7 @@ export interface WorldOptions {
  * sharing the sandbox's clock so expiry is tested by advancing it.
  */
 export async function startWorld(options: WorldOptions = {}): Promise<World> {
-  const sandbox = await startSandbox({ ticketIntervalMs: 0, ...options.sandbox });
+  const sandbox = await startSandbox({ ticketIntervalMs: 0, clock: clearOfChinaMidnightClock(), ...options.sandbox });
   const config = loadConfig({
     LOG_LEVEL: 'silent',
     WXOPEN_DATABASE_URL: 'sqlite::memory:',

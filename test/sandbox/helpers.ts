@@ -5,6 +5,7 @@ import { computeMsgSignature, computeSignature } from '../../src/crypto/msg-sign
 import { buildEncryptedReply } from '../../src/crypto/reply.js';
 import { DEFAULT_SANDBOX_COMPONENT, startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox/index.js';
 import { parseXml, type XmlObject } from '../../src/xml/parse.js';
+import { clearOfChinaMidnight } from '../helpers/china-day.js';
 
 export const COMPONENT = DEFAULT_SANDBOX_COMPONENT;
 export const OA = 'wx3a7f2c9e1b4d6f80';
@@ -102,7 +103,7 @@ export interface World {
  */
 export async function startWorld(options: SandboxOptions = {}): Promise<World> {
   const platform = await startPlatform();
-  const startedAt = Date.now();
+  const startedAt = clearOfChinaMidnight(Date.now());
   const sandbox = await startSandbox({
     platform: { componentPushUrl: `${platform.url}/wechat/component`, authorizerPushUrl: `${platform.url}/wechat/authorizer/$APPID$` },
     clock: { now: () => startedAt },
