@@ -6,7 +6,7 @@ import type { Config } from './config.js';
 import { SecretBox } from './crypto/secret-box.js';
 import { AuthorizerTokenManager, type TokenOptions } from './credentials/authorizer-token.js';
 import { ComponentTokenManager } from './credentials/component-token.js';
-import { DEFAULT_CREDENTIAL_OPTIONS, type CredentialContext, type CredentialOptions } from './credentials/context.js';
+import { credentialOptions, type CredentialContext, type CredentialOptions } from './credentials/context.js';
 import { PlatformEvents } from './credentials/events.js';
 import { ExchangeQueue, type ExchangeQueueOptions } from './credentials/exchanges.js';
 import { BackgroundRefresher, DEFAULT_REFRESHER_OPTIONS, type RefresherOptions } from './credentials/refresher.js';
@@ -67,6 +67,8 @@ export class Platform {
   private readonly codeExchanges = new Map<string, Promise<AuthorizerRecord>>();
 
   constructor(readonly o: PlatformOptions) {
+    // Checked before anything is opened (a Redis connection, a lock file), so a bad option leaks nothing.
+    const options = credentialOptions(o.credentials);
     const logger = o.logger ?? createLogger({ level: o.config.logLevel });
     const metrics = o.metrics ?? createMetrics({ defaultMetrics: false });
     const clock = o.clock ?? systemClock;
@@ -91,7 +93,7 @@ export class Platform {
       logger,
       metrics,
       events: this.events,
-      options: { ...DEFAULT_CREDENTIAL_OPTIONS, ...o.credentials },
+      options,
     };
     this.component = new ComponentTokenManager(this.ctx);
     this.authorizers = new AuthorizerTokenManager(this.ctx, this.component);

@@ -4,6 +4,7 @@ import type { TokenCache } from '../lock/token-cache.js';
 import type { LockBackend } from '../lock/types.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Store } from '../store/types.js';
+import { ConfigError } from '../errors.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { PlatformEvents } from './events.js';
@@ -30,6 +31,32 @@ export const DEFAULT_CREDENTIAL_OPTIONS: CredentialOptions = {
   lockPollMs: 50,
   ticketTtlMs: 12 * 3600_000,
 };
+
+// WeChat's tokens live 7200 s: refreshing an hour or more ahead would refresh on nearly every call.
+const MAX_REFRESH_AHEAD_MS = 3_600_000;
+
+/**
+ * The defaults with the caller's overrides, each checked: a negative `refreshAheadMs` would serve tokens past
+ * their expiry, one of an hour or more would refresh on nearly every call, and a zero lease or poll would spin.
+ */
+export function credentialOptions(overrides: Partial<CredentialOptions> = {}): CredentialOptions {
+  const o = { ...DEFAULT_CREDENTIAL_OPTIONS, ...overrides };
+  const problems: Array<{ variable: string; problem: string }> = [];
+  const check = (name: keyof CredentialOptions, min: number, inclusive: boolean, max = Number.POSITIVE_INFINITY): void => {
+    const v = o[name];
+    const ok = typeof v === 'number' && Number.isFinite(v) && (inclusive ? v >= min : v > min) && v < max;
+    if (!ok) problems.push({ variable: `credentials.${name}`, problem: `must be a finite number of ms ${inclusive ? '≥' : '>'} ${min}${max < Infinity ? ` and < ${max}` : ''} (got ${String(v)})` });
+  };
+  check('refreshAheadMs', 0, true, MAX_REFRESH_AHEAD_MS);
+  check('memoryCacheMs', 0, true);
+  check('lockLeaseMs', 0, false);
+  check('lockMaxWaitMs', 0, true);
+  check('lockPollMs', 0, false);
+  check('ticketTtlMs', 0, false);
+  const [first, ...more] = problems;
+  if (first) throw new ConfigError(first.variable, first.problem, more);
+  return o;
+}
 
 /** What the token managers share. */
 export interface CredentialContext {
