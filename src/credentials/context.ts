@@ -44,7 +44,8 @@ export function credentialOptions(overrides: Partial<CredentialOptions> = {}): C
   const problems: Array<{ variable: string; problem: string }> = [];
   const check = (name: keyof CredentialOptions, min: number, inclusive: boolean, max = Number.POSITIVE_INFINITY): void => {
     const v = o[name];
-    const ok = typeof v === 'number' && Number.isFinite(v) && (inclusive ? v >= min : v > min) && v < max;
+    // NaN fails every comparison and ±Infinity one of the bounds; typeof keeps out '5', which they would coerce.
+    const ok = typeof v === 'number' && (inclusive ? v >= min : v > min) && v < max;
     if (!ok) problems.push({ variable: `credentials.${name}`, problem: `must be a finite number of ms ${inclusive ? '≥' : '>'} ${min}${max < Infinity ? ` and < ${max}` : ''} (got ${String(v)})` });
   };
   check('refreshAheadMs', 0, true, MAX_REFRESH_AHEAD_MS);

@@ -15,7 +15,7 @@ describe('credential options given in code are checked before any token is serve
   it('refuses each bad value by name, all of them in one error', () => {
     const err = (() => {
       try {
-        credentialOptions({ refreshAheadMs: -1, memoryCacheMs: Number.NaN, lockLeaseMs: 0, lockPollMs: -5, ticketTtlMs: Number.POSITIVE_INFINITY, lockMaxWaitMs: -1 });
+        credentialOptions({ refreshAheadMs: -1, memoryCacheMs: Number.NaN, lockLeaseMs: 0, lockPollMs: 0, ticketTtlMs: 0, lockMaxWaitMs: -1 });
       } catch (e) {
         return e;
       }
@@ -33,6 +33,12 @@ describe('credential options given in code are checked before any token is serve
       'credentials.ticketTtlMs',
     ]);
     expect(e.message).toContain('credentials.refreshAheadMs: must be a finite number of ms ≥ 0 and < 3600000 (got -1)');
+    expect(e.issues[2]).toEqual({ variable: 'credentials.lockLeaseMs', problem: 'must be a finite number of ms > 0 (got 0)' });
+    expect(e.issues[1]!.problem).toBe('must be a finite number of ms ≥ 0 (got NaN)');
+    // Infinity passes no upper bound, and a string is not a number even where JS would coerce it.
+    expect(() => credentialOptions({ ticketTtlMs: Number.POSITIVE_INFINITY })).toThrow(/ticketTtlMs: must be a finite number of ms > 0 \(got Infinity\)$/);
+    expect(() => credentialOptions({ memoryCacheMs: Number.NEGATIVE_INFINITY })).toThrow(/memoryCacheMs: .*\(got -Infinity\)$/);
+    expect(() => credentialOptions({ refreshAheadMs: '5' as unknown as number })).toThrow(/refreshAheadMs: .*\(got 5\)$/);
     // An hour or more ahead: every call would refresh a 7200 s token.
     expect(() => credentialOptions({ refreshAheadMs: 3_600_000 })).toThrow(/refreshAheadMs: .*< 3600000 \(got 3600000\)/);
   });
