@@ -135,6 +135,9 @@ function describe(errcode: number, errmsg: string, path: string): string {
   const sets = permissionSetsFor(path).map((s) => `[${s.id}] ${s.name}`).join(' or ');
   if (errcode === 61007 && sets) text += `. The merchant has not granted ${sets}: ask its admin to authorize the platform again with that set`;
   if (errcode === 48001 && sets) text += `. Check the token kind (an official account's token on a mini-program API), the account's own capability, then whether ${sets} is granted`;
+  if ((errcode === 61005 || errcode === 61006) && path.endsWith('/api_component_token')) {
+    text += '. The stored component_verify_ticket was refused; with none newer stored, wxopen asks WeChat to push one (api_start_push_ticket): try again once it has arrived';
+  }
   if (errcode === 61004 || errcode === 40164) {
     const ip = egressIpFrom(errmsg);
     text += `. Add ${ip ?? 'the server egress IP'} to the platform's IP whitelist (open.weixin.qq.com → 第三方平台 → 开发资料 → 白名单IP地址)`;

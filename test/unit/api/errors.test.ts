@@ -32,6 +32,16 @@ describe('errcode table (spec 8)', () => {
     expect(permissionSetsFor('/sns/component/jscode2session')).toEqual([]);
   });
 
+  it('61005/61006 on api_component_token say what happens next (a new ticket push) and to try again', () => {
+    for (const errcode of [61005, 61006]) {
+      expect(new WeChatApiError(errcode, 'x', '/cgi-bin/component/api_component_token').message).toMatch(
+        /refused; with none newer stored, wxopen asks WeChat to push one \(api_start_push_ticket\): try again once it has arrived$/,
+      );
+    }
+    expect(new WeChatApiError(61006, 'x', '/cgi-bin/component/api_query_auth').message).not.toContain('api_start_push_ticket');
+    expect(new WeChatApiError(61007, 'x', '/cgi-bin/component/api_component_token').message).not.toContain('api_start_push_ticket');
+  });
+
   it('61004 names the egress IP from the errmsg and where to whitelist it', () => {
     const err = new WeChatApiError(61004, 'access clientip is not registered requestIP: 203.0.113.7 rid: 6f1c', '/cgi-bin/component/api_component_token');
     expect(err.egressIp).toBe('203.0.113.7');
