@@ -52,3 +52,11 @@ export async function describing<T>(what: string, run: () => Promise<T>): Promis
     throw new CliError('WXO_ERR_UNAVAILABLE', `${what}: ${describeCause(err)}`, { cause: err });
   }
 }
+
+/** A port already taken is one line naming it, not a stack. */
+export function listenFailure(err: unknown, host: string, port: number, setting: string): unknown {
+  const code = systemCause(err)?.code;
+  if (code === 'EADDRINUSE') return new CliError('WXO_ERR_PORT_IN_USE', `port ${port} on ${host} is already in use (by another program or wxopen server); choose another with ${setting}`, { cause: err });
+  if (code === 'EACCES') return new CliError('WXO_ERR_PORT_DENIED', `not allowed to listen on ${host}:${port}; choose another with ${setting}`, { cause: err });
+  return err;
+}

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { SANDBOX_DEFAULTS } from '../../config.js';
+import { listenFailure } from '../failures.js';
 
 interface SandboxCommandOptions {
   port: number;
@@ -59,6 +60,8 @@ Time can be moved with POST /sandbox/admin/clock/advance {"seconds":N}; see GET 
         pushTimestamps: 'real',
         ...(opts.stateFile && { stateFile: resolve(opts.stateFile) }),
         logger: createLogger({ level: opts.logLevel, name: 'wxopen-sandbox' }),
+      }).catch((err: unknown) => {
+        throw listenFailure(err, opts.host, opts.port, '--port');
       });
       const c = sandbox.state.component;
       const lines = [

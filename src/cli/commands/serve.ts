@@ -13,7 +13,7 @@ import {
 } from '../../server/instance.js';
 import type { RunningServer } from '../../server/listen.js';
 import { cliConfig, openStore } from '../context.js';
-import { CliError, systemCause } from '../failures.js';
+import { listenFailure } from '../failures.js';
 import { newOperatorToken } from '../../admin/credentials.js';
 import type { RunningAdmin } from '../../admin/start.js';
 
@@ -92,14 +92,6 @@ export function registerServeCommand(program: Command): void {
       // process between a write and the next line, and an unhandled SIGTERM would skip the cleanup).
       process.stdout.write(`${banner(config, server.url, sandbox, paths.sandboxState, admin, ephemeral)}\n`);
     });
-}
-
-/** A port already taken is one line naming it, not a stack. */
-function listenFailure(err: unknown, host: string, port: number, setting: string): unknown {
-  const code = systemCause(err)?.code;
-  if (code === 'EADDRINUSE') return new CliError('WXO_ERR_PORT_IN_USE', `port ${port} on ${host} is already in use (by another program or wxopen server); choose another with ${setting}`, { cause: err });
-  if (code === 'EACCES') return new CliError('WXO_ERR_PORT_DENIED', `not allowed to listen on ${host}:${port}; choose another with ${setting}`, { cause: err });
-  return err;
 }
 
 async function startEmbeddedSandbox(config: Config, platformUrl: string, stateFile: string): Promise<Sandbox> {
