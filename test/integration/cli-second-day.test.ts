@@ -122,6 +122,19 @@ describe('the second day: restart, a second process, the CLI from anywhere in th
     const push = await wxopen(['dev', 'push-ticket', '--json'], { cwd: sub });
     expect(push.status, push.stderr).toBe(0);
     expect(JSON.parse(push.stdout)).toMatchObject({ status: 200, body: 'success', url: third.url });
+    // That made-up ticket is not one the sandbox issued (nor would WeChat have): the next refresh is refused in one
+    // line saying what happens next, and once the ticket wxopen asked for has been pushed, the same command works.
+    const refused = await wxopen(['token', 'component', '--force'], { cwd: sub });
+    expect(refused.status).toBe(1);
+    // Before it, the error-level log line every process writes when it asks WeChat for a ticket (JSON when piped).
+    const [logLine, errorLine, ...rest] = refused.stderr.split('\n').filter((l) => l !== '');
+    expect(JSON.parse(logLine!)).toMatchObject({ level: 50, errcode: 61006, msg: 'component_verify_ticket rejected and no newer one stored; asking WeChat to push one' });
+    expect(rest).toEqual([]);
+    expect(errorLine).toMatch(/^wxopen: .*errcode 61006: .*wxopen asks WeChat to push one \(api_start_push_ticket\): try again once it has arrived \(WXO_ERR_WECHAT_API\)$/);
+    await until('a component token once the requested ticket has arrived', async () => {
+      const r = await wxopen(['token', 'component', '--force', '--json'], { cwd: sub });
+      return r.status === 0 ? r : undefined;
+    }, { timeoutMs: 20_000, intervalMs: 250 });
     await third.stop();
 
     // A script in an unrelated directory does not silently get a new, empty database.
@@ -202,7 +215,7 @@ describe('token --force obtains a new token, then swaps; --json is data', { time
 describe('one line, never a stack', { timeout: 120_000 }, () => {
   const sandboxEnv = (dir: string) => ({ WXOPEN_DATABASE_URL: `sqlite:${join(dir, 'wx.db')}`, LOG_LEVEL: 'silent' });
 
-  it('port in use (serve, for the server and for the embedded sandbox)', async () => {
+  it('port in use (serve, for the server and for the embedded sandbox; wxopen sandbox alone)', async () => {
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const taken = (blocker.address() as { port: number }).port;
@@ -214,6 +227,9 @@ describe('one line, never a stack', { timeout: 120_000 }, () => {
       const s = await wxopen(['serve'], { cwd: dir, env: { ...sandboxEnv(dir), PORT: String(await freePort()), WXOPEN_SANDBOX_PORT: String(taken) } });
       expect(s.status).toBe(1);
       expect(oneLine(s.stderr)).toMatch(new RegExp(`^wxopen: port ${taken} on 127\\.0\\.0\\.1 is already in use .*WXOPEN_SANDBOX_PORT`));
+      const alone = await wxopen(['sandbox', '-p', String(taken)], { cwd: dir });
+      expect(alone.status).toBe(1);
+      expect(oneLine(alone.stderr)).toBe(`wxopen: port ${taken} on 127.0.0.1 is already in use (by another program or wxopen server); choose another with --port (WXO_ERR_PORT_IN_USE)`);
     } finally {
       blocker.close();
     }
