@@ -28,13 +28,29 @@ export interface StartServerOptions {
 
 /** `createWxOpen` + `listen`, for the CLI: opens the store, builds the platform and listens. */
 export async function startServer(config: Config, options: StartServerOptions = {}): Promise<RunningServer> {
-  const wx = await createWxOpen({ config, logger: options.logger, store: options.store, ensureTicket: options.ensureTicket, refresher: options.refresher });
+  // A store given here is the server's to close (createWxOpen leaves a store it did not open alone): left open, a
+  // SQLite file keeps its WAL after a clean stop, and a copy of the .db file alone then misses recent writes.
+  const closeGiven = async (): Promise<void> => {
+    await options.store?.close();
+  };
+  let wx: Awaited<ReturnType<typeof createWxOpen>>;
+  try {
+    wx = await createWxOpen({ config, logger: options.logger, store: options.store, ensureTicket: options.ensureTicket, refresher: options.refresher });
+  } catch (err) {
+    await closeGiven().catch(() => {});
+    throw err;
+  }
   let url: string;
   try {
     url = await wx.listen();
   } catch (err) {
     await wx.close();
+    await closeGiven().catch(() => {});
     throw err;
   }
-  return { app: wx.app, context: wx.context, messages: wx.messages, push: wx.push, url, store: wx.store, platform: wx.platform, wx, fleet: wx.fleet, close: () => wx.close() };
+  const close = async (): Promise<void> => {
+    await wx.close();
+    await closeGiven();
+  };
+  return { app: wx.app, context: wx.context, messages: wx.messages, push: wx.push, url, store: wx.store, platform: wx.platform, wx, fleet: wx.fleet, close };
 }

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -136,6 +136,14 @@ describe('the second day: restart, a second process, the CLI from anywhere in th
       return r.status === 0 ? r : undefined;
     }, { timeoutMs: 20_000, intervalMs: 250 });
     await third.stop();
+    // A clean stop leaves the whole database in wxopen.db (the WAL checkpointed and removed), so a copy of that
+    // file alone, a backup taken while the server is stopped, holds the merchant.
+    expect(existsSync(join(dir, 'data/wxopen.db-wal'))).toBe(false);
+    const backup = join(mkdtempSync(join(tmpdir(), 'wxopen-backup-')), 'wxopen.db');
+    copyFileSync(join(dir, 'data/wxopen.db'), backup);
+    const restored = await createStore(`sqlite:${backup}`);
+    expect(await restored.getAuthorizer(SANDBOX_DEFAULTS.WXOPEN_COMPONENT_APPID, appid)).toMatchObject({ status: 'authorized' });
+    await restored.close();
 
     // A script in an unrelated directory does not silently get a new, empty database.
     const elsewhere = mkdtempSync(join(tmpdir(), 'wxopen-elsewhere-'));
