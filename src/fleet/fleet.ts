@@ -10,7 +10,7 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { FleetNotFoundError, FleetStateError, FleetValidationError } from './errors.js';
 import { validateExtJson } from './ext-json.js';
-import { isSettled, nextStep, TARGET_STATES, toJob, toTarget, type FleetJob, type FleetPauseCode, type FleetStep, type FleetTarget, type TargetState } from './model.js';
+import { isSettled, newTargetRecord, nextStep, TARGET_STATES, toJob, toTarget, type FleetJob, type FleetPauseCode, type FleetStep, type FleetTarget, type TargetState } from './model.js';
 import { planDeploy, type CreateJobInput } from './planner.js';
 import { progressOf, type FleetProgress } from './report.js';
 import { BullmqQueue } from './runner-bullmq.js';
@@ -121,25 +121,7 @@ export class Fleet extends EventEmitter {
     };
     await this.o.store.createFleetJob(
       record,
-      plan.targets.map((t) => ({
-        componentAppid: this.o.componentAppid,
-        jobId,
-        appid: t.appid,
-        state: 'pending',
-        extJson: t.extJson,
-        auditid: null,
-        reason: null,
-        errcode: null,
-        errmsg: null,
-        errorStep: null,
-        intent: null,
-        intentAt: null,
-        leaseUntil: null,
-        nextAt: now,
-        attempts: 0,
-        version: 0,
-        updatedAt: now,
-      })),
+      plan.targets.map((t) => newTargetRecord(this.o.componentAppid, jobId, t.appid, t.extJson, now)),
     );
     this.o.logger.info({ jobId, targets: plan.targets.length, templateId: input.templateId, userVersion: input.userVersion }, 'deploy job created');
     this.kick();

@@ -81,6 +81,29 @@ export interface FleetTarget {
   updatedAt: number;
 }
 
+/** A merchant's row as a new job stores it: pending, due at once, never tried. */
+export function newTargetRecord(componentAppid: string, jobId: string, appid: string, extJson: string, now: number): FleetTargetRecord {
+  return {
+    componentAppid,
+    jobId,
+    appid,
+    state: 'pending',
+    extJson,
+    auditid: null,
+    reason: null,
+    errcode: null,
+    errmsg: null,
+    errorStep: null,
+    intent: null,
+    intentAt: null,
+    leaseUntil: null,
+    nextAt: now,
+    attempts: 0,
+    version: 0,
+    updatedAt: now,
+  };
+}
+
 export function toJob(r: FleetJobRecord): FleetJob {
   return { ...r, id: r.jobId, options: r.options as unknown as ResolvedDeployOptions, pause: r.pause as FleetJob['pause'] };
 }

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newTargetRecord } from '../../src/fleet/model.js';
 import type { AuthorizationInput, FleetJobRecord, FleetTargetRecord, MessageRecord, PushRecord, Store } from '../../src/store/types.js';
 
 /**
@@ -436,22 +437,7 @@ export function storeContract(name: string, open: () => Promise<Store>, teardown
         ...over,
       });
       const target = (c: string, jobId: string, appid: string, over: Partial<FleetTargetRecord> = {}): FleetTargetRecord => ({
-        componentAppid: c,
-        jobId,
-        appid,
-        state: 'pending',
-        extJson: `{"extAppid":"${appid}","q":"'\\""}`,
-        auditid: null,
-        reason: null,
-        errcode: null,
-        errmsg: null,
-        errorStep: null,
-        intent: null,
-        intentAt: null,
-        leaseUntil: null,
-        nextAt: 100,
-        attempts: 0,
-        version: 0,
+        ...newTargetRecord(c, jobId, appid, `{"extAppid":"${appid}","q":"'\\""}`, 100),
         updatedAt: 1,
         ...over,
       });

@@ -1,4 +1,4 @@
-import { resolveOptions, type FleetJob, type FleetTarget } from '../../../src/fleet/model.js';
+import { newTargetRecord, resolveOptions, type FleetJob, type FleetTarget } from '../../../src/fleet/model.js';
 import type { FleetTargetRecord } from '../../../src/store/types.js';
 
 /** A running job of 10 merchants created at 1 000 s, with the default options; the pure parts' tests start from it. */
@@ -37,22 +37,6 @@ export const fleetTarget = (appid: string, over: Partial<FleetTarget> = {}): Fle
 
 /** A stored merchant row as `createJob` writes it: pending, due at `now`, never tried. */
 export const fleetTargetRecord = (componentAppid: string, jobId: string, appid: string, now: number, over: Partial<FleetTargetRecord> = {}): FleetTargetRecord => ({
-  componentAppid,
-  jobId,
-  appid,
-  state: 'pending',
-  extJson: '{}',
-  auditid: null,
-  reason: null,
-  errcode: null,
-  errmsg: null,
-  errorStep: null,
-  intent: null,
-  intentAt: null,
-  leaseUntil: null,
-  nextAt: now,
-  attempts: 0,
-  version: 0,
-  updatedAt: now,
+  ...newTargetRecord(componentAppid, jobId, appid, '{}', now),
   ...over,
 });

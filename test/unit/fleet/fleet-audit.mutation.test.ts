@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { auditEvent, deploy, fleetWorlds, settle, T0, type FleetWorld } from './fleet-world.js';
+import { answered, auditEvent, deploy, fleetWorlds, settle, T0, type FleetWorld } from './fleet-world.js';
 
 const world = fleetWorlds();
 
@@ -12,19 +12,6 @@ function countReads(w: FleetWorld): { reads: number } {
     return find(...args);
   };
   return seen;
-}
-
-/** Resolves once the first scan has read its page of due merchants (and will not read again before scanMs). */
-function firstPageRead(w: FleetWorld): Promise<void> {
-  const due = w.store.dueFleetTargets.bind(w.store);
-  let read!: () => void;
-  const done = new Promise<void>((r) => (read = r));
-  w.store.dueFleetTargets = async (...args) => {
-    const rows = await due(...args);
-    read();
-    return rows;
-  };
-  return done;
 }
 
 describe('Fleet: audit results pushed by WeChat (mutation)', () => {
@@ -72,7 +59,8 @@ describe('Fleet: audit results pushed by WeChat (mutation)', () => {
     const w = await world({ scanMs: 600_000 }, ['wxa1', 'wxa2', 'wxa3']);
     const job = await w.fleet.createJob(deploy());
     for (const appid of ['wxa1', 'wxa2', 'wxa3']) await w.setTarget(job.jobId, appid, { state: 'audit_submitted', auditid: 1, nextAt: T0 + 600_000 });
-    const scanned = firstPageRead(w);
+    // Once the first scan has read its page of due merchants (it will not read again before scanMs).
+    const scanned = answered(w, 'dueFleetTargets');
     await w.fleet.start();
     // The only scan before the results found nothing due: whatever runs next was queued by the results.
     await scanned;

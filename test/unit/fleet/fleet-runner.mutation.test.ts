@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import type { FleetTarget } from '../../../src/fleet/model.js';
 import type { FleetTargetRecord } from '../../../src/store/types.js';
 import { fleetTargetRecord } from './fixtures.js';
-import { auditEvent, C, countScans, deploy, fleetWorlds, settle, T0, until, type FleetWorld } from './fleet-world.js';
+import { answered, auditEvent, C, countScans, deploy, fleetWorlds, settle, T0, until, type FleetWorld } from './fleet-world.js';
 
 const world = fleetWorlds();
 
@@ -165,14 +165,7 @@ describe('Fleet: the runner (mutation)', () => {
     const job = await w.fleet.createJob(deploy());
     await w.setTarget(job.jobId, 'wxa1', { state: 'released', auditid: 1, nextAt: null });
     await w.setTarget(job.jobId, 'wxa2', { state: 'audit_submitted', auditid: 2, nextAt: T0 + 600_000 });
-    const count = w.store.countFleetTargets.bind(w.store);
-    let counted!: () => void;
-    const wasCounted = new Promise<void>((r) => (counted = r));
-    w.store.countFleetTargets = async (...args) => {
-      const counts = await count(...args);
-      counted();
-      return counts;
-    };
+    const wasCounted = answered(w, 'countFleetTargets');
     await w.fleet.start();
     await wasCounted;
     await settle();

@@ -183,6 +183,19 @@ export function countScans(w: FleetWorld): { scans: number } {
   return seen;
 }
 
+/** Resolves once the store has answered the first call of `method` made from now on (calls pass through). */
+export function answered(w: FleetWorld, method: 'dueFleetTargets' | 'countFleetTargets'): Promise<void> {
+  const original = w.store[method].bind(w.store) as (...args: unknown[]) => Promise<unknown>;
+  let done!: () => void;
+  const once = new Promise<void>((r) => (done = r));
+  (w.store as unknown as Record<string, unknown>)[method] = async (...args: unknown[]) => {
+    const answer = await original(...args);
+    done();
+    return answer;
+  };
+  return once;
+}
+
 /**
  * Lets everything already under way run to its end: the in-memory store and the fake WeChat answer in promise
  * jobs only, so one turn of the event loop drains every step and scan started so far (what waits on a timer,
