@@ -19,6 +19,7 @@ const push = (i: number): PushRecord => ({
 /** The group commit's private parts a test may look at: the connection and the WAL fsync. */
 interface Inside {
   raw: { pragma(s: string, o: { simple: true }): unknown };
+  group: { pragma(s: string, o: { simple: true }): unknown; open: boolean };
   fsyncWal(): Promise<void>;
 }
 const inside = (s: SqliteStore) => s as unknown as Inside;
@@ -64,9 +65,13 @@ describe('SQLite group commit: the WAL is fsynced off the event loop before anyo
     gates[1]!();
     expect(await Promise.all([second, third])).toEqual(['stored', 'stored']);
 
-    // Every other write keeps synchronous=full (2); the group commit's own `normal` does not leak.
+    // Every other write keeps synchronous=full (2); the group commits have a connection of their own at normal (1).
     expect(inside(store).raw.pragma('synchronous', { simple: true })).toBe(2);
+    expect(inside(store).group).not.toBe(inside(store).raw);
+    expect(inside(store).group.pragma('synchronous', { simple: true })).toBe(1);
+    expect(inside(store).group.pragma('foreign_keys', { simple: true })).toBe(1);
     await store.close();
+    expect(inside(store).group.open).toBe(false);
     const again = open(path).store;
     await again.migrate();
     expect(await again.listPushes(C, { limit: 1000 })).toHaveLength(52);
@@ -109,5 +114,7 @@ describe('SQLite group commit: the WAL is fsynced off the event loop before anyo
     inside(s).fsyncWal = async () => void calls++;
     expect(await s.recordPush(push(1))).toBe('stored');
     expect(calls).toBe(0);
+    // One connection: a second one to ':memory:' would be another, empty database.
+    expect(inside(s).group).toBe(inside(s).raw);
   });
 });
