@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { decodeAesKey } from '../crypto/aes-key.js';
 import { buildEncryptedReply } from '../crypto/reply.js';
+import { pushDedupeKey } from '../push/dedupe-key.js';
 import { orderingTime } from '../push/event-time.js';
 import { PushSchemaError, toPushEvent, type PushEvent } from '../push/events.js';
 import { openPush, type OpenedPush, type RefusedPush } from '../push/verify-push.js';
@@ -80,7 +80,7 @@ export function createPushHandlers(ctx: AppContext): PushHandlers {
           await store.recordTicket({ componentAppid: config.componentAppid, ticket: event.ticket, createTime: orderingTime(event.createTime, receivedAt, config.pushMaxSkewSeconds), receivedAt })
         : await store.recordPush({
             componentAppid: config.componentAppid,
-            dedupeKey: createHash('sha1').update(plaintext).digest('hex'),
+            dedupeKey: pushDedupeKey(plaintext, event.createTime),
             infoType,
             authorizerAppid,
             createTime: event.createTime,

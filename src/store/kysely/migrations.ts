@@ -1,4 +1,4 @@
-import { type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { StoreDialect } from '../types.js';
 
 /**
@@ -276,6 +276,22 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
         await db.schema.dropTable('fleet_ext_json').execute();
         await db.schema.dropTable('fleet_targets').execute();
         await db.schema.dropTable('fleet_jobs').execute();
+      },
+    },
+    push_0001_time_ordered_keys: {
+      // pushDedupeKey (src/push/dedupe-key.ts) puts the push's CreateTime in front of the hash, so the
+      // unique index grows at its end; rows stored before keep matching a retry of theirs after the upgrade.
+      async up(db) {
+        const padded =
+          dialect === 'postgres'
+            ? sql`case when create_time between 0 and 9999999999 then lpad(create_time::text, 10, '0') else create_time::text end`
+            : sql`case when create_time between 0 and 9999999999 then substr('0000000000' || create_time, -10) else cast(create_time as text) end`;
+        const unprefixed = dialect === 'postgres' ? sql`strpos(dedupe_key, ':') = 0` : sql`instr(dedupe_key, ':') = 0`;
+        await sql`update push_events set dedupe_key = ${padded} || ':' || dedupe_key where ${unprefixed}`.execute(db);
+      },
+      async down(db) {
+        const rest = dialect === 'postgres' ? sql`substr(dedupe_key, strpos(dedupe_key, ':') + 1)` : sql`substr(dedupe_key, instr(dedupe_key, ':') + 1)`;
+        await sql`update push_events set dedupe_key = ${rest}`.execute(db);
       },
     },
   };
