@@ -7,7 +7,7 @@
  * commit's fsync included) and also prints the bytes written per push (/proc/self/io `wchar`: what the
  * store hands the kernel, independent of the machine's load).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
@@ -83,6 +83,7 @@ const used = process.cpuUsage(before);
 const bytes = (wchar() - written) / n;
 if (profileDir) {
   const { profile } = await session.post('Profiler.stop');
+  mkdirSync(profileDir, { recursive: true });
   writeFileSync(join(profileDir, `${scenario}.cpuprofile`), JSON.stringify(profile));
 }
 const io = Number.isFinite(bytes) ? `, ${(bytes / 1024).toFixed(1)} KB written per push` : '';

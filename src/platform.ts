@@ -316,7 +316,7 @@ export class Platform {
     const exchange = async (e: { authorizationCode: string; authorizerAppid: string; createTime: number }) => {
       const receivedAt = this.ctx.clock.now();
       const eventTime = this.orderingTime(e.createTime, receivedAt);
-      await this.exchanges.submit(e.authorizationCode, { authorizerAppid: e.authorizerAppid, eventTime, receivedAt });
+      await this.exchanges.submit(e.authorizationCode, { authorizerAppid: e.authorizerAppid, createTime: e.createTime, eventTime, receivedAt });
     };
     pushes.on('authorized', exchange);
     pushes.on('updateauthorized', exchange);

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { WeChatApiError } from '../errors.js';
 import type { AuthorizerRecord, ExchangeRecord } from '../store/types.js';
+import { timeOrderedKey } from '../util/time-key.js';
 import { parseXml } from '../xml/parse.js';
 import type { CredentialContext } from './context.js';
 
@@ -55,8 +56,12 @@ export class ExchangeQueue {
     private readonly o: ExchangeQueueOptions,
   ) {}
 
-  key(code: string): string {
-    return createHash('sha256').update(`${this.ctx.componentAppid}:${code}`).digest('hex');
+  /**
+   * The row's key: the push's CreateTime (so the index grows at its end), then a hash of the code (the
+   * code itself is a credential, kept only sealed). The sweep rebuilds the same key from the stored push.
+   */
+  key(code: string, createTime: number): string {
+    return timeOrderedKey(createTime, createHash('sha256').update(`${this.ctx.componentAppid}:${code}`).digest('hex'));
   }
 
   start(): void {
@@ -84,11 +89,11 @@ export class ExchangeQueue {
     await Promise.allSettled([...this.inflight.values()]);
   }
 
-  /** A code from an authentic push: record it durably, then exchange it (retried on transient failure). */
-  async submit(code: string, p: { authorizerAppid: string | null; eventTime: number; receivedAt: number }): Promise<AuthorizerRecord | undefined> {
+  /** A code from an authentic push (`createTime`: its CreateTime): record it durably, then exchange it (retried on transient failure). */
+  async submit(code: string, p: { authorizerAppid: string | null; createTime: number; eventTime: number; receivedAt: number }): Promise<AuthorizerRecord | undefined> {
     const record: ExchangeRecord = {
       componentAppid: this.ctx.componentAppid,
-      codeKey: this.key(code),
+      codeKey: this.key(code, p.createTime),
       codeEnc: this.ctx.box.seal(code, `${this.ctx.componentAppid}:code`),
       authorizerAppid: p.authorizerAppid,
       eventTime: p.eventTime,
@@ -131,7 +136,7 @@ export class ExchangeQueue {
         if (typeof code !== 'string' || code === '') continue;
         await ctx.store.recordExchange({
           componentAppid: ctx.componentAppid,
-          codeKey: this.key(code),
+          codeKey: this.key(code, push.createTime),
           codeEnc: ctx.box.seal(code, `${ctx.componentAppid}:code`),
           authorizerAppid: push.authorizerAppid,
           eventTime: this.o.orderingTime(push.createTime, push.receivedAt),

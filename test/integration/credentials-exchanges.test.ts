@@ -46,8 +46,8 @@ function setup(exchange: Exchange, o: { firstRetryMs?: number; maxRetryMs?: numb
   const q = new ExchangeQueue(ctx, exchange, { sweepMs: 3_600_000, firstRetryMs: o.firstRetryMs ?? 100_000, maxRetryMs: o.maxRetryMs ?? 250_000, orderingTime: (c) => c, maxConcurrent: o.maxConcurrent, maxWaiting: o.maxWaiting });
   queues.push(q);
   const outcomes = async () => Object.fromEntries((await metrics.codeExchanges.get()).values.map((v) => [v.labels.outcome, v.value]));
-  const row = (code: string) => ctx.store.getExchange(ctx.componentAppid, q.key(code));
-  return { q, clock, lines, failed, outcomes, row, submit: (code: string, appid: string | null = 'wxAuth') => q.submit(code, { authorizerAppid: appid, eventTime: 1, receivedAt: clock.now() }) };
+  const row = (code: string) => ctx.store.getExchange(ctx.componentAppid, q.key(code, 1));
+  return { q, clock, lines, failed, outcomes, row, submit: (code: string, appid: string | null = 'wxAuth') => q.submit(code, { authorizerAppid: appid, createTime: 1, eventTime: 1, receivedAt: clock.now() }) };
 }
 
 const record = { authorizerAppid: 'wxAuth' } as AuthorizerRecord;
@@ -127,7 +127,7 @@ describe('ExchangeQueue', () => {
       calls++;
       return record;
     });
-    await s.q.submit('old', { authorizerAppid: 'wxAuth', eventTime: 1, receivedAt: s.clock.now() - CODE_LIFE_MS });
+    await s.q.submit('old', { authorizerAppid: 'wxAuth', createTime: 1, eventTime: 1, receivedAt: s.clock.now() - CODE_LIFE_MS });
     expect(calls).toBe(0);
     expect(await s.row('old')).toMatchObject({ state: 'failed', attempts: 1, lastError: 'the code expired before it could be exchanged' });
   });
@@ -221,12 +221,12 @@ describe('ExchangeQueue', () => {
       { sweepMs: 3_600_000, firstRetryMs: 100_000, maxRetryMs: 250_000, orderingTime: (c) => c, maxConcurrent: 2, maxWaiting: 3 },
     );
     queues.push(q);
-    const submit = (code: string) => q.submit(code, { authorizerAppid: 'wxAuth', eventTime: 1, receivedAt: clock.now() });
+    const submit = (code: string) => q.submit(code, { authorizerAppid: 'wxAuth', createTime: 1, eventTime: 1, receivedAt: clock.now() });
     const results = Array.from({ length: 6 }, (_, i) => submit(`cc-${i}`));
     await vi.waitFor(() => expect(sent).toHaveLength(2));
     // Two running, three waiting; the sixth found no room and is left to the sweep.
     expect(await results[5]).toBeUndefined();
-    expect(await store.getExchange(ctx.componentAppid, q.key('cc-5'))).toMatchObject({ state: 'pending', attempts: 0 });
+    expect(await store.getExchange(ctx.componentAppid, q.key('cc-5', 1))).toMatchObject({ state: 'pending', attempts: 0 });
     while (sent.length < 5 || releases.length > 0) {
       await vi.waitFor(() => expect(releases.length).toBeGreaterThan(0));
       releases.shift()!();

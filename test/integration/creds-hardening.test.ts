@@ -93,7 +93,9 @@ describe('no authorization is lost', () => {
     const { authCode } = await w.sandbox.authorize(appid);
     await w.settle();
     await until(async () => (await w.store.getAuthorizer(w.config.componentAppid, appid))?.status === 'authorized');
-    const key = w.platform.exchanges.key(authCode);
+    // The row's key starts with the push's CreateTime, as stored with the push.
+    const [stored] = await w.store.listPushes(w.config.componentAppid, { infoType: 'authorized', limit: 1 });
+    const key = w.platform.exchanges.key(authCode, stored!.createTime);
     await until(async () => (await w.store.getExchange(w.config.componentAppid, key))?.state !== 'pending');
     expect(await w.store.getExchange(w.config.componentAppid, key)).toMatchObject({ state: 'done', attempts: 2 });
     expect(await w.store.getAuthorizer(w.config.componentAppid, appid)).toMatchObject({ status: 'authorized' });
@@ -169,7 +171,7 @@ describe('authorization events apply in CreateTime order', () => {
     await w.settle();
     // The older code is never sent: its row is closed as stale, one warning names both event times.
     expect(w.sandbox.counters.get(QUERY_AUTH)).toBe(exchangesBefore);
-    const staleRow = await w.store.getExchange(w.config.componentAppid, w.platform.exchanges.key(first.authCode));
+    const staleRow = await w.store.getExchange(w.config.componentAppid, w.platform.exchanges.key(first.authCode, t1));
     expect(staleRow).toMatchObject({ state: 'done', attempts: 1 });
     const codeOutcomes = Object.fromEntries((await w.platform.ctx.metrics.codeExchanges.get()).values.map((v) => [v.labels.outcome, v.value]));
     expect(codeOutcomes.stale).toBe(1);

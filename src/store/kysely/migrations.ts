@@ -1,4 +1,8 @@
+import { createHash } from 'node:crypto';
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { timeOrderedKey } from '../../util/time-key.js';
+// The one migration that reads a push's XML (creds_0002) parses it as the exchange sweep does.
+import { parseXml } from '../../xml/parse.js';
 import type { StoreDialect } from '../types.js';
 
 /**
@@ -6,6 +10,8 @@ import type { StoreDialect } from '../types.js';
  * several platforms. Times are epoch ms (bigint) so both dialects compare them the same way.
  */
 function migrations(dialect: StoreDialect): Record<string, Migration> {
+  /** Position of the first ':' in a text column (1-based, 0 when none), in the dialect's words. */
+  const colonAt = (column: string) => (dialect === 'postgres' ? sql`strpos(${sql.ref(column)}, ':')` : sql`instr(${sql.ref(column)}, ':')`);
   const id = (t: ReturnType<Kysely<unknown>['schema']['createTable']>) =>
     dialect === 'postgres'
       ? t.addColumn('id', 'bigint', (c) => c.primaryKey().generatedAlwaysAsIdentity())
@@ -281,17 +287,46 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
     push_0001_time_ordered_keys: {
       // pushDedupeKey (src/push/dedupe-key.ts) puts the push's CreateTime in front of the hash, so the
       // unique index grows at its end; rows stored before keep matching a retry of theirs after the upgrade.
+      // In SQL, as timeOrderedKey (src/util/time-key.ts) would write it: push logs can be large.
       async up(db) {
         const padded =
           dialect === 'postgres'
             ? sql`case when create_time between 0 and 9999999999 then lpad(create_time::text, 10, '0') else create_time::text end`
             : sql`case when create_time between 0 and 9999999999 then substr('0000000000' || create_time, -10) else cast(create_time as text) end`;
-        const unprefixed = dialect === 'postgres' ? sql`strpos(dedupe_key, ':') = 0` : sql`instr(dedupe_key, ':') = 0`;
-        await sql`update push_events set dedupe_key = ${padded} || ':' || dedupe_key where ${unprefixed}`.execute(db);
+        await sql`update push_events set dedupe_key = ${padded} || ':' || dedupe_key where ${colonAt('dedupe_key')} = 0`.execute(db);
       },
       async down(db) {
-        const rest = dialect === 'postgres' ? sql`substr(dedupe_key, strpos(dedupe_key, ':') + 1)` : sql`substr(dedupe_key, instr(dedupe_key, ':') + 1)`;
-        await sql`update push_events set dedupe_key = ${rest}`.execute(db);
+        await sql`update push_events set dedupe_key = substr(dedupe_key, ${colonAt('dedupe_key')} + 1)`.execute(db);
+      },
+    },
+    creds_0002_time_ordered_code_keys: {
+      // ExchangeQueue.key puts the push's CreateTime in front of the code's hash. A row stored before must
+      // get the same key, or the sweep (which rebuilds keys from stored pushes) would add a second row and
+      // spend the code twice. The CreateTime is in the push, not the row: match them by the hash of the
+      // push's AuthorizationCode. Rows live a day (pruneExchanges), so only the pushes of that day are read.
+      async up(db) {
+        const oldest = await db.selectFrom('creds_exchanges').select((eb) => eb.fn.min('received_at').as('t')).executeTakeFirst();
+        if (oldest?.t === null || oldest?.t === undefined) return;
+        const pushes = await db
+          .selectFrom('push_events')
+          .select(['component_appid', 'create_time', 'payload'])
+          .where('info_type', 'in', ['authorized', 'updateauthorized'])
+          .where('received_at', '>=', Number(oldest.t) - 3600_000)
+          .execute();
+        for (const p of pushes) {
+          const code = parseXml(String(p.payload)).AuthorizationCode;
+          if (typeof code !== 'string' || code === '') continue;
+          const hash = createHash('sha256').update(`${String(p.component_appid)}:${code}`).digest('hex');
+          await db
+            .updateTable('creds_exchanges')
+            .set({ code_key: timeOrderedKey(Number(p.create_time), hash) })
+            .where('component_appid', '=', p.component_appid)
+            .where('code_key', '=', hash)
+            .execute();
+        }
+      },
+      async down(db) {
+        await sql`update creds_exchanges set code_key = substr(code_key, ${colonAt('code_key')} + 1)`.execute(db);
       },
     },
   };
