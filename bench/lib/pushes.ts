@@ -32,13 +32,23 @@ export const RELEASE_TEST_TEXT = 'TESTCOMPONENT_MSG_TYPE_TEXT';
 /** A run-unique prefix so pushes never collide with those of an earlier bench run. */
 const RUN = Date.now().toString(36);
 
+/**
+ * Authorization events per second of event time in the authorized case: its i-th push says it happened
+ * i ÷ this seconds after the first. A stream of real events advances its CreateTime, and wxopen's push and
+ * exchange keys start with it (so an index grows at its end); one constant CreateTime for every push of
+ * a run would be several hundred thousand authorizations in one second, the one order no stream has.
+ * 1000/s is still far above any platform's real rate (merchants authorize a few times a minute at a peak).
+ */
+export const AUTHORIZATIONS_PER_SECOND = 1000;
+
 /** The i-th distinct push of a scenario, as WeChat would send it, signed for `nowSeconds`. */
 export function makePush(scenario: Scenario, i: number, nowSeconds: number): { path: string; push: SignedPush } {
   const seal = { token: CREDS.token, encodingAesKey: CREDS.aesKey, appid: CREDS.componentAppid, timestamp: String(nowSeconds) };
   if (scenario === 'authorized') {
     const appid = `wx${(i % 1e16).toString(16).padStart(16, '0')}`;
+    const eventTime = nowSeconds + Math.floor((i % 1e9) / AUTHORIZATIONS_PER_SECOND);
     const xml =
-      `<xml><AppId><![CDATA[${CREDS.componentAppid}]]></AppId><CreateTime>${nowSeconds}</CreateTime>` +
+      `<xml><AppId><![CDATA[${CREDS.componentAppid}]]></AppId><CreateTime>${eventTime}</CreateTime>` +
       `<InfoType><![CDATA[authorized]]></InfoType><AuthorizerAppid><![CDATA[${appid}]]></AuthorizerAppid>` +
       `<AuthorizationCode><![CDATA[queryauthcode@@@${RUN}-${i}-${'C'.repeat(40)}]]></AuthorizationCode>` +
       `<AuthorizationCodeExpiredTime>${nowSeconds + 3600}</AuthorizationCodeExpiredTime>` +
