@@ -37,8 +37,12 @@ const csv = <T extends z.ZodType<unknown, string>>(item: T) =>
     .pipe(z.array(item));
 const aesKey = z.string().regex(/^[A-Za-z0-9]{43}$/, 'must be 43 characters of [A-Za-z0-9] (the EncodingAESKey from the platform page)');
 const secretKey = z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex characters (32 bytes), e.g. from `openssl rand -hex 32`');
-const int = (min: number, max: number) =>
-  z.string().regex(/^\d+$/, 'must be a whole number').transform(Number).pipe(z.number().min(min).max(max));
+const int = (min: number, max: number) => {
+  const range = `must be a whole number from ${min} to ${max}`;
+  return z.string().regex(/^\d+$/, 'must be a whole number').transform(Number).pipe(z.number().min(min, range).max(max, range));
+};
+/** PORT as the sandbox derives its URLs from it: a port number, or nothing (the schema then names the variable). */
+const portOf = (v: string | undefined): number | undefined => (v !== undefined && /^\d{1,5}$/.test(v) && Number(v) <= 65535 ? Number(v) : undefined);
 
 /** Fastify's `trustProxy`: true/false, a hop count, or a comma list of proxy IPs/CIDRs. */
 const trustProxy = z.string().transform((v, ctx): boolean | number | string[] => {
@@ -239,8 +243,9 @@ export function loadConfig(env?: Env, options: LoadConfigOptions = {}): Config {
       });
     }
     // The embedded sandbox listens beside the platform; every WeChat host points at it.
-    const port = /^\d+$/.test(merged.PORT ?? '') ? Number(merged.PORT) : 3000;
-    const sandboxPort = /^\d+$/.test(merged.WXOPEN_SANDBOX_PORT ?? '') ? merged.WXOPEN_SANDBOX_PORT : port === 0 ? 0 : port + 1;
+    // From a valid port only: PORT=99999 is one error about PORT, not four more about the URLs built from it.
+    const port = portOf(merged.PORT) ?? 3000;
+    const sandboxPort = portOf(merged.WXOPEN_SANDBOX_PORT) ?? (port === 0 ? 0 : port + 1);
     const sandbox = `http://localhost:${sandboxPort}`;
     Object.assign(merged, SANDBOX_DEFAULTS, {
       // Demo credentials are public: reachable from this machine only unless HOST says otherwise.

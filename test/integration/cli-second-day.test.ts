@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -242,6 +242,23 @@ describe('one line, never a stack', { timeout: 120_000 }, () => {
       blocker.close();
     }
   }, 120_000);
+
+  it('a bad port is named as it was given, before anything is created', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wxopen-badport-'));
+    for (const given of ['notaport', '99999', '-1']) {
+      const r = await wxopen(['serve', '-p', given], { cwd: dir, env: sandboxEnv(dir) });
+      expect(r.status, given).toBe(78);
+      expect(oneLine(r.stderr)).toBe('wxopen: invalid configuration: --port must be a whole number from 0 to 65535');
+    }
+    const env = await wxopen(['serve'], { cwd: dir, env: { ...sandboxEnv(dir), PORT: '99999' } });
+    expect(env.status).toBe(78);
+    expect(oneLine(env.stderr)).toBe('wxopen: invalid configuration: PORT must be a whole number from 0 to 65535');
+    const sandbox = await wxopen(['sandbox', '-p', '70000'], { cwd: dir });
+    expect(sandbox.status).toBe(1);
+    expect(sandbox.stderr).toMatch(/^error: option '-p, --port <port>' argument '70000' is invalid\. must be a whole number from 0 to 65535\n/);
+    // No database, lock or runtime file: the refusal came first.
+    expect(readdirSync(dir)).toEqual([]);
+  });
 
   it('server unreachable (dev push-ticket), and real mode needs --real', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wxopen-push-'));

@@ -104,6 +104,21 @@ describe('loadConfig', () => {
     expect(loadConfig(REAL).host).toBe('0.0.0.0');
   });
 
+  it('a port out of range is one problem, named once: the sandbox builds no URLs from it', () => {
+    for (const env of [{ PORT: '99999' }, { ...REAL, PORT: '99999' }, { PORT: '123456789012345678901' }]) {
+      try {
+        loadConfig(env);
+        expect.unreachable(`PORT=${env.PORT} loaded`);
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        expect((err as ConfigError).issues).toEqual([{ variable: 'PORT', problem: expect.stringMatching(/^must be a whole number( from 0 to 65535)?$/) }]);
+      }
+    }
+    expect(errorOf({ PORT: '99999' })).toBe('[wxopen] PORT: must be a whole number from 0 to 65535');
+    expect(errorOf({ WXOPEN_SANDBOX_PORT: '70000' })).toBe('[wxopen] WXOPEN_SANDBOX_PORT: must be a whole number from 0 to 65535');
+    expect(loadConfig({ PORT: '65535', WXOPEN_SANDBOX_PORT: '4001' })).toMatchObject({ port: 65535, publicUrl: 'http://localhost:65535', apiBase: 'http://localhost:4001' });
+  });
+
   it('refuses sandbox mode under NODE_ENV=production unless WXOPEN_MODE=sandbox asks for it', () => {
     expect(errorOf({ NODE_ENV: 'production' })).toMatch(/^\[wxopen\] WXOPEN_MODE: NODE_ENV=production but no credentials are set/);
     expect(loadConfig({ NODE_ENV: 'production', WXOPEN_MODE: 'sandbox' })).toMatchObject({ mode: 'sandbox', host: '127.0.0.1' });

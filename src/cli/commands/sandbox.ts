@@ -20,6 +20,12 @@ function nonNegativeInt(value: string): number {
   return n;
 }
 
+function port(value: string): number {
+  const n = nonNegativeInt(value);
+  if (n > 65535) throw new InvalidArgumentError('must be a whole number from 0 to 65535');
+  return n;
+}
+
 function mode(value: string): 'stable' | 'rotate' {
   if (value !== 'stable' && value !== 'rotate') throw new InvalidArgumentError('must be stable or rotate');
   return value;
@@ -30,7 +36,7 @@ export function registerSandboxCommand(program: Command): void {
   program
     .command('sandbox')
     .description('run the WeChat simulator alone (API, authorization pages, pushes) for a platform to point at')
-    .option('-p, --port <port>', 'port to listen on', nonNegativeInt, 4000)
+    .option('-p, --port <port>', 'port to listen on', port, 4000)
     .option('--host <host>', 'address to bind (keep it loopback)', '127.0.0.1')
     .option('--platform <url>', 'base URL of the platform that receives pushes (/wechat/component, /wechat/authorizer/$APPID$)', 'http://localhost:3000')
     .option('--ticket-interval <seconds>', 'component_verify_ticket push interval on the sandbox clock; 0 disables', nonNegativeInt, 600)

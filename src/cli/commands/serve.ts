@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { redactUrl, sqlitePath, type Config } from '../../config.js';
+import { ConfigError } from '../../errors.js';
 import type { Sandbox } from '../../sandbox/index.js';
 import {
   DatabaseInUseError,
@@ -25,6 +26,8 @@ export function registerServeCommand(program: Command): void {
     .option('--host <host>', 'address to bind (overrides HOST; default 127.0.0.1 in sandbox mode, 0.0.0.0 in real mode)')
     .option('--no-sandbox', 'in sandbox mode, do not start the embedded simulator (run `wxopen sandbox` yourself)')
     .action(async (opts: { port?: string; host?: string; sandbox: boolean }) => {
+      // Named as the user gave it (the configuration would call it PORT), and before anything is opened or created.
+      if (opts.port !== undefined && !(/^\d{1,5}$/.test(opts.port) && Number(opts.port) <= 65535)) throw new ConfigError('--port', 'must be a whole number from 0 to 65535');
       const config = cliConfig({ PORT: opts.port, HOST: opts.host });
       const embed = config.mode === 'sandbox' && opts.sandbox;
       // Sandbox mode is a demo: a fresh operator token per start, printed below (and required by the
