@@ -332,6 +332,12 @@ describe('configuration from the CLI', { timeout: 90_000 }, () => {
     expect(JSON.stringify(c)).not.toMatch(/hunter2|r3dis/);
     const text = await wxopen(['config'], { cwd: dir, env: { PORT: '4444' } });
     expect(text.stdout).toMatch(/^port +4444$/m);
+    // One column for every value, however long its key (releaseTestResponder once ran into `true`).
+    const rows = text.stdout.trimEnd().split('\n');
+    expect(rows.length).toBeGreaterThan(30);
+    const columns = new Set(rows.map((row) => /^\S+ {2,}/.exec(row)?.[0].length));
+    expect([...columns]).toEqual([Math.max(...rows.map((row) => row.split(' ')[0]!.length)) + 2]);
+    expect(text.stdout).toMatch(/^releaseTestResponder +true$/m);
     expect(text.stdout).not.toMatch(/hunter2|r3dis/);
 
     const bad = await wxopen(['config'], { cwd: dir, env: { PORT: 'eighty', LOG_LEVEL: 'loud', WXOPEN_PUSH_MAX_SKEW_SECONDS: '0' } });

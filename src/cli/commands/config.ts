@@ -14,6 +14,9 @@ export function registerConfigCommand(program: Command): void {
         return;
       }
       const show = (v: unknown) => (Array.isArray(v) ? (v.length ? v.join(', ') : '-') : v === undefined || v === null ? '-' : String(v));
-      process.stdout.write(Object.entries(config).map(([k, v]) => `${k.padEnd(20)}${show(v)}\n`).join(''));
+      const entries = Object.entries(config);
+      // The widest key plus two spaces: a key never runs into its value.
+      const width = Math.max(...entries.map(([k]) => k.length)) + 2;
+      process.stdout.write(entries.map(([k, v]) => `${k.padEnd(width)}${show(v)}\n`).join(''));
     });
 }
