@@ -5,7 +5,8 @@ import { startWorld, type World } from '../helpers/world.js';
 function formOf(html: string): { action: string; fields: [string, string][]; accounts: string[]; funcs: string[] } {
   const action = /<form method="post" action="([^"]+)"/.exec(html)?.[1] ?? '';
   const fields: [string, string][] = [];
-  for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) fields.push([m[1]!, m[2]!.replaceAll('&amp;', '&')]);
+  // Decoded as a browser would: the sandbox writes `&` in a redirect_uri as &#38;.
+  for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) fields.push([m[1]!, m[2]!.replaceAll('&amp;', '&').replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n)))]);
   const accounts = [...html.matchAll(/name="authorizer_appid" value="([^"]+)"/g)].map((m) => m[1]!);
   const funcs = [...html.matchAll(/name="func" value="(\d+)"/g)].map((m) => m[1]!);
   return { action, fields, accounts, funcs };
@@ -78,6 +79,25 @@ describe('the whole flow over real HTTP: ticket → token → pre_auth_code → 
     await expect(
       w.platform.callAuthorizer(chosen, { method: 'POST', path: '/cgi-bin/message/custom/send', body: { touser: 'o1', msgtype: 'text', text: { content: 'hi' } } }),
     ).rejects.toMatchObject({ errcode: 61007, kind: 'config', missingPermissionSets: [{ id: 1, name: '消息管理' }, { id: 6, name: '微信多客服' }, { id: 19, name: '小程序客服管理' }, { id: 100, name: expect.any(String) }, { id: 101, name: expect.any(String) }] });
+  });
+
+  it('a merchant who chose English on our page gets English back from WeChat, with no Accept-Language', async () => {
+    const landing = await (await fetch(`${w.url}/authorize?lang=en`)).text();
+    expect(landing).toContain('/authorize/go?auth_type=2&amp;lang=en');
+    const go = await fetch(`${w.url}/authorize/go?auth_type=2&lang=en`, { redirect: 'manual' });
+    const wechatPage = new URL(go.headers.get('location')!);
+    expect(new URL(wechatPage.searchParams.get('redirect_uri')!).searchParams.get('lang')).toBe('en');
+    const form = formOf(await (await fetch(wechatPage, { headers: { referer: `${w.url}/authorize` } })).text());
+    const body = new URLSearchParams([...form.fields, ['authorizer_appid', form.accounts.at(-1)!], ['func', '17'], ['func', '18']]);
+    const confirm = await fetch(new URL(form.action, w.sandbox.url), { method: 'POST', body, redirect: 'manual' });
+    const callback = new URL(confirm.headers.get('location')!);
+    expect(callback.searchParams.get('lang')).toBe('en');
+    const page = await (await fetch(callback)).text();
+    expect(page).toMatch(/<html lang="en"/);
+    expect(page).not.toContain('授权成功');
+    // Without a choice on our page it stays Chinese-first, as before.
+    const plain = await fetch(`${w.url}/authorize/go?auth_type=2`, { redirect: 'manual' });
+    expect(new URL(new URL(plain.headers.get('location')!).searchParams.get('redirect_uri')!).searchParams.has('lang')).toBe(false);
   });
 
   it('refuses a used or unknown auth_code at the callback with a clear page', async () => {

@@ -85,7 +85,8 @@ export async function authorizeRoutes(app: FastifyInstance, ctx: AppContext & { 
       const url = platform.authorizeUrl({
         preAuthCode,
         // State and link travel in the callback's own query; WeChat appends auth_code with `&` (spec 4.4).
-        redirectUri: `${config.publicUrl}/authorize/callback?state=${state}${l.link ? `&link=${encodeURIComponent(l.link.token)}` : ''}`,
+        // A language chosen on our page (?lang=) comes back too: the callback may have no Accept-Language to go on.
+        redirectUri: `${config.publicUrl}/authorize/callback?state=${state}${l.link ? `&link=${encodeURIComponent(l.link.token)}` : ''}${q.data.lang === 'en' || q.data.lang === 'zh-CN' ? `&lang=${q.data.lang}` : ''}`,
         mobile: q.data.mobile === '1',
         authType: p ? p.authType : q.data.auth_type === undefined ? undefined : Number(q.data.auth_type),
         bizAppid: p ? p.bizAppid : q.data.biz_appid,
