@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { WeChatApiError } from '../errors.js';
 import type { AuthorizerRecord, ExchangeRecord } from '../store/types.js';
 import { timeOrderedKey } from '../util/time-key.js';
@@ -61,7 +61,7 @@ export class ExchangeQueue {
    * code itself is a credential, kept only sealed). The sweep rebuilds the same key from the stored push.
    */
   key(code: string, createTime: number): string {
-    return timeOrderedKey(createTime, createHash('sha256').update(`${this.ctx.componentAppid}:${code}`).digest('hex'));
+    return timeOrderedKey(createTime, hash('sha256', `${this.ctx.componentAppid}:${code}`, 'hex'));
   }
 
   start(): void {

