@@ -52,7 +52,7 @@ describe('operator surface', () => {
   it('every operator route refuses a missing or wrong token with a 401 that reveals nothing', async () => {
     const routes = w.admin.routes.filter((r) => r.access !== 'public' && r.method !== 'OPTIONS');
     expect(routes.length).toBeGreaterThan(20);
-    for (const paths of ['/api/v1/authorizers', '/api/v1/authorizers/:appid', '/api/v1/authorizers/:appid/access-token', '/api/v1/authorization-links', '/docs/json', '/metrics', '/']) {
+    for (const paths of ['/api/v1', '/api/v1/authorizers', '/api/v1/authorizers/:appid', '/api/v1/authorizers/:appid/access-token', '/api/v1/authorization-links', '/docs/json', '/metrics', '/']) {
       expect(routes.map((r) => r.url)).toContain(paths);
     }
     for (const r of routes) {
@@ -83,6 +83,13 @@ describe('operator surface', () => {
     expect(Object.keys(doc.paths)).not.toContain('/login');
     const ui = await fetch(`${w.adminUrl}/docs`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, redirect: 'manual' });
     expect([200, 302]).toContain(ui.status);
+    // The root the banner prints points at both, and is in the document itself.
+    const root = await w.api('/api/v1');
+    expect(root.status).toBe(200);
+    const links = (await root.json()) as { openapi: string; docs: string };
+    expect(links).toEqual({ name: 'wxopen operator API', openapi: '/docs/json', docs: '/docs' });
+    expect((await w.api(links.openapi)).status).toBe(200);
+    expect(Object.keys(doc.paths)).toContain('/api/v1');
   });
 
   it('lists, filters and reads authorizers with names and permission names; never a token', async () => {

@@ -20,6 +20,21 @@ export async function operationsApi(app: FastifyInstance, ctx: AdminContext): Pr
   const { store, config } = ctx;
   const c = config.componentAppid;
 
+  // The banner prints this address: its root says where the description is instead of a bare 404.
+  app.get(
+    '/api/v1',
+    {
+      config: { access: 'any' },
+      schema: {
+        tags: ['status'],
+        summary: 'The API root: where its OpenAPI document and its reference pages are',
+        security,
+        response: { 200: { type: 'object', properties: { name: { type: 'string' }, openapi: { type: 'string' }, docs: { type: 'string' } }, required: ['name', 'openapi', 'docs'] }, ...authErrors },
+      },
+    },
+    async () => ({ name: 'wxopen operator API', openapi: '/docs/json', docs: '/docs' }),
+  );
+
   app.get<{ Querystring: { info_type?: string; authorizer_appid?: string; limit?: number } }>(
     '/api/v1/pushes',
     {
