@@ -60,3 +60,18 @@ export function listenFailure(err: unknown, host: string, port: number, setting:
   if (code === 'EACCES') return new CliError('WXO_ERR_PORT_DENIED', `not allowed to listen on ${host}:${port}; choose another with ${setting}`, { cause: err });
   return err;
 }
+
+/**
+ * Fails the way a listen would when `port` is taken, before anything else has been created: a start that
+ * cannot listen leaves no database or lock behind. Port 0 (any free port) cannot be taken. Another program
+ * may still take the port in the moment between this check and the real listen, which then fails the same way.
+ */
+export async function assertPortFree(host: string, port: number, setting: string): Promise<void> {
+  if (port === 0) return;
+  const { createServer } = await import('node:net');
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (err) => reject(listenFailure(err, host, port, setting)));
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
+  });
+}

@@ -235,6 +235,11 @@ describe('one line, never a stack', { timeout: 120_000 }, () => {
       const s = await wxopen(['serve'], { cwd: dir, env: { ...sandboxEnv(dir), PORT: String(await freePort()), WXOPEN_SANDBOX_PORT: String(taken) } });
       expect(s.status).toBe(1);
       expect(oneLine(s.stderr)).toMatch(new RegExp(`^wxopen: port ${taken} on 127\\.0\\.0\\.1 is already in use .*WXOPEN_SANDBOX_PORT`));
+      const a = await wxopen(['serve'], { cwd: dir, env: { ...sandboxEnv(dir), PORT: String(await freePort()), WXOPEN_ADMIN_PORT: String(taken) } });
+      expect(a.status).toBe(1);
+      expect(oneLine(a.stderr)).toMatch(new RegExp(`^wxopen: port ${taken} on 127\\.0\\.0\\.1 is already in use .*WXOPEN_ADMIN_PORT`));
+      // Refused before the database: no database, WAL or lock file was created by any of the three.
+      expect(readdirSync(dir)).toEqual([]);
       const alone = await wxopen(['sandbox', '-p', String(taken)], { cwd: dir });
       expect(alone.status).toBe(1);
       expect(oneLine(alone.stderr)).toBe(`wxopen: port ${taken} on 127.0.0.1 is already in use (by another program or wxopen server); choose another with --port (WXO_ERR_PORT_IN_USE)`);

@@ -1,3 +1,4 @@
+import { existsSync, rmSync } from 'node:fs';
 import type { Command } from 'commander';
 import { redactUrl, sqlitePath, type Config } from '../../config.js';
 import { ConfigError } from '../../errors.js';
@@ -14,7 +15,7 @@ import {
 } from '../../server/instance.js';
 import type { RunningServer } from '../../server/listen.js';
 import { cliConfig, openStore } from '../context.js';
-import { listenFailure } from '../failures.js';
+import { assertPortFree, listenFailure } from '../failures.js';
 import { newOperatorToken } from '../../admin/credentials.js';
 import type { RunningAdmin } from '../../admin/start.js';
 
@@ -36,9 +37,21 @@ export function registerServeCommand(program: Command): void {
       if (ephemeral) config.adminToken = ephemeral;
       const paths = instancePaths(config);
       let lock: InstanceLock | undefined;
+      const newLock = paths.lock !== undefined && !existsSync(paths.lock);
       if (paths.lock) {
         lock = tryLockDatabase(paths.lock);
         if (!lock) throw new DatabaseInUseError(inUseMessage(sqlitePath(config.databaseUrl)!, readServerRuntime(paths.runtime)));
+      }
+      // After the lock (a second server on the same database is named as such), before the database: a busy
+      // port leaves no new database or lock file behind.
+      try {
+        await assertPortFree(config.host, config.port, 'PORT or --port');
+        if (embed) await assertPortFree('127.0.0.1', config.sandboxPort ?? 0, 'WXOPEN_SANDBOX_PORT');
+        await assertPortFree(config.adminHost, config.adminPort, 'WXOPEN_ADMIN_PORT');
+      } catch (err) {
+        lock?.release();
+        if (newLock) rmSync(paths.lock!, { force: true });
+        throw err;
       }
       let server: RunningServer | undefined;
       let sandbox: Sandbox | undefined;
