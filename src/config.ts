@@ -41,8 +41,8 @@ const int = (min: number, max: number) => {
   const range = `must be a whole number from ${min} to ${max}`;
   return z.string().regex(/^\d+$/, 'must be a whole number').transform(Number).pipe(z.number().min(min, range).max(max, range));
 };
-/** PORT as the sandbox derives its URLs from it: a port number, or nothing (the schema then names the variable). */
-const portOf = (v: string | undefined): number | undefined => (v !== undefined && /^\d{1,5}$/.test(v) && Number(v) <= 65535 ? Number(v) : undefined);
+/** A port as PORT, --port and the sandbox's URLs read it: a port number, or nothing (the caller names the setting). */
+export const portOf = (v: string | undefined): number | undefined => (v !== undefined && /^\d{1,5}$/.test(v) && Number(v) <= 65535 ? Number(v) : undefined);
 
 /** Fastify's `trustProxy`: true/false, a hop count, or a comma list of proxy IPs/CIDRs. */
 const trustProxy = z.string().transform((v, ctx): boolean | number | string[] => {

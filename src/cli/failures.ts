@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { redactUrl } from '../config.js';
 import { WxOpenError } from '../errors.js';
 
@@ -68,7 +69,6 @@ export function listenFailure(err: unknown, host: string, port: number, setting:
  */
 export async function assertPortFree(host: string, port: number, setting: string): Promise<void> {
   if (port === 0) return;
-  const { createServer } = await import('node:net');
   await new Promise<void>((resolve, reject) => {
     const probe = createServer();
     probe.once('error', (err) => reject(listenFailure(err, host, port, setting)));

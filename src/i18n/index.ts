@@ -5,12 +5,17 @@ import type { Lang } from './permissions.js';
 export type { Messages } from './zh-CN.js';
 export { permissionName, knownPermissionIds, type Lang } from './permissions.js';
 
+/** A language the pages are written in: what a `?lang=` may name. */
+export function isLang(v: unknown): v is Lang {
+  return v === 'en' || v === 'zh-CN';
+}
+
 /**
  * Chinese first: English only when the browser ranks some English above every Chinese entry (or asks
  * for English and no Chinese). `?lang=en|zh-CN` overrides, for links and tests.
  */
 export function pickLang(acceptLanguage: string | undefined, override?: unknown): Lang {
-  if (override === 'en' || override === 'zh-CN') return override;
+  if (isLang(override)) return override;
   if (!acceptLanguage) return 'zh-CN';
   let best: { lang: Lang; q: number } | undefined;
   for (const part of acceptLanguage.split(',')) {

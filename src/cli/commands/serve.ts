@@ -1,6 +1,6 @@
 import { existsSync, rmSync } from 'node:fs';
 import type { Command } from 'commander';
-import { redactUrl, sqlitePath, type Config } from '../../config.js';
+import { portOf, redactUrl, sqlitePath, type Config } from '../../config.js';
 import { ConfigError } from '../../errors.js';
 import type { Sandbox } from '../../sandbox/index.js';
 import {
@@ -28,7 +28,7 @@ export function registerServeCommand(program: Command): void {
     .option('--no-sandbox', 'in sandbox mode, do not start the embedded simulator (run `wxopen sandbox` yourself)')
     .action(async (opts: { port?: string; host?: string; sandbox: boolean }) => {
       // Named as the user gave it (the configuration would call it PORT), and before anything is opened or created.
-      if (opts.port !== undefined && !(/^\d{1,5}$/.test(opts.port) && Number(opts.port) <= 65535)) throw new ConfigError('--port', 'must be a whole number from 0 to 65535');
+      if (opts.port !== undefined && portOf(opts.port) === undefined) throw new ConfigError('--port', 'must be a whole number from 0 to 65535');
       const config = cliConfig({ PORT: opts.port, HOST: opts.host });
       const embed = config.mode === 'sandbox' && opts.sandbox;
       // Sandbox mode is a demo: a fresh operator token per start, printed below (and required by the

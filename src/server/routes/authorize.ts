@@ -5,6 +5,7 @@ import { withQuery } from '../../authorize/link.js';
 import { deriveStateKeys, signState, verifyState } from '../../authorize/state.js';
 import type { Platform } from '../../platform.js';
 import type { AuthorizerRecord } from '../../store/types.js';
+import { isLang } from '../../i18n/index.js';
 import type { AppContext } from '../context.js';
 import { authorizePage } from '../pages/authorize-page.js';
 import { callbackPage, missingSets } from '../pages/callback-page.js';
@@ -86,7 +87,7 @@ export async function authorizeRoutes(app: FastifyInstance, ctx: AppContext & { 
         preAuthCode,
         // State and link travel in the callback's own query; WeChat appends auth_code with `&` (spec 4.4).
         // A language chosen on our page (?lang=) comes back too: the callback may have no Accept-Language to go on.
-        redirectUri: `${config.publicUrl}/authorize/callback?state=${state}${l.link ? `&link=${encodeURIComponent(l.link.token)}` : ''}${q.data.lang === 'en' || q.data.lang === 'zh-CN' ? `&lang=${q.data.lang}` : ''}`,
+        redirectUri: `${config.publicUrl}/authorize/callback?state=${state}${l.link ? `&link=${encodeURIComponent(l.link.token)}` : ''}${isLang(q.data.lang) ? `&lang=${q.data.lang}` : ''}`,
         mobile: q.data.mobile === '1',
         authType: p ? p.authType : q.data.auth_type === undefined ? undefined : Number(q.data.auth_type),
         bizAppid: p ? p.bizAppid : q.data.biz_appid,
