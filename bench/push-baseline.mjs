@@ -6,11 +6,16 @@
 // field, the timestamp window, constant-time msg_signature compare (crypto.timingSafeEqual), strict base64
 // alphabet and length, AES-256-CBC with strict PKCS#7 (1..32, every pad byte), the length header, and the
 // receiveId (component appid); for the release test account's text it builds, encrypts and signs the
-// passive reply. It stores nothing.
+// passive reply. It stores nothing, unless BASELINE_JOURNAL names a file: then it is the durable baseline,
+// the least a receiver that answers only after its push is on disk can do: every accepted push is appended
+// to that file (one write per event-loop turn) and answered after an fsync that covers it (one fsync at a
+// time, off the event loop; pushes written while one runs share the next). No index, no dedupe, no
+// format beyond a JSON string per line: the floor of a durable answer on this disk, not a store.
 //
 // Configured like `wxopen serve`: PORT, HOST, WXOPEN_TOKEN, WXOPEN_ENCODING_AES_KEY, WXOPEN_COMPONENT_APPID,
 // WXOPEN_PUSH_MAX_SKEW_SECONDS, WXOPEN_BODY_LIMIT_BYTES. Prints `listening on http://host:port` when ready.
 import { createCipheriv, createDecipheriv, createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { fsync, openSync, writeSync } from 'node:fs';
 import { createServer } from 'node:http';
 
 const env = process.env;
@@ -41,6 +46,40 @@ const F_FROM = /<FromUserName><!\[CDATA\[([^\]]*)\]\]><\/FromUserName>/;
 const F_MSGTYPE = /<MsgType><!\[CDATA\[([^\]]*)\]\]><\/MsgType>/;
 const F_CONTENT = /<Content><!\[CDATA\[([^\]]*)\]\]><\/Content>/;
 const F_CREATETIME = /<CreateTime>(\d{1,12})<\/CreateTime>/;
+
+const JOURNAL = env.BASELINE_JOURNAL ? openSync(env.BASELINE_JOURNAL, 'a') : undefined;
+let turnLines = [];
+let turnWaiters = [];
+let written = [];
+let syncing = false;
+
+/** Runs `done` once `xml` is durable (at once without a journal). */
+function persist(xml, done) {
+  if (JOURNAL === undefined) return done();
+  if (turnLines.length === 0) setImmediate(writeTurn);
+  turnLines.push(`${JSON.stringify(xml)}\n`);
+  turnWaiters.push(done);
+}
+
+function writeTurn() {
+  writeSync(JOURNAL, turnLines.join(''));
+  turnLines = [];
+  for (const done of turnWaiters) written.push(done);
+  turnWaiters = [];
+  if (!syncing) syncWritten();
+}
+
+function syncWritten() {
+  const covered = written;
+  written = [];
+  syncing = true;
+  fsync(JOURNAL, (err) => {
+    if (err) throw err;
+    syncing = false;
+    for (const done of covered) done();
+    if (written.length > 0) syncWritten();
+  });
+}
 
 const TEXT = { 'content-type': 'text/plain; charset=utf-8' };
 
@@ -114,7 +153,7 @@ function handle(req, res, body) {
     if (appid === null || appid[1] !== APPID || infoType === null) return answer(res, 401, 'not this component');
     if (infoType[1] === 'component_verify_ticket' && F_TICKET.exec(xml) === null) return answer(res, 400, 'no ticket');
     if (infoType[1] === 'authorized' && (F_AUTHORIZER.exec(xml) === null || F_CODE.exec(xml) === null)) return answer(res, 400, 'no code');
-    return answer(res, 200, 'success');
+    return persist(xml, () => answer(res, 200, 'success'));
   }
   const to = F_TO.exec(xml);
   const from = F_FROM.exec(xml);
@@ -132,10 +171,12 @@ function handle(req, res, body) {
     const out =
       `<xml><Encrypt><![CDATA[${sealed}]]></Encrypt><MsgSignature><![CDATA[${sign(now, replyNonce, sealed)}]]></MsgSignature>` +
       `<TimeStamp>${now}</TimeStamp><Nonce><![CDATA[${replyNonce}]]></Nonce></xml>`;
-    res.writeHead(200, { 'content-type': 'application/xml; charset=utf-8', 'content-length': Buffer.byteLength(out) });
-    return res.end(out);
+    return persist(xml, () => {
+      res.writeHead(200, { 'content-type': 'application/xml; charset=utf-8', 'content-length': Buffer.byteLength(out) });
+      res.end(out);
+    });
   }
-  return answer(res, 200, 'success');
+  return persist(xml, () => answer(res, 200, 'success'));
 }
 
 const server = createServer({ keepAliveTimeout: 72_000 }, (req, res) => {

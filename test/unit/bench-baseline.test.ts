@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decryptMessage } from '../../src/crypto/message-cipher.js';
@@ -26,31 +28,62 @@ describe('bench:push baseline', () => {
     expect(source).not.toMatch(/createRequire|\/src\//);
   });
 
+  const start = async (extraEnv: Record<string, string> = {}): Promise<{ proc: ChildProcess; port: number }> => {
+    const [port] = (await freePorts(1)) as [number];
+    const proc = spawn(process.execPath, [BASELINE], { env: { PATH: process.env.PATH, PORT: String(port), HOST: '127.0.0.1', ...BENCH_ENV, ...extraEnv }, stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      proc.stdout!.on('data', (c: Buffer) => {
+        out += c.toString();
+        if (out.includes('listening on')) resolve();
+      });
+      proc.once('exit', (code) => reject(new Error(`baseline exited ${code}`)));
+    });
+    return { proc, port };
+  };
+  const postTo = async (port: number, path: string, query: Record<string, string>, body: string) => {
+    const r = await fetch(`http://127.0.0.1:${port}${path}?${new URLSearchParams(query).toString()}`, { method: 'POST', body, headers: { 'content-type': 'text/xml' } });
+    return { status: r.status, body: await r.text() };
+  };
+  const push = (scenario: Scenario, i = 1) => makePush(scenario, i, Math.floor(Date.now() / 1000));
+
+  describe('durable (BASELINE_JOURNAL)', () => {
+    let server: { proc: ChildProcess; port: number };
+    let dir: string;
+    beforeAll(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'wxopen-baseline-journal-'));
+      server = await start({ BASELINE_JOURNAL: join(dir, 'journal.log') });
+    });
+    afterAll(() => {
+      server?.proc.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('answers each accepted push only once its decrypted XML is in the journal, and journals no refused one', async () => {
+      const sent = (['ticket', 'authorized', 'message', 'reply', 'forged'] as const).map((scenario, i) => ({ scenario, ...push(scenario, 100 + i) }));
+      const answers = await Promise.all(sent.map((s) => postTo(server.port, s.path, s.push.query, s.push.body)));
+      expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 401]);
+      const lines = readFileSync(join(dir, 'journal.log'), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as string);
+      expect(lines).toHaveLength(4);
+      for (const s of sent.slice(0, 4)) {
+        const plain = decryptMessage(parseXml(s.push.body).Encrypt as string, CREDS.aesKey, CREDS.componentAppid).message;
+        expect(lines).toContain(plain);
+      }
+    });
+  });
+
   describe('over HTTP', () => {
     let proc: ChildProcess;
     let port: number;
 
     beforeAll(async () => {
-      [port] = (await freePorts(1)) as [number];
-      proc = spawn(process.execPath, [BASELINE], { env: { PATH: process.env.PATH, PORT: String(port), HOST: '127.0.0.1', ...BENCH_ENV }, stdio: ['ignore', 'pipe', 'inherit'] });
-      await new Promise<void>((resolve, reject) => {
-        let out = '';
-        proc.stdout!.on('data', (c: Buffer) => {
-          out += c.toString();
-          if (out.includes('listening on')) resolve();
-        });
-        proc.once('exit', (code) => reject(new Error(`baseline exited ${code}`)));
-      });
+      ({ proc, port } = await start());
     });
     afterAll(() => {
       proc?.kill('SIGKILL');
     });
 
-    const post = async (path: string, query: Record<string, string>, body: string) => {
-      const r = await fetch(`http://127.0.0.1:${port}${path}?${new URLSearchParams(query).toString()}`, { method: 'POST', body, headers: { 'content-type': 'text/xml' } });
-      return { status: r.status, body: await r.text() };
-    };
-    const push = (scenario: Scenario, i = 1) => makePush(scenario, i, Math.floor(Date.now() / 1000));
+    const post = (path: string, query: Record<string, string>, body: string) => postTo(port, path, query, body);
 
     it.each(['ticket', 'authorized', 'message'] as const)('answers a valid %s push `success`', async (scenario) => {
       const { path, push: p } = push(scenario);
