@@ -7,6 +7,7 @@ import type { AppContext } from '../../src/server/context.js';
 import { createStore } from '../../src/store/create-store.js';
 import type { Store } from '../../src/store/types.js';
 import { createLogger, type Logger } from '../../src/util/logger.js';
+import { systemClock } from '../../src/util/clock.js';
 import { clearOfChinaMidnightClock } from './china-day.js';
 import type { MessagePipeline } from '../../src/messages/pipeline.js';
 
@@ -35,6 +36,12 @@ export interface WorldOptions {
   apiBases?: (sandboxUrl: string) => { primary: string; backups: string[] };
   /** Default: silent (or WXOPEN_TEST_LOG's level). */
   logger?: Logger;
+  /**
+   * Run the sandbox on the real clock instead of one moved clear of Beijing midnight. For tests whose other
+   * processes or checks (CLI, workers, the doctor on the system clock) read real time: a sandbox hours ahead
+   * of them makes fresh tokens look stale and the Date header skewed, but only between 13:00 and 16:00 UTC.
+   */
+  realClock?: boolean;
 }
 
 /**
@@ -42,7 +49,8 @@ export interface WorldOptions {
  * sharing the sandbox's clock so expiry is tested by advancing it.
  */
 export async function startWorld(options: WorldOptions = {}): Promise<World> {
-  const sandbox = await startSandbox({ ticketIntervalMs: 0, clock: clearOfChinaMidnightClock(), ...options.sandbox });
+  const clock = options.realClock ? systemClock : clearOfChinaMidnightClock();
+  const sandbox = await startSandbox({ ticketIntervalMs: 0, clock, ...options.sandbox });
   const config = loadConfig({
     LOG_LEVEL: 'silent',
     WXOPEN_DATABASE_URL: 'sqlite::memory:',

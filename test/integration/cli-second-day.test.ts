@@ -162,7 +162,7 @@ describe('token --force obtains a new token, then swaps; --json is data', { time
   beforeAll(async () => {
     cwd = mkdtempSync(join(tmpdir(), 'wxopen-force-'));
     file = join(cwd, 'wx.db');
-    w = await startWorld({ store: () => createStore(`sqlite:${file}`) });
+    w = await startWorld({ realClock: true, store: () => createStore(`sqlite:${file}`) });
     await w.settle();
     await w.sandbox.authorize(MP, [17, 18]);
     await w.settle();

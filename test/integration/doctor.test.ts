@@ -18,7 +18,7 @@ const HOUR_MS = 60 * MINUTE_MS;
 /** The platform server and the sandbox on loopback, on a SQLite file the doctor opens by its URL like an operator would. */
 async function world(env: Record<string, string> = {}): Promise<World> {
   const dir = mkdtempSync(join(tmpdir(), 'wxopen-doctor-'));
-  return startWorld({ env: { WXOPEN_DATABASE_URL: `sqlite:${join(dir, 'wx.db')}`, ...env } });
+  return startWorld({ realClock: true, env: { WXOPEN_DATABASE_URL: `sqlite:${join(dir, 'wx.db')}`, ...env } });
 }
 
 function doctor(config: Config, options: Partial<DoctorOptions> = {}): Promise<DoctorReport> {

@@ -41,10 +41,13 @@ describe('log format of `wxopen serve`', { timeout: 120_000 }, () => {
   });
 
   it('piped without the override, the log lines stay pino JSON', async () => {
-    const out = await serveOutput({ LOG_LEVEL: 'info' });
+    // debug here too: the ticket line ends the wait (at info nothing marks it, and the wait ran out at 60 s).
+    const out = await serveOutput({ LOG_LEVEL: 'debug' });
     const logs = out.split('\n').filter((l) => l !== '' && !bannerLine(l));
     expect(logs.length).toBeGreaterThan(2);
     for (const line of logs) expect(JSON.parse(line)).toMatchObject({ level: expect.any(Number), time: expect.any(Number), msg: expect.any(String) });
-    expect(logs.map((l) => (JSON.parse(l) as { msg: string }).msg)).toContain('shutting down');
+    const msgs = logs.map((l) => (JSON.parse(l) as { msg: string }).msg);
+    expect(msgs).toContain('shutting down');
+    expect(msgs).toContain('push accepted');
   });
 });

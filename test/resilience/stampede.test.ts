@@ -18,7 +18,7 @@ function stampede(name: string, pgUrl: string, redisUrl: string | undefined): vo
 
     beforeAll(async () => {
       script = await bundleWorker();
-      w = await startWorld({ store: () => createStore(pgUrl, { schema }), env: { WXOPEN_DATABASE_URL: pgUrl } });
+      w = await startWorld({ realClock: true, store: () => createStore(pgUrl, { schema }), env: { WXOPEN_DATABASE_URL: pgUrl } });
       await w.settle();
       appids = w.sandbox.accounts.filter((a) => a.testGroup === undefined).slice(0, 3).map((a) => a.appid);
       for (const a of appids) await w.sandbox.authorize(a);
