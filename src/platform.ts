@@ -10,6 +10,7 @@ import { credentialOptions, type CredentialContext, type CredentialOptions } fro
 import { PlatformEvents } from './credentials/events.js';
 import { ExchangeQueue, type ExchangeQueueOptions } from './credentials/exchanges.js';
 import { BackgroundRefresher, DEFAULT_REFRESHER_OPTIONS, type RefresherOptions } from './credentials/refresher.js';
+import { codeAad, codeFromPayload, sealedCodeOf } from './push/authorization-code.js';
 import { orderingTime } from './push/event-time.js';
 import { WeChatApiError } from './errors.js';
 import { createLockBackend } from './lock/create-lock.js';
@@ -19,7 +20,6 @@ import type { PushEmitter } from './push/emitter.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import type { AuthorizerRecord, Store } from './store/types.js';
 import { systemClock, type Clock } from './util/clock.js';
-import { parseXml } from './xml/parse.js';
 import { createLogger, type Logger } from './util/logger.js';
 import { PlatformApi, type AuthorizerClient, type ComponentApi, type PlatformApiOptions } from './platform-api.js';
 
@@ -254,9 +254,14 @@ export class Platform {
   private async findExchanged(code: string): Promise<AuthorizerRecord | undefined> {
     for (const infoType of ['authorized', 'updateauthorized']) {
       for (const push of await this.ctx.store.listPushes(this.componentAppid, { infoType, limit: 100 })) {
-        if (!push.payload.includes(code) || push.authorizerAppid === null) continue;
-        const fields = parseXml(push.payload);
-        if (fields.AuthorizationCode !== code) continue;
+        if (push.authorizerAppid === null) continue;
+        let stored: string | undefined;
+        try {
+          stored = codeFromPayload(push.payload, (sealed) => this.ctx.box.open(sealed, codeAad(this.componentAppid)));
+        } catch {
+          continue; // sealed with a key no longer configured: not this code's push, or not recoverable
+        }
+        if (stored !== code) continue;
         const record = await this.ctx.store.getAuthorizer(this.componentAppid, push.authorizerAppid);
         if (record?.status === 'authorized' && record.authorizedAt >= push.receivedAt - CODE_MEMORY_MS) return record;
       }
@@ -316,7 +321,7 @@ export class Platform {
     const exchange = async (e: { authorizationCode: string; authorizerAppid: string; createTime: number }) => {
       const receivedAt = this.ctx.clock.now();
       const eventTime = this.orderingTime(e.createTime, receivedAt);
-      await this.exchanges.submit(e.authorizationCode, { authorizerAppid: e.authorizerAppid, createTime: e.createTime, eventTime, receivedAt });
+      await this.exchanges.submit(e.authorizationCode, { authorizerAppid: e.authorizerAppid, createTime: e.createTime, eventTime, receivedAt, codeEnc: sealedCodeOf.get(e) });
     };
     pushes.on('authorized', exchange);
     pushes.on('updateauthorized', exchange);

@@ -2,7 +2,7 @@ import { hash } from 'node:crypto';
 import { WeChatApiError } from '../errors.js';
 import type { AuthorizerRecord, ExchangeRecord } from '../store/types.js';
 import { timeOrderedKey } from '../util/time-key.js';
-import { parseXml } from '../xml/parse.js';
+import { codeAad, codeFromPayload } from '../push/authorization-code.js';
 import type { CredentialContext } from './context.js';
 
 /** Authorization codes live 10 minutes (spec 3.9): retrying after that only burns calls. */
@@ -89,12 +89,15 @@ export class ExchangeQueue {
     await Promise.allSettled([...this.inflight.values()]);
   }
 
-  /** A code from an authentic push (`createTime`: its CreateTime): record it durably, then exchange it (retried on transient failure). */
-  async submit(code: string, p: { authorizerAppid: string | null; createTime: number; eventTime: number; receivedAt: number }): Promise<AuthorizerRecord | undefined> {
+  /**
+   * A code from an authentic push (`createTime`: its CreateTime): record it durably, then exchange it (retried on
+   * transient failure). `codeEnc`: the code already sealed (with `codeAad`) for the push log, reused as is.
+   */
+  async submit(code: string, p: { authorizerAppid: string | null; createTime: number; eventTime: number; receivedAt: number; codeEnc?: string | undefined }): Promise<AuthorizerRecord | undefined> {
     const record: ExchangeRecord = {
       componentAppid: this.ctx.componentAppid,
       codeKey: this.key(code, p.createTime),
-      codeEnc: this.ctx.box.seal(code, `${this.ctx.componentAppid}:code`),
+      codeEnc: p.codeEnc ?? this.ctx.box.seal(code, codeAad(this.ctx.componentAppid)),
       authorizerAppid: p.authorizerAppid,
       eventTime: p.eventTime,
       receivedAt: p.receivedAt,
@@ -132,12 +135,19 @@ export class ExchangeQueue {
     for (const infoType of ['authorized', 'updateauthorized']) {
       for (const push of await ctx.store.listPushes(ctx.componentAppid, { infoType, limit: 200 })) {
         if (push.receivedAt + CODE_LIFE_MS <= now) continue;
-        const code = parseXml(push.payload).AuthorizationCode;
-        if (typeof code !== 'string' || code === '') continue;
+        let code: string | undefined;
+        try {
+          code = codeFromPayload(push.payload, (sealed) => ctx.box.open(sealed, codeAad(ctx.componentAppid)));
+        } catch (err) {
+          // Sealed with a key no longer configured: this push cannot be recovered, the others still can.
+          ctx.logger.warn({ err, authorizerAppid: push.authorizerAppid ?? undefined }, 'could not open the authorization code of a stored push');
+          continue;
+        }
+        if (code === undefined) continue;
         await ctx.store.recordExchange({
           componentAppid: ctx.componentAppid,
           codeKey: this.key(code, push.createTime),
-          codeEnc: ctx.box.seal(code, `${ctx.componentAppid}:code`),
+          codeEnc: ctx.box.seal(code, codeAad(ctx.componentAppid)),
           authorizerAppid: push.authorizerAppid,
           eventTime: this.o.orderingTime(push.createTime, push.receivedAt),
           receivedAt: push.receivedAt,
@@ -150,7 +160,7 @@ export class ExchangeQueue {
       // The rest waits for the hold's end (or the next start); pruning does not: a long outage must not keep
       // every old row.
       if (this.stopped || this.held()) break;
-      const code = ctx.box.open(due.codeEnc, `${ctx.componentAppid}:code`);
+      const code = ctx.box.open(due.codeEnc, codeAad(ctx.componentAppid));
       await this.attempt(due, code);
     }
     await ctx.store.pruneExchanges(ctx.componentAppid, now - 24 * 3600_000);

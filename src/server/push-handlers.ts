@@ -1,5 +1,7 @@
 import { decodeAesKey } from '../crypto/aes-key.js';
 import { buildEncryptedReply } from '../crypto/reply.js';
+import { SecretBox } from '../crypto/secret-box.js';
+import { codeAad, sealCodeInPayload, sealedCodeOf } from '../push/authorization-code.js';
 import { pushDedupeKey } from '../push/dedupe-key.js';
 import { orderingTime } from '../push/event-time.js';
 import { PushSchemaError, toPushEvent, type PushEvent } from '../push/events.js';
@@ -30,6 +32,21 @@ export function createPushHandlers(ctx: AppContext): PushHandlers {
   const { config, store, metrics, clock, pushes, logger } = ctx;
   // Decoded once: the key never changes while the app runs.
   const aesKeys = config.encodingAesKeys.map((k) => decodeAesKey(k));
+  // The platform's box when there is one (the same keys either way): authorization codes are stored sealed.
+  const box = ctx.platform?.ctx.box ?? new SecretBox(config.secretKeys);
+  const aad = codeAad(config.componentAppid);
+  /** What the push log keeps: the XML as decrypted, but an authorization code only sealed. */
+  const storedPayload = (event: PushEvent, plaintext: string): string => {
+    if (event.type !== 'authorized' && event.type !== 'updateauthorized') return plaintext;
+    const sealed = sealCodeInPayload(plaintext, event.authorizationCode, () => {
+      const value = box.seal(event.authorizationCode, aad);
+      sealedCodeOf.set(event, value);
+      return value;
+    });
+    if (sealed !== undefined) return sealed;
+    logger.warn({ infoType: event.type, authorizerAppid: event.authorizerAppid }, 'could not seal the AuthorizationCode in the stored push; it is stored as it came');
+    return plaintext;
+  };
   const pipeline = new MessagePipeline({ config, store, logger, clock, router: ctx.router, dedupe: ctx.dedupe, platform: ctx.platform });
   // Labelled children resolved once per label set: prom-client otherwise hashes the labels per call.
   const durations = { component: metrics.pushDuration.labels({ url: 'component' }), authorizer: metrics.pushDuration.labels({ url: 'authorizer' }) };
@@ -85,7 +102,7 @@ export function createPushHandlers(ctx: AppContext): PushHandlers {
             authorizerAppid,
             createTime: event.createTime,
             receivedAt,
-            payload: plaintext,
+            payload: storedPayload(event, plaintext),
           });
     count(url, infoType, outcome);
     // Tickets come every 10 minutes and are the bulk of this URL: their line is debug (a write per push on the

@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { computeMsgSignature, encryptMessage, signPush } from '../../src/crypto/index.js';
+import { SecretBox } from '../../src/crypto/secret-box.js';
+import { codeAad, codeFromPayload, SEALED_CODE_PREFIX } from '../../src/push/authorization-code.js';
 import type { PushEvent } from '../../src/push/events.js';
 import { buildXml } from '../../src/xml/build.js';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.js';
@@ -179,21 +181,31 @@ describe('POST /wechat/component', () => {
 
   it('persists authorization events and emits typed events', async () => {
     const base = { AppId: p.config.componentAppid, CreateTime: now(), AuthorizerAppid: 'wxf8b4f85f3a794e77' };
-    expect((await p.push({ ...base, InfoType: 'authorized', AuthorizationCode: 'code1', AuthorizationCodeExpiredTime: now() + 600, PreAuthCode: 'pre1' })).text).toBe('success');
-    expect((await p.push({ ...base, InfoType: 'updateauthorized', AuthorizationCode: 'code2', AuthorizationCodeExpiredTime: 600, PreAuthCode: 'pre2' })).text).toBe('success');
+    const code1 = 'queryauthcode@@@code1-Tq2kXw9RvLmZ8uFjHs3N';
+    const code2 = 'queryauthcode@@@code2-Bn7YpQ4cVeWd1oKgAa6M';
+    expect((await p.push({ ...base, InfoType: 'authorized', AuthorizationCode: code1, AuthorizationCodeExpiredTime: now() + 600, PreAuthCode: 'pre1' })).text).toBe('success');
+    expect((await p.push({ ...base, InfoType: 'updateauthorized', AuthorizationCode: code2, AuthorizationCodeExpiredTime: 600, PreAuthCode: 'pre2' })).text).toBe('success');
     expect((await p.push({ ...base, InfoType: 'unauthorized' })).text).toBe('success');
     expect((await p.push({ AppId: p.config.componentAppid, CreateTime: now(), InfoType: 'notify_third_fasteregister', appid: 'wx1111111111111111', status: 0, info: { name: 'n' } })).text).toBe('success');
     await p.context.pushes.drain();
     const expiry = (now() + 600) * 1000;
     expect(events).toMatchObject([
-      { type: 'authorized', authorizerAppid: 'wxf8b4f85f3a794e77', authorizationCode: 'code1', authorizationCodeExpiresAt: expiry, preAuthCode: 'pre1' },
-      { type: 'updateauthorized', authorizationCode: 'code2', authorizationCodeExpiresAt: expiry },
+      { type: 'authorized', authorizerAppid: 'wxf8b4f85f3a794e77', authorizationCode: code1, authorizationCodeExpiresAt: expiry, preAuthCode: 'pre1' },
+      { type: 'updateauthorized', authorizationCode: code2, authorizationCodeExpiresAt: expiry },
       { type: 'unauthorized', authorizerAppid: 'wxf8b4f85f3a794e77' },
       { type: 'other', infoType: 'notify_third_fasteregister', authorizerAppid: 'wx1111111111111111', fields: { info: { name: 'n' } } },
     ]);
     const stored = await p.store.listPushes(p.config.componentAppid);
     expect(stored.map((s) => s.infoType)).toEqual(['notify_third_fasteregister', 'unauthorized', 'updateauthorized', 'authorized']);
-    expect(stored[3]!.payload).toContain('<AuthorizationCode><![CDATA[code1]]></AuthorizationCode>');
+    // The push log keeps the codes only sealed (a database read must not yield a code still worth exchanging);
+    // the secret keys open them again, for the sweep and the callback's lookup.
+    const open = (sealed: string) => new SecretBox(p.config.secretKeys).open(sealed, codeAad(p.config.componentAppid));
+    for (const [row, code] of [[stored[3]!, code1], [stored[2]!, code2]] as const) {
+      expect(row.payload).not.toContain(code);
+      expect(row.payload).toContain(`<AuthorizationCode><![CDATA[${SEALED_CODE_PREFIX}v1.`);
+      expect(row.payload).toContain('<PreAuthCode><![CDATA[');
+      expect(codeFromPayload(row.payload, open)).toBe(code);
+    }
   });
 
   it('answers success even when an event handler fails, and reports the failure', async () => {

@@ -173,6 +173,14 @@ describe('queryAuth across instances', () => {
     const { authCode } = await w.sandbox.authorize(appid);
     await w.settle();
     expect(w.sandbox.counters.get(QUERY_AUTH)).toBe(1);
+    // A logs the push with the code sealed: B finds it by opening it, not by reading it.
+    const [logged] = await w.store.listPushes(w.config.componentAppid, { infoType: 'authorized', limit: 1 });
+    expect(logged!.payload).not.toContain(authCode);
+    expect(logged!.payload).toContain('wxopen-sealed:v1.');
+    // Sealed once: the exchange row holds the very ciphertext the push log holds.
+    const row = await w.store.getExchange(w.config.componentAppid, w.platform.exchanges.key(authCode, logged!.createTime));
+    expect(row).toMatchObject({ state: 'done' });
+    expect(logged!.payload).toContain(`wxopen-sealed:${row!.codeEnc}]]>`);
     // The browser's callback reaches instance B, on the same store.
     const b = new Platform({ config: w.config, store: w.store, clock: w.sandbox.clock, logger: createLogger({ level: 'silent' }), http: { busyBackoffMs: 5 } });
     extra.push(() => b.close());

@@ -4,11 +4,14 @@
  * code's 10-minute life), which are final (event, metric, error log, row state), and that a code is
  * exchanged once however often it arrives. Time is a manual clock; retry timers are longer than any test.
  */
+import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import type { CredentialContext } from '../../src/credentials/context.js';
 import { PlatformEvents } from '../../src/credentials/events.js';
 import { CODE_LIFE_MS, ExchangeQueue, type Exchange } from '../../src/credentials/exchanges.js';
+import { SecretBox } from '../../src/crypto/secret-box.js';
+import { codeAad, SEALED_CODE_PREFIX } from '../../src/push/authorization-code.js';
 import { UpstreamError, WeChatApiError } from '../../src/errors.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { Platform } from '../../src/platform.js';
@@ -339,12 +342,18 @@ describe('ExchangeQueue', () => {
         payload: `<xml><AppId>${componentAppid}</AppId><InfoType>${infoType}</InfoType><AuthorizerAppid>wxAuth</AuthorizerAppid><AuthorizationCode>${code}</AuthorizationCode></xml>`,
       });
     const now = s.clock.now();
+    // Pushes stored before sealing carry the code in clear; since, it is sealed (with these keys, or with a key
+    // that is no longer configured: that one cannot be recovered, and does not stop the others).
+    const sealedPush = (infoType: string, code: string, box: SecretBox) =>
+      push(infoType, `${SEALED_CODE_PREFIX}${box.seal(code, codeAad(componentAppid))}`, now - 1000);
     await push('authorized', `sw-a-${now}`, now - 1000);
-    await push('updateauthorized', `sw-u-${now}`, now - 1000);
+    await sealedPush('updateauthorized', `sw-u-${now}`, platform.ctx.box);
+    await sealedPush('authorized', `sw-k-${now}`, new SecretBox([randomBytes(32).toString('hex')]));
     await push('authorized', `sw-old-${now}`, now - CODE_LIFE_MS);
     await push('unauthorized', `sw-x-${now}`, now - 1000);
     await s.q.sweep();
     expect(seen.sort()).toEqual([`sw-a-${now}`, `sw-u-${now}`]);
+    expect(s.lines.filter((l) => l.msg === 'could not open the authorization code of a stored push')).toHaveLength(1);
     expect(await s.row(`sw-a-${now}`)).toMatchObject({ state: 'done', authorizerAppid: 'wxAuth', expiresAt: now - 1000 + CODE_LIFE_MS });
     // Done rows are not exchanged again by the next sweep.
     await s.q.sweep();
