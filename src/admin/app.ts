@@ -109,6 +109,7 @@ export async function buildAdminApp(deps: AdminDeps, options: { auth?: AdminAuth
     const bearer = bearerOf(req);
     if (bearer !== undefined && access !== 'session') req.principal = (await auth.authenticate(bearer)) ?? null;
     if (!req.principal && access !== 'bearer') {
+      await auth.refresh();
       const s = context.sessions.open(readCookie(req, SESSION_COOKIE), clock.now(), auth.operatorFingerprint());
       if (s) {
         req.session = s;

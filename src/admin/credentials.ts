@@ -59,8 +59,19 @@ export function allows(p: Principal, scope: Scope): boolean {
  * hash stored at first start); API keys are `wxok_<id>_<secret>`, looked up by id and compared by hash.
  * Every failure is the same `undefined`, so a caller learns nothing about why.
  */
+/**
+ * How long an instance trusts the operator token's stored hash before reading it again: `wxopen admin reset-token`
+ * (from any process) locks the old token out of every running instance within this, and an anonymous flood of
+ * bearer tokens costs at most one store read per interval.
+ */
+export const OPERATOR_HASH_TTL_MS = 2000;
+
 export class AdminAuth {
   private operatorHash: string | undefined;
+  /** Whether the hash lives in the store (so another process may replace it), and when it was last read. */
+  private stored = false;
+  private readAt = 0;
+  private reading: Promise<void> | undefined;
 
   constructor(
     private readonly store: Store,
@@ -80,7 +91,7 @@ export class AdminAuth {
     if (options.persist) {
       const stored = await this.store.getApiKey(this.componentAppid, OPERATOR_KEY_ID);
       if (stored && stored.revokedAt === null) {
-        this.operatorHash = stored.secretHash;
+        this.useStored(stored.secretHash);
         return { source: 'stored' };
       }
     }
@@ -107,11 +118,32 @@ export class AdminAuth {
         return (await this.store.getApiKey(this.componentAppid, OPERATOR_KEY_ID))?.secretHash === record.secretHash;
       }));
     if (!created) {
-      this.operatorHash = (await this.store.getApiKey(this.componentAppid, OPERATOR_KEY_ID))?.secretHash;
+      this.useStored((await this.store.getApiKey(this.componentAppid, OPERATOR_KEY_ID))?.secretHash);
       return { source: 'stored' };
     }
-    this.operatorHash = record.secretHash;
+    this.useStored(record.secretHash);
     return { generated: token, source: 'generated' };
+  }
+
+  private useStored(hash: string | undefined): void {
+    this.operatorHash = hash;
+    this.stored = true;
+    this.readAt = this.now();
+  }
+
+  /**
+   * Re-reads a stored operator token's hash once it is older than `OPERATOR_HASH_TTL_MS`; call before
+   * `isOperatorToken`/`operatorFingerprint`. A store that cannot be read keeps the last hash (the admin stays
+   * usable while the database is away; nothing can reset the token meanwhile either).
+   */
+  refresh(): Promise<void> {
+    if (!this.stored || this.now() - this.readAt < OPERATOR_HASH_TTL_MS) return Promise.resolve();
+    this.reading ??= this.store
+      .getApiKey(this.componentAppid, OPERATOR_KEY_ID)
+      .then((k) => this.useStored(k && k.revokedAt === null ? k.secretHash : undefined))
+      .catch(() => undefined)
+      .finally(() => (this.reading = undefined));
+    return this.reading;
   }
 
   /** A short fingerprint of the operator token: sessions name it, so resetting the token ends them. */
@@ -125,6 +157,7 @@ export class AdminAuth {
 
   async authenticate(bearer: string | undefined): Promise<Principal | undefined> {
     if (!bearer || bearer.length > 512) return undefined;
+    await this.refresh();
     if (this.isOperatorToken(bearer)) return { keyId: OPERATOR_KEY_ID, operator: true, scopes: new Set(SCOPES), authorizers: null };
     const m = KEY_RE.exec(bearer);
     if (!m) return undefined;
@@ -167,7 +200,7 @@ export class AdminAuth {
       (await this.store.replaceApiKeySecret(this.componentAppid, OPERATOR_KEY_ID, hash, this.now())) ||
       (await this.store.createApiKey({ componentAppid: this.componentAppid, keyId: OPERATOR_KEY_ID, name: 'operator', secretHash: hash, scopes: ['*'], authorizers: null, createdAt: this.now(), revokedAt: null }));
     if (!ok) throw new Error('could not store the operator token');
-    this.operatorHash = hash;
+    this.useStored(hash);
     return token;
   }
 }

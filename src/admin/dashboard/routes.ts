@@ -40,6 +40,7 @@ export async function dashboardRoutes(app: FastifyInstance, ctx: AdminContext): 
   app.post('/login', { config: { access: 'public' }, schema: hide }, async (req, reply) => {
     const form = (req.body ?? {}) as Form;
     if (!sameOrigin(req)) return csrfRefused(req, reply);
+    await ctx.auth.refresh();
     if (typeof form.token !== 'string' || !ctx.auth.isOperatorToken(form.token)) {
       ctx.logger.warn({ ip: req.ip }, 'dashboard sign-in refused');
       return reply.code(401).type('text/html; charset=utf-8').send(loginPage(dashLang(req), { next: safeNext(form.next), failed: true }));

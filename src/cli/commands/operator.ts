@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { AdminAuth, keyView, SCOPES, type Scope } from '../../admin/credentials.js';
+import { AdminAuth, keyView, OPERATOR_HASH_TTL_MS, SCOPES, type Scope } from '../../admin/credentials.js';
 import { CliError } from '../failures.js';
 import { cliConfig, openCommandPlatform, openStore } from '../context.js';
 
@@ -66,7 +66,7 @@ export function registerOperatorCommands(program: Command): void {
     .command('admin')
     .description('the operator token')
     .command('reset-token')
-    .description('replace the stored operator token with a new one (printed once); dashboard sessions end')
+    .description('replace the stored operator token with a new one (printed once); running servers refuse the old one within 2 s, dashboard sessions end')
     .action(async () => {
       const config = cliConfig();
       // Only a stored token can be reset: a configured one wins over it, and sandbox mode makes a new one per start.
@@ -79,7 +79,7 @@ export function registerOperatorCommands(program: Command): void {
       await withAuth(async (auth) => {
         const token = await auth.resetOperatorToken();
         out(token);
-        out('shown once: only its hash is stored. Restart running servers to pick it up.');
+        out(`shown once: only its hash is stored. Running servers take it (and refuse the old one) within ${OPERATOR_HASH_TTL_MS / 1000} s.`);
       }, config);
     });
 
