@@ -40,10 +40,10 @@ export interface CommandPlatform {
 }
 
 /**
- * A Platform for a one-shot command, on the same database and (in sandbox mode) the same simulator as
- * the project's running server. A SQLite file that does not exist is an error, not a new empty one.
+ * The project's store for a one-shot command (keys, tokens, deploys…): a SQLite file that does not exist is an
+ * error, not a new empty one that no server reads (run from the wrong directory, or beside a moved file).
  */
-export async function openCommandPlatform(config: Config): Promise<CommandPlatform> {
+export function openCommandStore(config: Config): Promise<Store> {
   const file = sqlitePath(config.databaseUrl);
   if (file !== undefined && !existsSync(file)) {
     throw new CliError(
@@ -51,8 +51,13 @@ export async function openCommandPlatform(config: Config): Promise<CommandPlatfo
       `no database at ${file} (start the server once with \`wxopen serve\`, or set WXOPEN_DATABASE_URL; relative paths resolve against ${config.projectDir})`,
     );
   }
+  return openStore(config);
+}
+
+/** A Platform for a one-shot command, on the same database and (in sandbox mode) the same simulator as the project's running server. */
+export async function openCommandPlatform(config: Config): Promise<CommandPlatform> {
+  const store = await openCommandStore(config);
   config = withRunningSandbox(config);
-  const store = await openStore(config);
   const [{ Platform }, { createLogger }] = await Promise.all([import('../platform.js'), import('../util/logger.js')]);
   // Errors only (or quieter, when LOG_LEVEL says so): a command reports its own outcome in one line, and a
   // warning on the way there (a failover, a retry) would only stand beside it.

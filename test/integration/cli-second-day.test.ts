@@ -147,10 +147,13 @@ describe('the second day: restart, a second process, the CLI from anywhere in th
 
     // A script in an unrelated directory does not silently get a new, empty database.
     const elsewhere = mkdtempSync(join(tmpdir(), 'wxopen-elsewhere-'));
-    const lost = await wxopen(['token', 'component'], { cwd: elsewhere });
-    expect(lost.status).toBe(1);
-    expect(oneLine(lost.stderr)).toMatch(/^wxopen: no database at .*wxopen-elsewhere-.*\/data\/wxopen\.db/);
-    expect(existsSync(join(elsewhere, 'data/wxopen.db'))).toBe(false);
+    // Nor does any other command that works on the project's data, reading or writing.
+    for (const args of [['token', 'component'], ['keys', 'list'], ['keys', 'create', '--name', 'x', '--scope', 'tokens:read'], ['admin', 'reset-token'], ['deploy', 'list'], ['templates', 'list']]) {
+      const lost = await wxopen(args, { cwd: elsewhere, env: args[0] === 'admin' ? { ...SANDBOX_DEFAULTS, WXOPEN_PUBLIC_URL: 'https://wx.example.com' } : {} });
+      expect(lost.status, args.join(' ')).toBe(1);
+      expect(oneLine(lost.stderr), args.join(' ')).toMatch(/^wxopen: no database at .*wxopen-elsewhere-.*\/data\/wxopen\.db .*\(WXO_ERR_DATABASE_MISSING\)$/);
+      expect(existsSync(join(elsewhere, 'data/wxopen.db')), args.join(' ')).toBe(false);
+    }
   }, 240_000);
 });
 

@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import { AdminAuth, keyView, OPERATOR_HASH_TTL_MS, SCOPES, type Scope } from '../../admin/credentials.js';
 import { CliError } from '../failures.js';
-import { cliConfig, openCommandPlatform, openStore } from '../context.js';
+import { cliConfig, openCommandPlatform, openCommandStore } from '../context.js';
 
 // The project's configuration and database, as every other command: `.env`, paths against the project directory
 // (so these work from any directory), and in sandbox mode the simulator the running server embeds.
 async function withAuth<T>(fn: (auth: AdminAuth) => Promise<T>, config = cliConfig()): Promise<T> {
-  const store = await openStore(config);
+  const store = await openCommandStore(config);
   try {
     return await fn(new AdminAuth(store, config.componentAppid, Date.now));
   } finally {
