@@ -27,7 +27,12 @@ export function openStore(config: Config): Promise<Store> {
 export function withRunningSandbox(config: Config): Config {
   const runtime = readServerRuntime(instancePaths(config).runtime);
   if (config.mode !== 'sandbox' || !runtime?.sandboxUrl) return config;
-  return { ...config, apiBase: runtime.sandboxUrl, mpBase: runtime.sandboxUrl, openBase: runtime.sandboxUrl, apiBackupBases: [] };
+  return withSandboxBase(config, runtime.sandboxUrl);
+}
+
+/** Every WeChat host pointed at one simulator. */
+export function withSandboxBase(config: Config, sandboxUrl: string): Config {
+  return { ...config, apiBase: sandboxUrl, mpBase: sandboxUrl, openBase: sandboxUrl, apiBackupBases: [] };
 }
 
 export interface CommandPlatform {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -19,12 +20,26 @@ export interface ServerRuntime {
 
 /**
  * Files a server keeps beside its database: `<db>.lock`, `<db>.server.json` and `<db>.sandbox.json`.
- * For PostgreSQL, `<project>/data/wxopen.db.*` (no lock: several instances are fine there).
+ * For PostgreSQL, `<project>/data/postgres-<digest>.*`, one set per database and schema (no lock: several
+ * instances are fine there): a set shared with the project's SQLite file sent CLI commands to whichever
+ * server wrote last, and let simulators of different databases overwrite each other's state.
  */
 export function instancePaths(config: Config): { prefix: string; lock: string | undefined; runtime: string; sandboxState: string } {
   const db = sqlitePath(config.databaseUrl);
-  const prefix = db ?? join(config.projectDir, 'data', 'wxopen.db');
+  const prefix = db ?? join(config.projectDir, 'data', `postgres-${databaseDigest(config.databaseUrl)}`);
   return { prefix, lock: db === undefined ? undefined : `${db}.lock`, runtime: `${prefix}.server.json`, sandboxState: `${prefix}.sandbox.json` };
+}
+
+/** The database a URL names (host, port, database, options such as the schema), not who logs in to it. */
+function databaseDigest(url: string): string {
+  let key = url;
+  try {
+    const u = new URL(url);
+    key = `${u.hostname}:${u.port}${u.pathname}${u.search}`;
+  } catch {
+    // not a URL: the whole string names it
+  }
+  return createHash('sha256').update(key).digest('hex').slice(0, 12);
 }
 
 export interface InstanceLock {

@@ -427,7 +427,7 @@ describe('the image commands, run directly', () => {
       ]);
       for (const [i, port] of [p1, p2].entries()) {
         expect(await run(layouts[i]!.app, healthcheck, { PORT: String(port) }), `instance ${i + 1}`).toMatchObject({ code: 0 });
-        expect(readdirSync(layouts[i]!.data)).toContain('wxopen.db.server.json');
+        expect(readdirSync(layouts[i]!.data)).toContainEqual(expect.stringMatching(/^postgres-[0-9a-f]{12}\.server\.json$/));
       }
 
       const push = await run(layouts[0]!.app, [...entrypoint, 'dev', 'push-ticket', '--real', '--json', '--url', `http://127.0.0.1:${p1}`], instanceEnv({ port: p1, admin: a1, closed }, shared));

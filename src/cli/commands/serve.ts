@@ -12,9 +12,10 @@ import {
   tryLockDatabase,
   writeServerRuntime,
   type InstanceLock,
+  type ServerRuntime,
 } from '../../server/instance.js';
 import type { RunningServer } from '../../server/listen.js';
-import { cliConfig, openStore } from '../context.js';
+import { cliConfig, openStore, withSandboxBase } from '../context.js';
 import { assertPortFree, listenFailure } from '../failures.js';
 import { newOperatorToken } from '../../admin/credentials.js';
 import type { RunningAdmin } from '../../admin/start.js';
@@ -29,13 +30,20 @@ export function registerServeCommand(program: Command): void {
     .action(async (opts: { port?: string; host?: string; sandbox: boolean }) => {
       // Named as the user gave it (the configuration would call it PORT), and before anything is opened or created.
       if (opts.port !== undefined && portOf(opts.port) === undefined) throw new ConfigError('--port', 'must be a whole number from 0 to 65535');
-      const config = cliConfig({ PORT: opts.port, HOST: opts.host });
-      const embed = config.mode === 'sandbox' && opts.sandbox;
+      let config = cliConfig({ PORT: opts.port, HOST: opts.host });
+      let embed = config.mode === 'sandbox' && opts.sandbox;
       // Sandbox mode is a demo: a fresh operator token per start, printed below (and required by the
       // simulator's admin API too). Real mode keeps a configured or stored one.
       const ephemeral = config.mode === 'sandbox' && config.adminToken === undefined ? newOperatorToken() : undefined;
       if (ephemeral) config.adminToken = ephemeral;
       const paths = instancePaths(config);
+      // Several sandbox-mode instances on one PostgreSQL database share the first one's simulated WeChat, as real
+      // instances share WeChat: a simulator each made each instance's tickets and tokens unknown to the others'.
+      const joined = embed && paths.lock === undefined ? readServerRuntime(paths.runtime) : undefined;
+      if (joined?.sandboxUrl !== undefined) {
+        config = withSandboxBase(config, joined.sandboxUrl);
+        embed = false;
+      }
       let lock: InstanceLock | undefined;
       const newLock = paths.lock !== undefined && !existsSync(paths.lock);
       if (paths.lock) {
@@ -81,7 +89,8 @@ export function registerServeCommand(program: Command): void {
         }).catch((err: unknown) => {
           throw listenFailure(err, config.adminHost, config.adminPort, 'WXOPEN_ADMIN_PORT');
         });
-        writeServerRuntime(paths.runtime, { pid: process.pid, url: server.url, ...(sandbox && { sandboxUrl: sandbox.url }), startedAt: new Date().toISOString() });
+        const sandboxUrl = sandbox?.url ?? joined?.sandboxUrl;
+        writeServerRuntime(paths.runtime, { pid: process.pid, url: server.url, ...(sandboxUrl !== undefined && { sandboxUrl }), startedAt: new Date().toISOString() });
       } catch (err) {
         await sandbox?.close().catch(() => {});
         await server?.close().catch(() => {});
@@ -106,7 +115,7 @@ export function registerServeCommand(program: Command): void {
       process.once('SIGTERM', shutdown);
       // After the handlers: whoever waits for the banner may signal at once (a busy machine can pause this
       // process between a write and the next line, and an unhandled SIGTERM would skip the cleanup).
-      process.stdout.write(`${banner(config, server.url, sandbox, paths.sandboxState, admin, ephemeral)}\n`);
+      process.stdout.write(`${banner(config, server.url, sandbox, paths.sandboxState, admin, ephemeral, joined)}\n`);
     });
 }
 
@@ -135,7 +144,7 @@ async function startEmbeddedSandbox(config: Config, platformUrl: string, stateFi
   return sandbox;
 }
 
-function banner(config: Config, url: string, sandbox: Sandbox | undefined, stateFile: string, admin: RunningAdmin, ephemeral: string | undefined): string {
+function banner(config: Config, url: string, sandbox: Sandbox | undefined, stateFile: string, admin: RunningAdmin, ephemeral: string | undefined, joined: ServerRuntime | undefined): string {
   const lines = [
     `wxopen ${config.mode === 'sandbox' ? '(sandbox mode: demo credentials, no WeChat account needed) ' : ''}listening on ${url}`,
     `  component appid       ${config.componentAppid}`,
@@ -158,6 +167,11 @@ function banner(config: Config, url: string, sandbox: Sandbox | undefined, state
     lines.push(
       `  WeChat sandbox        ${sandbox.url} (${sandbox.accounts.length} simulated accounts; admin: ${sandbox.url}/sandbox/admin)`,
       `  sandbox state         ${stateFile}`,
+      `  try                   open ${config.publicUrl}/authorize, pick an account, then: npx wxopen token component`,
+    );
+  } else if (joined?.sandboxUrl !== undefined) {
+    lines.push(
+      `  WeChat sandbox        ${joined.sandboxUrl} (shared: run by the wxopen server pid ${joined.pid}, ${joined.url}, on this database)`,
       `  try                   open ${config.publicUrl}/authorize, pick an account, then: npx wxopen token component`,
     );
   }
