@@ -59,8 +59,15 @@ export function listenFailure(err: unknown, host: string, port: number, setting:
   const code = systemCause(err)?.code;
   if (code === 'EADDRINUSE') return new CliError('WXO_ERR_PORT_IN_USE', `port ${port} on ${host} is already in use (by another program or wxopen server); choose another with ${setting}`, { cause: err });
   if (code === 'EACCES') return new CliError('WXO_ERR_PORT_DENIED', `not allowed to listen on ${host}:${port}; choose another with ${setting}`, { cause: err });
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EADDRNOTAVAIL') {
+    const why = code === 'EADDRNOTAVAIL' ? 'is not an address of this machine' : 'is not an address and does not resolve';
+    return new CliError('WXO_ERR_BAD_HOST', `cannot listen on ${host}:${port}: ${host} ${why}; set ${HOST_SETTING[setting] ?? 'the host'} to one of this machine's addresses (127.0.0.1, 0.0.0.0 for all)`, { cause: err });
+  }
   return err;
 }
+
+/** The host setting beside each port setting, for a host that cannot be listened on. */
+const HOST_SETTING: Record<string, string> = { 'PORT or --port': 'HOST or --host', WXOPEN_ADMIN_PORT: 'WXOPEN_ADMIN_HOST', '--port': '--host' };
 
 /**
  * Fails the way a listen would when `port` is taken, before anything else has been created: a start that

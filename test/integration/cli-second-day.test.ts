@@ -268,6 +268,18 @@ describe('one line, never a stack', { timeout: 120_000 }, () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
+  it('a host that is not this machine\'s is named with the setting to change, in one line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wxopen-badhost-'));
+    const port = String(await freePort());
+    const unresolvable = await wxopen(['serve', '-p', port, '--host', '999.1.1.1'], { cwd: dir, env: sandboxEnv(dir) });
+    expect(unresolvable.status).toBe(1);
+    expect(oneLine(unresolvable.stderr)).toBe(`wxopen: cannot listen on 999.1.1.1:${port}: 999.1.1.1 is not an address and does not resolve; set HOST or --host to one of this machine's addresses (127.0.0.1, 0.0.0.0 for all) (WXO_ERR_BAD_HOST)`);
+    // TEST-NET-1 (RFC 5737): never an address of this machine.
+    const foreign = await wxopen(['serve', '-p', port], { cwd: dir, env: { ...sandboxEnv(dir), WXOPEN_ADMIN_HOST: '192.0.2.1' } });
+    expect(foreign.status).toBe(1);
+    expect(oneLine(foreign.stderr)).toMatch(/^wxopen: cannot listen on 192\.0\.2\.1:\d+: 192\.0\.2\.1 is not an address of this machine; set WXOPEN_ADMIN_HOST to one of this machine's addresses .*\(WXO_ERR_BAD_HOST\)$/);
+  });
+
   it('server unreachable (dev push-ticket), and real mode needs --real', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wxopen-push-'));
     const closed = `http://127.0.0.1:${await freePort()}`;
