@@ -144,7 +144,9 @@ export async function buildApp(options: BuildAppOptions): Promise<WxOpenApp> {
       const lang = requestLang(request);
       return reply.code(404).type('text/html; charset=utf-8').send(errorPage(lang, 'not_found', { againText: messages(lang).toAuthorize }));
     }
-    return reply.code(404).send({ message: `Route ${request.method}:${request.url.slice(0, 200)} not found`, error: 'Not Found', statusCode: 404 });
+    // The path only: a query (a push's signature, a code) is not echoed back to whoever sent it to the wrong place.
+    const path = request.url.split('?', 1)[0]!.slice(0, 200);
+    return reply.code(404).send({ message: `Route ${request.method}:${path} not found`, error: 'Not Found', statusCode: 404 });
   });
 
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
