@@ -23,11 +23,15 @@ export function openStore(config: Config): Promise<Store> {
   });
 }
 
-/** In sandbox mode, the simulator the project's running server embeds, wherever its port was set. */
+/**
+ * In sandbox mode, the simulator the project's running server embeds, wherever its port was set; and, unless
+ * WXOPEN_PUBLIC_URL names one, that server's own address (it may have been started with another PORT).
+ */
 export function withRunningSandbox(config: Config): Config {
   const runtime = readServerRuntime(instancePaths(config).runtime);
   if (config.mode !== 'sandbox' || !runtime?.sandboxUrl) return config;
-  return withSandboxBase(config, runtime.sandboxUrl);
+  const defaultPublicUrl = config.publicUrl === `http://localhost:${config.port}`;
+  return { ...withSandboxBase(config, runtime.sandboxUrl), ...(defaultPublicUrl && { publicUrl: runtime.url }) };
 }
 
 /** Every WeChat host pointed at one simulator. */

@@ -68,6 +68,10 @@ else {
       const r = await wxopen(['token', 'authorizer', appid, '--force', '--json'], { cwd: dir, env: { WXOPEN_DATABASE_URL: url } });
       expect(r.status, r.stderr).toBe(0);
       expect(JSON.parse(r.stdout)).toMatchObject({ authorizerAppid: appid });
+      // The doctor, without the PORT the servers were started with, checks the running server's address.
+      const doctor = await wxopen(['doctor', '--json'], { cwd: dir, env: { WXOPEN_DATABASE_URL: url } });
+      const checks = (JSON.parse(doctor.stdout) as { checks: Array<{ id: string; status: string; message: string }> }).checks;
+      expect(checks.find((c) => c.id === 'public-url')).toMatchObject({ status: 'pass', message: expect.stringContaining(`:${p2}/healthz`) });
     });
   });
 }
