@@ -6,6 +6,7 @@ import { parseRateLimits } from './api/rate-limit.js';
 import { ConfigError } from './errors.js';
 import { projectEnv, type Env } from './project.js';
 import { LOG_FORMATS } from './util/log-format.js';
+import { APPID } from './util/appid.js';
 
 /** Values `npm start` uses when no real credentials are configured: the embedded sandbox platform. */
 export const SANDBOX_DEFAULTS = {
@@ -71,7 +72,7 @@ const schema = z.object({
   PORT: int(0, 65535).default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  WXOPEN_COMPONENT_APPID: z.string().regex(/^wx[0-9a-zA-Z]{16}$/, 'must look like wx followed by 16 letters or digits'),
+  WXOPEN_COMPONENT_APPID: z.string().regex(APPID, 'must look like wx followed by 16 letters or digits'),
   WXOPEN_COMPONENT_SECRET: z.string().min(16, 'must be the component AppSecret (at least 16 characters)'),
   WXOPEN_TOKEN: z.string().regex(/^[A-Za-z0-9]{3,32}$/, 'must be 3–32 letters or digits (the platform Token)'),
   WXOPEN_ENCODING_AES_KEY: aesKey,

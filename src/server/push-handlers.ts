@@ -10,8 +10,8 @@ import { nowSeconds } from '../util/clock.js';
 import { MessagePipeline } from '../messages/pipeline.js';
 import type { AppContext } from './context.js';
 import { refusePush, statusForPushFailure, SUCCESS, type ClientIp, type PushAnswer, type PushUrl } from './refusal.js';
+import { APPID } from '../util/appid.js';
 
-const APPID = /^wx[0-9a-zA-Z]{16}$/;
 
 export interface PushHandlers {
   /** The authorization-event URL (授权事件接收URL). */

@@ -4,11 +4,12 @@ import type { AdminContext, RouteAuth } from '../context.js';
 import { deployInput, jobView, progressView, requireFleet, targetView, type DeployBody } from '../deploys.js';
 import { AdminForbiddenError, AdminNotFoundError } from './errors.js';
 import { authErrors, errorSchema, security } from './schemas.js';
+import { APPID_PATTERN } from '../../util/appid.js';
 
 const read: RouteAuth = { access: 'bearer', scope: 'deploy:read' };
 const write: RouteAuth = { access: 'bearer', scope: 'deploy:write' };
 
-const appid = { type: 'string', pattern: '^wx[0-9a-zA-Z]{16}$' } as const;
+const appid = { type: 'string', pattern: APPID_PATTERN } as const;
 const jobParam = { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' } } } as const;
 const appidsBody = {
   type: 'object',

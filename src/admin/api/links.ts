@@ -3,6 +3,7 @@ import { signLink } from '../../authorize/link.js';
 import { WxOpenError } from '../../errors.js';
 import type { AdminContext } from '../context.js';
 import { authErrors, errorSchema, security } from './schemas.js';
+import { APPID_PATTERN } from '../../util/appid.js';
 
 class LinkRequestError extends WxOpenError {
   readonly code = 'WXO_ERR_BAD_REQUEST';
@@ -41,7 +42,7 @@ export async function linkApi(app: FastifyInstance, ctx: AdminContext): Promise<
           properties: {
             state: { type: 'string', maxLength: 256, description: 'opaque; returned on return_url' },
             auth_type: { type: 'integer', minimum: 1, maximum: 999, description: '1 official accounts only, 2 mini programs only, 3 both' },
-            biz_appid: { type: 'string', pattern: '^wx[0-9a-zA-Z]{16}$', description: 'restrict to this one account' },
+            biz_appid: { type: 'string', pattern: APPID_PATTERN, description: 'restrict to this one account' },
             category_list: { type: 'array', items: { type: 'integer', minimum: 1 }, maxItems: 100, description: 'permission-set ids to ask for' },
             return_url: { type: 'string', maxLength: 1024, pattern: '^https?://', description: 'where to send the merchant after the callback' },
             required_sets: { type: 'array', items: { type: 'integer', minimum: 1 }, maxItems: 100, description: 'sets the merchant must grant (default WXOPEN_REQUIRED_PERMISSION_SETS)' },

@@ -3,6 +3,7 @@ import { AdminForbiddenError, AdminNotAvailableError, AdminNotFoundError } from 
 import type { AdminContext } from '../context.js';
 import { keyView, SCOPES, type Scope } from '../credentials.js';
 import { authErrors, errorSchema, keySchema, pushSchema, reconcileReportSchema, security } from './schemas.js';
+import { APPID_PATTERN } from '../../util/appid.js';
 
 /** WeChat pushes every 10 min; a ticket is usable 12 h (spec 3.9). */
 const TICKET_STALE_S = 30 * 60;
@@ -185,7 +186,7 @@ export async function operationsApi(app: FastifyInstance, ctx: AdminContext): Pr
           properties: {
             name: { type: 'string', minLength: 1, maxLength: 64 },
             scopes: { type: 'array', minItems: 1, items: { type: 'string', enum: [...SCOPES] } },
-            authorizers: { type: 'array', items: { type: 'string', pattern: '^wx[0-9a-zA-Z]{16}$' }, maxItems: 1000, description: 'limit the key to these authorizers (default all)' },
+            authorizers: { type: 'array', items: { type: 'string', pattern: APPID_PATTERN }, maxItems: 1000, description: 'limit the key to these authorizers (default all)' },
           },
         },
         response: { 201: { type: 'object', properties: { key: { type: 'string' }, ...keySchema.properties } }, 400: errorSchema, ...authErrors },

@@ -1,8 +1,10 @@
+import { APPID_PATTERN } from '../../util/appid.js';
+
 /** JSON Schemas shared by the /api/v1 routes; @fastify/swagger turns them into the OpenAPI document. */
 export const appidParam = {
   type: 'object',
   required: ['appid'],
-  properties: { appid: { type: 'string', pattern: '^wx[0-9a-zA-Z]{16}$', description: 'authorizer appid' } },
+  properties: { appid: { type: 'string', pattern: APPID_PATTERN, description: 'authorizer appid' } },
 } as const;
 
 export const errorSchema = {

@@ -7,6 +7,7 @@ import type { Fleet, FleetProgress } from '../../fleet/index.js';
 import { instancePaths, readServerRuntime } from '../../server/instance.js';
 import { cliConfig, openCommandPlatform } from '../context.js';
 import { CliError } from '../failures.js';
+import { APPID } from '../../util/appid.js';
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
 const usage = (message: string) => new CliError('WXO_ERR_USAGE', message);
@@ -329,6 +330,8 @@ export function registerDeployCommands(program: Command): void {
     .argument('<appid>', 'authorizer appid')
     .argument('<json>', 'a JSON object, or a file holding one')
     .action(async (appid: string, value: string) => {
+      // As the admin API's schema: a typo must not store ext_json under a merchant that cannot exist.
+      if (!APPID.test(appid)) throw new CliError('WXO_ERR_USAGE', `${appid} is not an appid (wx and 16 letters or digits)`);
       const json = value.trim().startsWith('{') ? value : JSON.stringify(readJsonObject(value, 'ext_json file'));
       await withFleet(async ({ fleet }) => {
         await fleet.setExtJson(appid, json);

@@ -11,6 +11,7 @@ import { authorizePage } from '../pages/authorize-page.js';
 import { callbackPage, missingSets } from '../pages/callback-page.js';
 import { linkFromQuery, requestLang, sendPageError, sendThrown } from '../pages/respond.js';
 import { TokenBuckets } from '../rate-limit.js';
+import { APPID } from '../../util/appid.js';
 
 /** A link is good this long: the pre_auth_code in it lives 600–1800 s (spec 3.3), plus time to click. */
 const STATE_TTL_MS = 60 * 60_000;
@@ -27,7 +28,7 @@ interface UsedState {
 const goQuery = z.object({
   mobile: z.enum(['0', '1']).optional(),
   auth_type: z.string().regex(/^\d{1,3}$/).optional(),
-  biz_appid: z.string().regex(/^wx[0-9a-zA-Z]{16}$/).optional(),
+  biz_appid: z.string().regex(APPID).optional(),
   category_list: z.string().regex(/^\d+(\|\d+)*$/).optional(),
   link: z.string().optional(),
   lang: z.string().optional(),

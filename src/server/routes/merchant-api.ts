@@ -3,8 +3,9 @@ import { z } from 'zod';
 import { AuthorizerNotFoundError, WeChatApiError, WxOpenError } from '../../errors.js';
 import type { Platform } from '../../platform.js';
 import type { AppContext } from '../context.js';
+import { APPID } from '../../util/appid.js';
 
-const appidParam = z.object({ appid: z.string().regex(/^wx[0-9a-zA-Z]{16}$/) });
+const appidParam = z.object({ appid: z.string().regex(APPID) });
 const loginBody = z.object({ code: z.string().min(1).max(256) });
 const decryptBody = z.object({ sessionId: z.string().min(1).max(128), encryptedData: z.string().min(1).max(64 * 1024), iv: z.string().min(1).max(64) });
 const signQuery = z.object({ url: z.string().min(1).max(4096) });
