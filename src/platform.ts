@@ -10,7 +10,7 @@ import { credentialOptions, type CredentialContext, type CredentialOptions } fro
 import { PlatformEvents } from './credentials/events.js';
 import { ExchangeQueue, type ExchangeQueueOptions } from './credentials/exchanges.js';
 import { BackgroundRefresher, DEFAULT_REFRESHER_OPTIONS, type RefresherOptions } from './credentials/refresher.js';
-import { codeAad, codeFromPayload, sealedCodeOf } from './push/authorization-code.js';
+import { codeFromPayload, sealedCodeOf } from './push/authorization-code.js';
 import { orderingTime } from './push/event-time.js';
 import { WeChatApiError } from './errors.js';
 import { createLockBackend } from './lock/create-lock.js';
@@ -255,13 +255,13 @@ export class Platform {
     for (const infoType of ['authorized', 'updateauthorized']) {
       for (const push of await this.ctx.store.listPushes(this.componentAppid, { infoType, limit: 100 })) {
         if (push.authorizerAppid === null) continue;
-        let stored: string | undefined;
+        let stored: ReturnType<typeof codeFromPayload>;
         try {
-          stored = codeFromPayload(push.payload, (sealed) => this.ctx.box.open(sealed, codeAad(this.componentAppid)));
+          stored = codeFromPayload(push.payload, this.ctx.box, this.componentAppid);
         } catch {
           continue; // sealed with a key no longer configured: not this code's push, or not recoverable
         }
-        if (stored !== code) continue;
+        if (stored?.code !== code) continue;
         const record = await this.ctx.store.getAuthorizer(this.componentAppid, push.authorizerAppid);
         if (record?.status === 'authorized' && record.authorizedAt >= push.receivedAt - CODE_MEMORY_MS) return record;
       }

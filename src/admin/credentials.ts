@@ -55,17 +55,17 @@ export function allows(p: Principal, scope: Scope): boolean {
 }
 
 /**
- * Resolves bearer tokens to principals. The operator token is compared by hash (configured value or the
- * hash stored at first start); API keys are `wxok_<id>_<secret>`, looked up by id and compared by hash.
- * Every failure is the same `undefined`, so a caller learns nothing about why.
- */
-/**
  * How long an instance trusts the operator token's stored hash before reading it again: `wxopen admin reset-token`
  * (from any process) locks the old token out of every running instance within this, and an anonymous flood of
  * bearer tokens costs at most one store read per interval.
  */
 export const OPERATOR_HASH_TTL_MS = 2000;
 
+/**
+ * Resolves bearer tokens to principals. The operator token is compared by hash (configured value or the
+ * hash stored at first start); API keys are `wxok_<id>_<secret>`, looked up by id and compared by hash.
+ * Every failure is the same `undefined`, so a caller learns nothing about why.
+ */
 export class AdminAuth {
   private operatorHash: string | undefined;
   /** Whether the hash lives in the store (so another process may replace it), and when it was last read. */

@@ -2,7 +2,7 @@ import { hash } from 'node:crypto';
 import { WeChatApiError } from '../errors.js';
 import type { AuthorizerRecord, ExchangeRecord } from '../store/types.js';
 import { timeOrderedKey } from '../util/time-key.js';
-import { codeAad, codeFromPayload } from '../push/authorization-code.js';
+import { codeFromPayload, openCode, sealCode } from '../push/authorization-code.js';
 import type { CredentialContext } from './context.js';
 
 /** Authorization codes live 10 minutes (spec 3.9): retrying after that only burns calls. */
@@ -97,7 +97,7 @@ export class ExchangeQueue {
     const record: ExchangeRecord = {
       componentAppid: this.ctx.componentAppid,
       codeKey: this.key(code, p.createTime),
-      codeEnc: p.codeEnc ?? this.ctx.box.seal(code, codeAad(this.ctx.componentAppid)),
+      codeEnc: p.codeEnc ?? sealCode(this.ctx.box, this.ctx.componentAppid, code),
       authorizerAppid: p.authorizerAppid,
       eventTime: p.eventTime,
       receivedAt: p.receivedAt,
@@ -135,19 +135,20 @@ export class ExchangeQueue {
     for (const infoType of ['authorized', 'updateauthorized']) {
       for (const push of await ctx.store.listPushes(ctx.componentAppid, { infoType, limit: 200 })) {
         if (push.receivedAt + CODE_LIFE_MS <= now) continue;
-        let code: string | undefined;
+        let stored: ReturnType<typeof codeFromPayload>;
         try {
-          code = codeFromPayload(push.payload, (sealed) => ctx.box.open(sealed, codeAad(ctx.componentAppid)));
+          stored = codeFromPayload(push.payload, ctx.box, ctx.componentAppid);
         } catch (err) {
           // Sealed with a key no longer configured: this push cannot be recovered, the others still can.
           ctx.logger.warn({ err, authorizerAppid: push.authorizerAppid ?? undefined }, 'could not open the authorization code of a stored push');
           continue;
         }
-        if (code === undefined) continue;
+        if (stored === undefined) continue;
         await ctx.store.recordExchange({
           componentAppid: ctx.componentAppid,
-          codeKey: this.key(code, push.createTime),
-          codeEnc: ctx.box.seal(code, codeAad(ctx.componentAppid)),
+          codeKey: this.key(stored.code, push.createTime),
+          // A sealed code's ciphertext is the row's as it stands (same associated data): no open and re-seal.
+          codeEnc: stored.sealed ?? sealCode(ctx.box, ctx.componentAppid, stored.code),
           authorizerAppid: push.authorizerAppid,
           eventTime: this.o.orderingTime(push.createTime, push.receivedAt),
           receivedAt: push.receivedAt,
@@ -160,7 +161,7 @@ export class ExchangeQueue {
       // The rest waits for the hold's end (or the next start); pruning does not: a long outage must not keep
       // every old row.
       if (this.stopped || this.held()) break;
-      const code = ctx.box.open(due.codeEnc, codeAad(ctx.componentAppid));
+      const code = openCode(ctx.box, ctx.componentAppid, due.codeEnc);
       await this.attempt(due, code);
     }
     await ctx.store.pruneExchanges(ctx.componentAppid, now - 24 * 3600_000);

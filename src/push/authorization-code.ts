@@ -1,3 +1,4 @@
+import type { SecretBox } from '../crypto/secret-box.js';
 import { parseXml } from '../xml/parse.js';
 
 /**
@@ -7,9 +8,17 @@ import { parseXml } from '../xml/parse.js';
  */
 export const SEALED_CODE_PREFIX = 'wxopen-sealed:';
 
-/** The secret box's associated data for a code: the same as the exchange row's, so either copy opens alike. */
-export function codeAad(componentAppid: string): string {
+/** The secret box's associated data for a code: the same for the push log and the exchange row, so either copy opens alike. */
+function codeAad(componentAppid: string): string {
   return `${componentAppid}:code`;
+}
+
+export function sealCode(box: SecretBox, componentAppid: string, code: string): string {
+  return box.seal(code, codeAad(componentAppid));
+}
+
+export function openCode(box: SecretBox, componentAppid: string, sealed: string): string {
+  return box.open(sealed, codeAad(componentAppid));
 }
 
 const OPEN = '<AuthorizationCode>';
@@ -42,9 +51,14 @@ export function sealCodeInPayload(xml: string, code: string, sealed: () => strin
  */
 export const sealedCodeOf = new WeakMap<object, string>();
 
-/** The code a stored push carried: opened when sealed, as written for pushes stored before sealing. */
-export function codeFromPayload(xml: string, open: (sealed: string) => string): string | undefined {
-  const code = parseXml(xml).AuthorizationCode;
-  if (typeof code !== 'string' || code === '') return undefined;
-  return code.startsWith(SEALED_CODE_PREFIX) ? open(code.slice(SEALED_CODE_PREFIX.length)) : code;
+/**
+ * The code a stored push carried: opened when sealed (`sealed`: its ciphertext, reusable as is), as written for
+ * pushes stored before sealing. Throws when it was sealed with a key that is no longer configured.
+ */
+export function codeFromPayload(xml: string, box: SecretBox, componentAppid: string): { code: string; sealed?: string } | undefined {
+  const value = parseXml(xml).AuthorizationCode;
+  if (typeof value !== 'string' || value === '') return undefined;
+  if (!value.startsWith(SEALED_CODE_PREFIX)) return { code: value };
+  const sealed = value.slice(SEALED_CODE_PREFIX.length);
+  return { code: openCode(box, componentAppid, sealed), sealed };
 }

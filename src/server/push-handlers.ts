@@ -1,7 +1,7 @@
 import { decodeAesKey } from '../crypto/aes-key.js';
 import { buildEncryptedReply } from '../crypto/reply.js';
 import { SecretBox } from '../crypto/secret-box.js';
-import { codeAad, sealCodeInPayload, sealedCodeOf } from '../push/authorization-code.js';
+import { sealCode, sealCodeInPayload, sealedCodeOf } from '../push/authorization-code.js';
 import { pushDedupeKey } from '../push/dedupe-key.js';
 import { orderingTime } from '../push/event-time.js';
 import { PushSchemaError, toPushEvent, type PushEvent } from '../push/events.js';
@@ -11,7 +11,6 @@ import { MessagePipeline } from '../messages/pipeline.js';
 import type { AppContext } from './context.js';
 import { refusePush, statusForPushFailure, SUCCESS, type ClientIp, type PushAnswer, type PushUrl } from './refusal.js';
 import { APPID } from '../util/appid.js';
-
 
 export interface PushHandlers {
   /** The authorization-event URL (授权事件接收URL). */
@@ -34,12 +33,11 @@ export function createPushHandlers(ctx: AppContext): PushHandlers {
   const aesKeys = config.encodingAesKeys.map((k) => decodeAesKey(k));
   // The platform's box when there is one (the same keys either way): authorization codes are stored sealed.
   const box = ctx.platform?.ctx.box ?? new SecretBox(config.secretKeys);
-  const aad = codeAad(config.componentAppid);
   /** What the push log keeps: the XML as decrypted, but an authorization code only sealed. */
   const storedPayload = (event: PushEvent, plaintext: string): string => {
     if (event.type !== 'authorized' && event.type !== 'updateauthorized') return plaintext;
     const sealed = sealCodeInPayload(plaintext, event.authorizationCode, () => {
-      const value = box.seal(event.authorizationCode, aad);
+      const value = sealCode(box, config.componentAppid, event.authorizationCode);
       sealedCodeOf.set(event, value);
       return value;
     });

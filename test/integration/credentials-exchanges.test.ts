@@ -11,7 +11,7 @@ import type { CredentialContext } from '../../src/credentials/context.js';
 import { PlatformEvents } from '../../src/credentials/events.js';
 import { CODE_LIFE_MS, ExchangeQueue, type Exchange } from '../../src/credentials/exchanges.js';
 import { SecretBox } from '../../src/crypto/secret-box.js';
-import { codeAad, SEALED_CODE_PREFIX } from '../../src/push/authorization-code.js';
+import { SEALED_CODE_PREFIX, sealCode } from '../../src/push/authorization-code.js';
 import { UpstreamError, WeChatApiError } from '../../src/errors.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { Platform } from '../../src/platform.js';
@@ -345,7 +345,7 @@ describe('ExchangeQueue', () => {
     // Pushes stored before sealing carry the code in clear; since, it is sealed (with these keys, or with a key
     // that is no longer configured: that one cannot be recovered, and does not stop the others).
     const sealedPush = (infoType: string, code: string, box: SecretBox) =>
-      push(infoType, `${SEALED_CODE_PREFIX}${box.seal(code, codeAad(componentAppid))}`, now - 1000);
+      push(infoType, `${SEALED_CODE_PREFIX}${sealCode(box, componentAppid, code)}`, now - 1000);
     await push('authorized', `sw-a-${now}`, now - 1000);
     await sealedPush('updateauthorized', `sw-u-${now}`, platform.ctx.box);
     await sealedPush('authorized', `sw-k-${now}`, new SecretBox([randomBytes(32).toString('hex')]));

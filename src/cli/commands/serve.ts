@@ -167,13 +167,12 @@ function banner(config: Config, url: string, sandbox: Sandbox | undefined, state
     lines.push(
       `  WeChat sandbox        ${sandbox.url} (${sandbox.accounts.length} simulated accounts; admin: ${sandbox.url}/sandbox/admin)`,
       `  sandbox state         ${stateFile}`,
-      `  try                   open ${config.publicUrl}/authorize, pick an account, then: npx wxopen token component`,
     );
   } else if (joined?.sandboxUrl !== undefined) {
-    lines.push(
-      `  WeChat sandbox        ${joined.sandboxUrl} (shared: run by the wxopen server pid ${joined.pid}, ${joined.url}, on this database)`,
-      `  try                   open ${config.publicUrl}/authorize, pick an account, then: npx wxopen token component`,
-    );
+    lines.push(`  WeChat sandbox        ${joined.sandboxUrl} (shared: run by the wxopen server pid ${joined.pid}, ${joined.url}, on this database)`);
+  }
+  if (sandbox || joined?.sandboxUrl !== undefined) {
+    lines.push(`  try                   open ${config.publicUrl}/authorize, pick an account, then: npx wxopen token component`);
   }
   return lines.join('\n');
 }

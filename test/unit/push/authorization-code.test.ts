@@ -1,13 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { SecretBox } from '../../../src/crypto/secret-box.js';
-import { codeAad, codeFromPayload, SEALED_CODE_PREFIX, sealCodeInPayload } from '../../../src/push/authorization-code.js';
+import { codeFromPayload, SEALED_CODE_PREFIX, sealCode, sealCodeInPayload } from '../../../src/push/authorization-code.js';
 import { parseXml } from '../../../src/xml/parse.js';
 
 const C = 'wx1234567890abcdef';
 const box = new SecretBox([randomBytes(32).toString('hex')]);
-const seal = () => box.seal(CODE, codeAad(C));
-const open = (sealed: string) => box.open(sealed, codeAad(C));
+const seal = () => sealCode(box, C, CODE);
 const CODE = 'queryauthcode@@@ejUh7Sz0XYpe-AJq_2Lr4HBvAhBhYhT8a1tc9dMXk0Pv';
 
 /** An authorized push as WeChat writes it (spec 3.3): every text field in CDATA. */
@@ -29,20 +28,21 @@ describe('the AuthorizationCode is stored sealed in the push log', () => {
       const { AuthorizationCode: _a, ...rest } = fields;
       const { AuthorizationCode: _b, ...original } = parseXml(xml);
       expect(rest).toEqual(original);
-      expect(codeFromPayload(stored, open)).toBe(CODE);
+      expect(codeFromPayload(stored, box, C)).toEqual({ code: CODE, sealed: String(fields.AuthorizationCode).slice(SEALED_CODE_PREFIX.length) });
     }
   });
 
   it('reads a push stored before sealing as it was written', () => {
-    expect(codeFromPayload(pushXml(CODE), () => expect.unreachable('nothing to open'))).toBe(CODE);
-    expect(codeFromPayload('<xml><InfoType>unauthorized</InfoType></xml>', open)).toBeUndefined();
+    // Nothing opened: no ciphertext to reuse.
+    expect(codeFromPayload(pushXml(CODE), box, C)).toEqual({ code: CODE });
+    expect(codeFromPayload('<xml><InfoType>unauthorized</InfoType></xml>', box, C)).toBeUndefined();
   });
 
   it('a sealed code opens only with the keys and for the component it was sealed for', () => {
     const stored = sealCodeInPayload(pushXml(CODE), CODE, seal)!;
     const other = new SecretBox([randomBytes(32).toString('hex')]);
-    expect(() => codeFromPayload(stored, (s) => other.open(s, codeAad(C)))).toThrow(/not configured/);
-    expect(() => codeFromPayload(stored, (s) => box.open(s, codeAad('wxffffffffffffffff')))).toThrow(/failed authentication/);
+    expect(() => codeFromPayload(stored, other, C)).toThrow(/not configured/);
+    expect(() => codeFromPayload(stored, box, 'wxffffffffffffffff')).toThrow(/failed authentication/);
   });
 
   it('gives up (the caller keeps the push as it came) when the code cannot be sealed safely', () => {
