@@ -6,6 +6,7 @@ import { unwrittenTicketOutcome, type ExchangeRecord, type MessageRecord, type P
 import { WxOpenError } from '../../errors.js';
 import { KyselyStore } from './kysely-store.js';
 import type { Database } from './schema.js';
+import { CHECKPOINT_BACKSTOP_PAGES, WalCheckpointer, type CheckpointStats } from './wal-checkpointer.js';
 
 export interface SqliteStoreOptions {
   /** File path, or `:memory:`. */
@@ -80,6 +81,8 @@ export class SqliteStore extends KyselyStore {
     private readonly walPath: string | undefined,
     /** The group commits' connection: a second one at synchronous=normal when `walPath` is set, else `raw`. */
     private readonly group: BetterSqlite3.Database,
+    /** WAL checkpoints off the event loop (file databases in WAL mode). */
+    private readonly checkpointer: WalCheckpointer | undefined,
   ) {
     super(db, 'sqlite');
     const path = raw.memory ? undefined : resolve(raw.name);
@@ -128,7 +131,10 @@ export class SqliteStore extends KyselyStore {
       group.pragma('busy_timeout = 5000');
       group.pragma('foreign_keys = ON');
     }
-    return new SqliteStore(new Kysely<Database>({ dialect: new SqliteDialect({ database }) }), database, walPath, group);
+    const checkpointer = wal ? new WalCheckpointer(database.name) : undefined;
+    // The worker checkpoints; a commit does so itself only past the backstop (the setting is per connection).
+    if (checkpointer) for (const c of new Set([database, group])) c.pragma(`wal_autocheckpoint = ${CHECKPOINT_BACKSTOP_PAGES}`);
+    return new SqliteStore(new Kysely<Database>({ dialect: new SqliteDialect({ database }) }), database, walPath, group, checkpointer);
   }
 
   override recordPush(push: PushRecord): Promise<'stored' | 'duplicate'> {
@@ -156,8 +162,14 @@ export class SqliteStore extends KyselyStore {
     return this.enqueue({ kind: 'exchangeUpdate', componentAppid, codeKey, update }).then(() => undefined);
   }
 
+  /** The checkpoint worker's counts (undefined for `:memory:` or a database not in WAL mode). */
+  get checkpoints(): Readonly<CheckpointStats> | undefined {
+    return this.checkpointer?.status;
+  }
+
   override async close(): Promise<void> {
     while (this.flushing.size) await Promise.all(this.flushing);
+    await this.checkpointer?.close();
     if (this.walFd !== undefined) closeSync(this.walFd);
     this.walFd = undefined;
     if (this.group !== this.raw) this.group.close();
@@ -268,6 +280,7 @@ export class SqliteStore extends KyselyStore {
     let outcomes: string[];
     try {
       outcomes = await run;
+      this.checkpointer?.committed();
     } catch {
       // The batch rolled back as a whole: write each alone (synchronous=full), so one failure cannot fail the others.
       for (const { write: w, resolve, reject } of batch) {
