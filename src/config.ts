@@ -68,10 +68,16 @@ function isIpOrCidr(item: string): boolean {
   return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
 }
 
+/** pino's levels, as LOG_LEVEL and `wxopen sandbox --log-level` accept them. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+// zod's own wording (`Invalid option: expected one of "fatal"|…`) is not the house's `must be …` line.
+export const LOG_LEVEL_PROBLEM = `must be one of ${LOG_LEVELS.join(', ')}`;
+
 const schema = z.object({
   PORT: int(0, 65535).default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_LEVEL: z.enum(LOG_LEVELS, { message: LOG_LEVEL_PROBLEM }).default('info'),
   WXOPEN_COMPONENT_APPID: z.string().regex(APPID, 'must look like wx followed by 16 letters or digits'),
   WXOPEN_COMPONENT_SECRET: z.string().min(16, 'must be the component AppSecret (at least 16 characters)'),
   WXOPEN_TOKEN: z.string().regex(/^[A-Za-z0-9]{3,32}$/, 'must be 3–32 letters or digits (the platform Token)'),
@@ -135,7 +141,7 @@ export interface Config {
   mode: ConfigMode;
   port: number;
   host: string;
-  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  logLevel: LogLevel;
   componentAppid: string;
   componentSecret: string;
   token: string;

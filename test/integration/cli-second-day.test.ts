@@ -268,6 +268,21 @@ describe('one line, never a stack', { timeout: 120_000 }, () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
+  it('an unknown log level is named with the accepted ones, in one line, by every command', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wxopen-badlevel-'));
+    const levels = 'fatal, error, warn, info, debug, trace, silent';
+    for (const args of [['serve'], ['config'], ['token', 'component']]) {
+      const r = await wxopen(args, { cwd: dir, env: { ...sandboxEnv(dir), LOG_LEVEL: 'verbose' } });
+      expect(r.status, args.join(' ')).toBe(78);
+      expect(oneLine(r.stderr)).toBe(`wxopen: invalid configuration: LOG_LEVEL must be one of ${levels}`);
+    }
+    // pino refused it with its own message once the sandbox was starting.
+    const sandbox = await wxopen(['sandbox', '--log-level', 'verbose', '-p', String(await freePort())], { cwd: dir });
+    expect(sandbox.status).toBe(1);
+    expect(sandbox.stderr).toMatch(new RegExp(`^error: option '--log-level <level>' argument 'verbose' is invalid\\. must be one of ${levels}\n`));
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
   it('a host that is not this machine\'s is named with the setting to change, in one line', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wxopen-badhost-'));
     const port = String(await freePort());

@@ -61,7 +61,7 @@ describe('loadConfig', () => {
     [{ PORT: 'eighty' }, /^\[wxopen\] PORT: must be a whole number/],
     [{ WXOPEN_DATABASE_URL: 'mysql://x' }, /^\[wxopen\] WXOPEN_DATABASE_URL: must be sqlite:<path> or postgres/],
     [{ WXOPEN_REDIS_URL: 'localhost:6379' }, /^\[wxopen\] WXOPEN_REDIS_URL: must be redis:\/\//],
-    [{ LOG_LEVEL: 'loud' }, /^\[wxopen\] LOG_LEVEL: /],
+    [{ LOG_LEVEL: 'loud' }, /^\[wxopen\] LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent$/],
     [{ WXOPEN_API_BASE: 'ftp://x' }, /^\[wxopen\] WXOPEN_API_BASE: must be an http\(s\) URL/],
   ])('names the variable in one line: %o', (override, pattern) => {
     const message = errorOf({ ...REAL, ...override });

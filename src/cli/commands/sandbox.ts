@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { SANDBOX_DEFAULTS } from '../../config.js';
+import { LOG_LEVEL_PROBLEM, LOG_LEVELS, SANDBOX_DEFAULTS, type LogLevel } from '../../config.js';
 import { listenFailure } from '../failures.js';
 
 interface SandboxCommandOptions {
@@ -10,7 +10,7 @@ interface SandboxCommandOptions {
   ticketInterval: number;
   auditDelay: number;
   refreshTokenMode: 'stable' | 'rotate';
-  logLevel: string;
+  logLevel: LogLevel;
   stateFile?: string;
 }
 
@@ -31,6 +31,13 @@ function mode(value: string): 'stable' | 'rotate' {
   return value;
 }
 
+// Checked here: pino would otherwise refuse an unknown level with its own message, after startup began.
+function logLevel(value: string): LogLevel {
+  const level = LOG_LEVELS.find((l) => l === value);
+  if (level === undefined) throw new InvalidArgumentError(LOG_LEVEL_PROBLEM);
+  return level;
+}
+
 /** `wxopen sandbox`: the simulated WeChat on its own port, for a platform started separately. */
 export function registerSandboxCommand(program: Command): void {
   program
@@ -42,7 +49,7 @@ export function registerSandboxCommand(program: Command): void {
     .option('--ticket-interval <seconds>', 'component_verify_ticket push interval on the sandbox clock; 0 disables', nonNegativeInt, 600)
     .option('--audit-delay <seconds>', 'time from submit_audit to the audit result push', nonNegativeInt, 60)
     .option('--refresh-token-mode <mode>', 'authorizer_refresh_token behaviour: stable (WeChat today) or rotate (catches lost rotations)', mode, 'stable')
-    .option('--log-level <level>', 'sandbox log level', 'warn')
+    .option('--log-level <level>', 'sandbox log level', logLevel, 'warn')
     .option('--state-file <path>', 'keep the simulated WeChat (tokens, authorizations, quotas, clock) in this JSON file across restarts')
     .addHelpText(
       'after',
