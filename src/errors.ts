@@ -149,6 +149,12 @@ function describe(errcode: number, errmsg: string, path: string): string {
 export class UpstreamError extends WxOpenError {
   readonly code = 'WXO_ERR_UPSTREAM';
   override readonly statusCode = 502;
+  /** The API base that failed (the last one tried), for a log line that names it without parsing the message. */
+  readonly host: string | undefined;
+  constructor(message: string, options: { cause?: unknown; host?: string } = {}) {
+    super(message, 'cause' in options ? { cause: options.cause } : undefined);
+    this.host = options.host;
+  }
 }
 
 /** No component_verify_ticket has been received (or the newest one is too old to use). */

@@ -98,12 +98,12 @@ export class WeChatHttp {
           this.o.logger?.warn({ path: req.path, base, code, next: this.o.bases[i + 1] }, 'WeChat host unreachable, failing over');
           continue;
         }
-        throw new UpstreamError(`${req.path}: ${code ?? 'network error'} on ${base}`, { cause: err });
+        throw new UpstreamError(`${req.path}: ${code ?? 'network error'} on ${base}`, { cause: err, host: base });
       }
       if (res.status >= 500) {
         this.o.onAttempt?.(req.path, `http_${res.status}`);
         await res.arrayBuffer().catch(() => undefined);
-        lastError = new UpstreamError(`${req.path}: HTTP ${res.status} from ${base}`);
+        lastError = new UpstreamError(`${req.path}: HTTP ${res.status} from ${base}`, { host: base });
         if (idempotent && i < this.o.bases.length - 1) {
           this.o.logger?.warn({ path: req.path, base, status: res.status, next: this.o.bases[i + 1] }, 'WeChat host failed, failing over');
           continue;
@@ -117,7 +117,7 @@ export class WeChatHttp {
       try {
         return JSON.parse(buf.toString('utf8')) as unknown;
       } catch {
-        throw new UpstreamError(`${req.path}: HTTP ${res.status} with a body that is not JSON`);
+        throw new UpstreamError(`${req.path}: HTTP ${res.status} with a body that is not JSON`, { host: base });
       }
     }
     // Stryker disable next-line all: unreachable: on the last base every path of the loop returns or throws (bases is never empty)

@@ -1,6 +1,7 @@
 import { componentTokenAnswer, okAnswer } from '../api/answers.js';
 import { TicketMissingError, WeChatApiError } from '../errors.js';
 import { coordinate } from '../lock/coordinate.js';
+import { errorFields } from '../util/log-error.js';
 import type { CredentialContext } from './context.js';
 
 interface CachedToken {
@@ -209,7 +210,7 @@ export class ComponentTokenManager {
       const newest = await this.ticket();
       if (newest === ticket) {
         ctx.logger.error({ errcode: err.errcode }, 'component_verify_ticket rejected and no newer one stored; asking WeChat to push one');
-        await this.startPushTicket().catch((e: unknown) => ctx.logger.error({ err: e }, 'api_start_push_ticket failed'));
+        await this.startPushTicket().catch((e: unknown) => ctx.logger.error(errorFields(e), 'api_start_push_ticket failed'));
         throw this.count(err);
       }
       ticket = newest;

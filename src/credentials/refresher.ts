@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { ReauthorizationRequiredError, WeChatApiError } from '../errors.js';
+import { ReauthorizationRequiredError } from '../errors.js';
+import { errorFields } from '../util/log-error.js';
 import type { AuthorizerTokenManager } from './authorizer-token.js';
 import type { ComponentTokenManager } from './component-token.js';
 import type { CredentialContext } from './context.js';
@@ -77,7 +78,7 @@ export class BackgroundRefresher {
 
   start(): void {
     if (this.timer) return;
-    this.timer = setInterval(() => void this.tick().catch((err: unknown) => this.ctx.logger.error({ err }, 'refresher tick failed')), this.o.intervalMs);
+    this.timer = setInterval(() => void this.tick().catch((err: unknown) => this.ctx.logger.error(errorFields(err), 'refresher tick failed')), this.o.intervalMs);
     this.timer.unref();
   }
 
@@ -99,7 +100,7 @@ export class BackgroundRefresher {
     const result: TickResult = { due: 0, refreshed: 0, failed: 0, deferred: 0 };
     const hasTicket = await ctx.store.getTicket(ctx.componentAppid);
     if (!hasTicket) return result;
-    await this.component.info().catch((err: unknown) => ctx.logger.warn({ err }, 'component token refresh failed'));
+    await this.component.info().catch((err: unknown) => ctx.logger.warn(errorFields(err), 'component token refresh failed'));
     const budget = Math.max(1, Math.floor((o.maxPerSecond * o.intervalMs) / 1000));
     const horizon = now + ctx.options.refreshAheadMs + o.spreadMs;
     const due: { appid: string; minValidMs: number; expiresAt: number }[] = [];
@@ -153,7 +154,7 @@ export class BackgroundRefresher {
     const delay = Math.min(this.o.maxBackoffMs, prev === 0 ? this.o.backoffMs : prev * 2);
     this.backoff.set(appid, { until: this.ctx.clock.now() + delay, delay });
     this.ctx.logger.warn(
-      { authorizerAppid: appid, errcode: err instanceof WeChatApiError ? err.errcode : undefined, err: err instanceof WeChatApiError ? undefined : err, retryInMs: delay },
+      { authorizerAppid: appid, ...errorFields(err), retryInMs: delay },
       'authorizer token refresh failed; backing off',
     );
   }

@@ -10,6 +10,7 @@ import { createStore } from '../store/create-store.js';
 import type { Store } from '../store/types.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { createLogger, type Logger } from '../util/logger.js';
+import { errorFields } from '../util/log-error.js';
 import { buildApp, type WxOpenApp } from './app.js';
 
 /**
@@ -144,7 +145,7 @@ export async function createWxOpen(options: CreateWxOpenOptions = {}): Promise<W
         // Not awaited: WeChat may be slow or down, and serving pushes must not wait for it.
         platform.component.ensureTicket().then(
           (r) => r === 'requested' && logger.info('no recent component_verify_ticket stored: asked WeChat to push one (api_start_push_ticket)'),
-          (err: unknown) => logger.warn({ err }, 'api_start_push_ticket failed; waiting for the regular ticket push'),
+          (err: unknown) => logger.warn(errorFields(err), 'api_start_push_ticket failed; waiting for the regular ticket push'),
         );
       }
       if (options.refresher !== false) platform.refresher.start();

@@ -129,7 +129,9 @@ export async function startServe(options: { cwd: string; env?: Record<string, st
     });
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
-      if (/\n {2}try |\n {2}metrics .*\n$/.test(out) && /listening on/.test(out)) {
+      // The banner is one write: it ends with `try` beside a sandbox, else with the admin token (and its note),
+      // which a log line may follow at once.
+      if (/\n {2}try |\n {2}admin token .*\n( {24}\S.*\n)?(?! )/.test(out) && /listening on/.test(out)) {
         clearTimeout(timer);
         resolve();
       }

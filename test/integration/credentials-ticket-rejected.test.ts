@@ -27,7 +27,10 @@ describe('a rejected ticket', () => {
     expect(w.sandbox.counters.get(START_PUSH)).toBeGreaterThan(pushes);
     const said = (msg: string) => lines.filter((l) => l.msg === msg);
     expect(said('component_verify_ticket rejected and no newer one stored; asking WeChat to push one').map((l) => [l.level, l.errcode])).toEqual([[50, 61006]]);
-    expect(said('api_start_push_ticket failed').map((l) => [l.level, typeof (l.err as { message?: string })?.message])).toEqual([[50, 'string']]);
+    // WeChat answering 502 is anticipated: one line with the host, no stack.
+    expect(said('api_start_push_ticket failed').map((l) => [l.level, l.code, l.error, l.host, l.err])).toEqual([
+      [50, 'WXO_ERR_UPSTREAM', `${START_PUSH}: HTTP 502 from ${w.sandbox.url}`, w.sandbox.url, undefined],
+    ]);
     const m = await w.platform.ctx.metrics.tokenRefreshes.get();
     expect(m.values.filter((v) => v.labels.kind === 'component').map((v) => [v.labels.outcome, v.value])).toEqual([['61006', 1]]);
   });
