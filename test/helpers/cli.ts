@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,10 +19,23 @@ function newest(dir: string): number {
   return max;
 }
 
-/** Compiles dist when it is missing or older than src (CI's `npm ci` builds it already). */
-export function ensureBuilt(): void {
-  if (existsSync(BIN) && statSync(BIN).mtimeMs >= newest(join(ROOT, 'src')) && newest(join(ROOT, 'dist')) >= newest(join(ROOT, 'src'))) return;
+/** The incremental build's record (tsconfig.build.json), inside dist/ so that deleting dist/ forgets it too. */
+const BUILD_INFO = join(ROOT, 'dist/.tsbuildinfo');
+
+/**
+ * Compiles dist when src changed since the last build or one of `outputs` is missing (CI's `npm ci` builds it
+ * already). The build is incremental: it rewrites only the outputs whose source changed, and nothing (not even
+ * its record) when no content did, so output times cannot say whether dist is current. The record's time can:
+ * a build run here stamps it with the moment it started.
+ */
+export function ensureBuilt(outputs: string[] = [BIN]): void {
+  const present = outputs.every((o) => existsSync(o));
+  if (present && existsSync(BUILD_INFO) && statSync(BUILD_INFO).mtimeMs >= newest(join(ROOT, 'src'))) return;
+  // An incremental build does not notice an output deleted by hand; without its record, the build is a full one.
+  if (!present) rmSync(BUILD_INFO, { force: true });
+  const started = new Date();
   execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'pipe' });
+  utimesSync(BUILD_INFO, started, started);
 }
 
 export interface CliResult {

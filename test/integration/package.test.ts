@@ -98,6 +98,8 @@ describe('the packed package in a fresh project', () => {
     expect(packed).toContain('dist/index.js');
     expect(packed).toContain('dist/adapters/web.d.ts');
     expect(packed.filter((p) => p.startsWith('src/') || p.startsWith('test/') || p.endsWith('.ts.map'))).toEqual([]);
+    // The incremental build's record is this checkout's, not the package's.
+    expect(packed).not.toContain('dist/.tsbuildinfo');
   });
 
   it('compiles a consumer of every entry point with skipLibCheck: false and no driver types installed', () => {

@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as wxopen from '../../src/index.js';
+import { ensureBuilt } from '../helpers/cli.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ENTRY_POINTS = {
@@ -17,31 +18,13 @@ const ENTRY_POINTS = {
   './fastify': 'dist/adapters/fastify',
 };
 
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    newest = Math.max(newest, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return newest;
-}
-
-/** Builds dist when it is missing or older than src, as `npm pack` would ship it. */
-function ensureBuilt(): void {
-  const entries = Object.values(ENTRY_POINTS).map((e) => join(ROOT, `${e}.js`));
-  const built = entries.every((e) => existsSync(e)) ? Math.min(...entries.map((e) => statSync(e).mtimeMs)) : 0;
-  if (built > newestMtime(join(ROOT, 'src'))) return;
-  const r = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`npm run build failed:\n${r.stdout}${r.stderr}`);
-}
-
 /** Runs ESM code in a fresh node process inside the package, so `wxopen/*` resolves through package.json `exports`. */
 function runInPackage(code: string): { status: number | null; stdout: string; stderr: string } {
   return spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
 }
 
 describe('package exports (the built dist, through package.json exports)', () => {
-  beforeAll(() => ensureBuilt(), 180_000);
+  beforeAll(() => ensureBuilt(Object.values(ENTRY_POINTS).map((e) => join(ROOT, `${e}.js`))), 180_000);
 
   it('every subpath in the exports map resolves to a built file with its types', async () => {
     const pkg = (await import('../../package.json', { with: { type: 'json' } })).default as { exports: Record<string, { types: string; default: string }> };
