@@ -213,6 +213,30 @@ const EXTRA_KEYS = ['WXOPEN_MODE', 'NODE_ENV'] as const;
 export const CONFIG_KEYS: ReadonlySet<string> = new Set([...Object.keys(schema.shape), ...EXTRA_KEYS]);
 
 /**
+ * An issue in the words of the other settings' problems (`must be at most 64 characters`), where zod's default
+ * text (`Too big: expected string to have <=64 characters`) would otherwise reach the one-line error; messages
+ * written for a setting are kept as they are.
+ */
+function problemOf(issue: z.core.$ZodIssue): string {
+  if (!/^(Too big|Too small|Invalid)\b/.test(issue.message)) return issue.message;
+  const unit = (origin: string, n: number | bigint) => (origin === 'string' ? ` ${n} character${Number(n) === 1 ? '' : 's'}` : ` ${n}`);
+  switch (issue.code) {
+    case 'too_big':
+      return `must be at most${unit(issue.origin, issue.maximum)}`;
+    case 'too_small':
+      return issue.origin === 'string' && Number(issue.minimum) === 1 ? 'must not be empty' : `must be at least${unit(issue.origin, issue.minimum)}`;
+    case 'invalid_value':
+      return `must be one of ${issue.values.map(String).join(', ')}`;
+    case 'invalid_format':
+      return `is not a valid ${issue.format}`;
+    case 'invalid_type':
+      return `must be a ${issue.expected}`;
+    default:
+      return 'is invalid';
+  }
+}
+
+/**
  * Reads configuration from the environment, over an optional JSON file named by `WXOPEN_CONFIG_FILE`
  * (same keys). With none of the credential variables set (or `WXOPEN_MODE=sandbox`), it is sandbox
  * mode: demo credentials, the embedded WeChat simulator, loopback only. Every problem found is
@@ -272,7 +296,7 @@ export function loadConfig(env?: Env, options: LoadConfigOptions = {}): Config {
       const variable = String(issue.path[0] ?? 'config');
       if (seen.has(variable)) continue;
       seen.add(variable);
-      issues.push({ variable, problem: issue.code === 'invalid_type' && merged[variable] === undefined ? 'is required' : issue.message });
+      issues.push({ variable, problem: issue.code === 'invalid_type' && merged[variable] === undefined ? 'is required' : problemOf(issue) });
     }
   }
   if (issues.length > 0 || !result.success) {

@@ -190,3 +190,30 @@ describe('loadConfig', () => {
     expect(text).toContain('redis://***@cache:6379');
   });
 });
+
+describe('every setting fails in its own words', () => {
+  it("no invalid value of any setting shows zod's default text (Too big / Too small / Invalid … expected)", async () => {
+    const { CONFIG_KEYS } = await import('../../src/config.js');
+    const garbage = ['x'.repeat(300), '-1', '0', 'not a url', '%%%', '1e99', 'wx'];
+    let refused = 0;
+    for (const key of CONFIG_KEYS) {
+      for (const value of garbage) {
+        try {
+          loadConfig({ ...REAL, [key]: value });
+        } catch (err) {
+          if (!(err instanceof ConfigError)) throw err;
+          refused++;
+          for (const { variable, problem } of err.issues) {
+            expect(`${variable}: ${problem}`).not.toMatch(/Too big|Too small|Invalid (input|option|string|value)|expected /);
+          }
+        }
+      }
+    }
+    // The check ran on real refusals (a typo in the values would make this pass on nothing).
+    expect(refused).toBeGreaterThan(50);
+  });
+
+  it('a platform name over 64 characters says so', () => {
+    expect(() => loadConfig({ ...REAL, WXOPEN_PLATFORM_NAME: 'x'.repeat(65) })).toThrow(/WXOPEN_PLATFORM_NAME: must be at most 64 characters/);
+  });
+});
