@@ -22,6 +22,7 @@ import type { AuthorizerRecord, Store } from './store/types.js';
 import { systemClock, type Clock } from './util/clock.js';
 import { createLogger, type Logger } from './util/logger.js';
 import { PlatformApi, type AuthorizerClient, type ComponentApi, type PlatformApiOptions } from './platform-api.js';
+import { errorFields } from './util/log-error.js';
 
 export interface PlatformOptions extends PlatformApiOptions {
   config: Config;
@@ -301,7 +302,7 @@ export class Platform {
       return record;
     }
     this.authorizers.forget(appid);
-    await this.refreshAuthorizerInfo(appid).catch((err: unknown) => this.ctx.logger.warn({ err, authorizerAppid: appid }, 'api_get_authorizer_info failed'));
+    await this.refreshAuthorizerInfo(appid).catch((err: unknown) => this.ctx.logger.warn({ ...errorFields(err), authorizerAppid: appid }, 'api_get_authorizer_info failed'));
     this.ctx.logger.info({ authorizerAppid: appid, funcInfo, source }, 'authorizer authorized');
     this.events.emit('authorizer.authorized', { authorizerAppid: appid, funcInfo, source });
     return record;

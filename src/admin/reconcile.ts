@@ -1,5 +1,6 @@
 import type { Platform } from '../platform.js';
 import type { AuthorizerRecord } from '../store/types.js';
+import { errorFields } from '../util/log-error.js';
 
 /** api_get_authorizer_list answers at most 500 per page (spec 3.6). */
 export const AUTHORIZER_LIST_PAGE = 500;
@@ -83,7 +84,7 @@ export async function reconcileAuthorizers(platform: Platform): Promise<Reconcil
       funcInfo = (r.authorization_info?.func_info ?? []).map((f) => Number(f.funcscope_category?.id)).filter((n) => Number.isInteger(n));
       info = r.authorizer_info;
     } catch (err) {
-      logger.warn({ err, authorizerAppid: appid }, 'reconcile: api_get_authorizer_info failed; adding without permission sets');
+      logger.warn({ ...errorFields(err), authorizerAppid: appid }, 'reconcile: api_get_authorizer_info failed; adding without permission sets');
     }
     const at = clock.now();
     await store.saveAuthorization({

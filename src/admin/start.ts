@@ -3,6 +3,7 @@ import { buildAdminApp, type AdminRoute } from './app.js';
 import type { AdminContext, AdminDeps } from './context.js';
 import { OPERATOR_KEY_ID, SCOPES } from './credentials.js';
 import { AdminAuth } from './credentials.js';
+import { errorFields } from '../util/log-error.js';
 
 export interface RunningAdmin {
   app: FastifyInstance;
@@ -37,7 +38,7 @@ export async function startAdmin(deps: AdminDeps, options: { listen?: boolean; r
   if (options.reconcileTimer !== false && config.reconcileIntervalHours > 0) {
     const system = { keyId: `${OPERATOR_KEY_ID}:scheduler`, operator: true, scopes: new Set<string>(SCOPES), authorizers: null };
     timer = setInterval(() => {
-      context.runReconcile(system).catch((err: unknown) => logger.warn({ err }, 'scheduled reconciliation failed; retried at the next interval'));
+      context.runReconcile(system).catch((err: unknown) => logger.warn(errorFields(err), 'scheduled reconciliation failed; retried at the next interval'));
     }, config.reconcileIntervalHours * 3600_000);
     timer.unref();
   }

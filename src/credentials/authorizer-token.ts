@@ -5,6 +5,7 @@ import { coordinate } from '../lock/coordinate.js';
 import type { AuthorizerRecord, RefreshedTokensInput } from '../store/types.js';
 import type { ComponentTokenManager } from './component-token.js';
 import type { CredentialContext } from './context.js';
+import { errorFields } from '../util/log-error.js';
 
 /** Codes from api_authorizer_token that mean the refresh token itself is dead (spec 8). */
 const DEAD_REFRESH_TOKEN = new Set([61023]);
@@ -258,7 +259,7 @@ export class AuthorizerTokenManager {
     const tried = new Set([this.ctx.box.open(r.refreshTokenEnc!, this.aad(appid))]);
     const candidates: { token: string; source: 'list' | 'log' }[] = [];
     const listed = await this.fromAuthorizerList(appid).catch((err: unknown) => {
-      this.ctx.logger.warn({ err, authorizerAppid: appid }, 'api_get_authorizer_list failed during refresh-token recovery');
+      this.ctx.logger.warn({ ...errorFields(err), authorizerAppid: appid }, 'api_get_authorizer_list failed during refresh-token recovery');
       return undefined;
     });
     if (listed) candidates.push({ token: listed, source: 'list' });

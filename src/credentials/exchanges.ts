@@ -4,6 +4,7 @@ import type { AuthorizerRecord, ExchangeRecord } from '../store/types.js';
 import { timeOrderedKey } from '../util/time-key.js';
 import { codeFromPayload, openCode, sealCode } from '../push/authorization-code.js';
 import type { CredentialContext } from './context.js';
+import { errorFields } from '../util/log-error.js';
 
 /** Authorization codes live 10 minutes (spec 3.9): retrying after that only burns calls. */
 export const CODE_LIFE_MS = 10 * 60_000;
@@ -124,7 +125,7 @@ export class ExchangeQueue {
   /** One pass over durable state: pushes without an exchange row, then due retries. */
   sweep(): Promise<void> {
     this.sweeping ??= this.pass()
-      .catch((err: unknown) => this.ctx.logger.warn({ err }, 'exchange sweep failed; retrying at the next one'))
+      .catch((err: unknown) => this.ctx.logger.warn(errorFields(err), 'exchange sweep failed; retrying at the next one'))
       .finally(() => (this.sweeping = undefined));
     return this.sweeping;
   }

@@ -17,6 +17,7 @@ import { BullmqQueue } from './runner-bullmq.js';
 import { EmbeddedQueue } from './runner-embedded.js';
 import { moveTo, runStep, type StepDeps } from './steps.js';
 import type { WorkItem, WorkQueue } from './work-queue.js';
+import { errorFields } from '../util/log-error.js';
 
 export interface FleetOptions {
   componentAppid: string;
@@ -336,7 +337,7 @@ export class Fleet extends EventEmitter {
           try {
             await this.scanOnce();
           } catch (err) {
-            this.o.logger.warn({ err }, 'fleet scan failed; retrying at the next interval');
+            this.o.logger.warn(errorFields(err), 'fleet scan failed; retrying at the next interval');
           }
         } while (this.rescan && this.queue);
       } finally {
@@ -374,7 +375,7 @@ export class Fleet extends EventEmitter {
       await this.runItemOnce(item);
     } catch (err) {
       // The row keeps its intent and lease: the next scan after the lease reconciles it.
-      this.o.logger.warn({ err, jobId: item.jobId, appid: item.appid }, 'fleet step could not run; retried after its lease');
+      this.o.logger.warn({ ...errorFields(err), jobId: item.jobId, appid: item.appid }, 'fleet step could not run; retried after its lease');
     }
   }
 

@@ -10,6 +10,7 @@ import { answerQueryAuthCode, releaseTestAccount, releaseTestAnswer, releaseTest
 import { isReply, renderReply } from './reply.js';
 import type { HandlerResult, MessageRouter } from './router.js';
 import { messageTypeOf, toMessage, type WxMessage } from './types.js';
+import { errorFields } from '../util/log-error.js';
 
 export interface MessagePipelineOptions {
   config: Config;
@@ -130,11 +131,11 @@ export class MessagePipeline {
         { queryAuth: (c) => platform.queryAuth(c, 'push'), sendText: (a, to, content) => sendCustomerServiceText(platform, a, to, content) },
         { authorizerAppid: appid, fromUserName },
         code,
-        (err, what) => logger.warn({ err, authorizerAppid: appid }, what),
+        (err, what) => logger.warn({ ...errorFields(err), authorizerAppid: appid }, what),
       );
       logger.info({ authorizerAppid: appid }, 'release test: customer-service reply sent');
     } catch (err) {
-      logger.error({ err, authorizerAppid: appid }, 'release test: customer-service reply failed');
+      logger.error({ ...errorFields(err), authorizerAppid: appid }, 'release test: customer-service reply failed');
     }
   }
 

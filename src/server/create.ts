@@ -99,7 +99,7 @@ export async function createWxOpen(options: CreateWxOpenOptions = {}): Promise<W
   const fleet = createFleet({ ...options.fleet, platform, store, config, logger, clock, metrics });
   // Registered before user handlers: audit results feed the deploy state machine whatever they answer.
   const auditResult = (m: Parameters<Fleet['onAuditEvent']>[0]) => {
-    fleet.onAuditEvent(m).catch((err: unknown) => logger.warn({ err, authorizerAppid: m.authorizerAppid }, 'fleet audit event not applied; polling catches up'));
+    fleet.onAuditEvent(m).catch((err: unknown) => logger.warn({ ...errorFields(err), authorizerAppid: m.authorizerAppid }, 'fleet audit event not applied; polling catches up'));
     return undefined;
   };
   router.on('event.weapp_audit_success', auditResult);

@@ -4,6 +4,7 @@ import type { AdminContext, RouteAuth } from '../context.js';
 import { canRead } from '../credentials.js';
 import { allAuthorizers, authorizerView, matches, type AccountType } from '../views.js';
 import { appidParam, authErrors, authorizerSchema, errorSchema, pushSchema, security } from './schemas.js';
+import { errorFields } from '../../util/log-error.js';
 
 const read: RouteAuth = { access: 'bearer', scope: 'authorizers:read' };
 const write: RouteAuth = { access: 'bearer', scope: 'authorizers:write' };
@@ -94,7 +95,7 @@ export async function authorizerApi(app: FastifyInstance, ctx: AdminContext): Pr
       const { appid } = req.params;
       if (!canRead(req.principal!, appid)) throw new AuthorizerNotFoundError(appid);
       const info = await platform.authorizers.info(appid, { force: true });
-      await platform.refreshAuthorizerInfo(appid).catch((err: unknown) => ctx.logger.warn({ err, authorizerAppid: appid }, 'api_get_authorizer_info failed'));
+      await platform.refreshAuthorizerInfo(appid).catch((err: unknown) => ctx.logger.warn({ ...errorFields(err), authorizerAppid: appid }, 'api_get_authorizer_info failed'));
       await ctx.audit(req.principal!, 'authorizer.refresh', appid);
       return { authorizer_appid: appid, access_token_expires_at: new Date(info.expiresAt).toISOString() };
     },
