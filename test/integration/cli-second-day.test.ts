@@ -333,8 +333,10 @@ describe('one line, never a stack', { timeout: 120_000 }, () => {
   it('PostgreSQL down (serve and token)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wxopen-pgdown-'));
     const url = `postgres://app:hunter2@127.0.0.1:${await freePort()}/wx`;
+    // A free port (and the simulator's beside it): `serve` checks its port before it opens the database.
+    const port = String(await freePortPair());
     for (const args of [['serve'], ['token', 'component']]) {
-      const r = await wxopen(args, { cwd: dir, env: { WXOPEN_DATABASE_URL: url, LOG_LEVEL: 'silent' } });
+      const r = await wxopen(args, { cwd: dir, env: { WXOPEN_DATABASE_URL: url, LOG_LEVEL: 'silent', PORT: port } });
       expect(r.status, args.join(' ')).toBe(1);
       const line = oneLine(r.stderr);
       expect(line).toMatch(/^wxopen: cannot open the database postgres:\/\/\*\*\*@127\.0\.0\.1:\d+\/wx: ECONNREFUSED/);
@@ -346,9 +348,10 @@ describe('one line, never a stack', { timeout: 120_000 }, () => {
     const dir = mkdtempSync(join(tmpdir(), 'wxopen-badsqlite-'));
     writeFileSync(join(dir, 'garbage.db'), 'this is not a database, just text that is long enough to have a header '.repeat(20));
     mkdirSync(join(dir, 'folder.db'));
+    const port = String(await freePortPair());
     for (const [db, code] of [['garbage.db', 'SQLITE_NOTADB'], ['folder.db', 'SQLITE_CANTOPEN']] as const) {
       for (const args of [['serve'], ['token', 'component']]) {
-        const r = await wxopen(args, { cwd: dir, env: { WXOPEN_DATABASE_URL: `sqlite:${join(dir, db)}`, LOG_LEVEL: 'silent' } });
+        const r = await wxopen(args, { cwd: dir, env: { WXOPEN_DATABASE_URL: `sqlite:${join(dir, db)}`, LOG_LEVEL: 'silent', PORT: port } });
         expect(r.status, `${args.join(' ')} ${db}`).toBe(1);
         expect(oneLine(r.stderr)).toMatch(new RegExp(`^wxopen: cannot open the database sqlite:.*${db.replace('.', '\\.')}: ${code}`));
       }
