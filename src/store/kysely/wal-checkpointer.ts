@@ -23,7 +23,7 @@ parentPort.on('message', (m) => {
   if (m === 'close') { db.close(); parentPort.close(); return; }
   try {
     const [r] = db.pragma('wal_checkpoint(PASSIVE)');
-    parentPort.postMessage({ ok: true, frames: r.checkpointed });
+    parentPort.postMessage({ ok: true, log: r.log, checkpointed: r.checkpointed });
   } catch (err) {
     parentPort.postMessage({ ok: false, error: String(err && err.message || err) });
   }
@@ -33,8 +33,9 @@ parentPort.on('message', (m) => {
 export interface CheckpointStats {
   /** Checkpoints the worker finished. */
   runs: number;
-  /** WAL frames it copied into the database file. */
-  frames: number;
+  /** At the last one: frames in the WAL, and how many of them are in the database file (SQLite's `log` and `checkpointed`). */
+  walFrames: number;
+  backfilled: number;
   /** Checkpoints that failed (e.g. SQLITE_BUSY); the next one or the backstop covers their pages. */
   failures: number;
   /** Whether the worker runs: false before the first checkpoint is asked for, and after it exited. */
@@ -56,7 +57,7 @@ export class WalCheckpointer {
   private inflight = false;
   private commits = 0;
   private lastAsked = Date.now();
-  private readonly stats: CheckpointStats = { runs: 0, frames: 0, failures: 0, alive: false };
+  private readonly stats: CheckpointStats = { runs: 0, walFrames: 0, backfilled: 0, failures: 0, alive: false };
   private closed = false;
 
   constructor(private readonly path: string) {}
@@ -95,11 +96,12 @@ export class WalCheckpointer {
     this.stats.alive = true;
     // Never keeps a process alive: a server closes its store, a script that forgets to still exits.
     worker.unref();
-    worker.on('message', (m: { ok: boolean; frames?: number }) => {
+    worker.on('message', (m: { ok: boolean; log?: number; checkpointed?: number }) => {
       this.inflight = false;
       if (m.ok) {
         this.stats.runs++;
-        this.stats.frames += m.frames ?? 0;
+        this.stats.walFrames = m.log ?? 0;
+        this.stats.backfilled = m.checkpointed ?? 0;
       } else this.stats.failures++;
     });
     // A failed worker leaves checkpoints to the backstop; it must not take the process down.
