@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { reportOutages } from '../util/redis-outage.js';
 import { WxOpenError } from '../errors.js';
 import type { Clock } from '../util/clock.js';
 
@@ -82,7 +83,9 @@ export class RedisRateLimitBackend implements RateLimitBackend {
   ) {}
 
   static fromUrl(url: string, prefix?: string): RedisRateLimitBackend {
-    return new RedisRateLimitBackend(new Redis(url, { maxRetriesPerRequest: 2 }), prefix, true);
+    const redis = new Redis(url, { maxRetriesPerRequest: 2 });
+    reportOutages(redis);
+    return new RedisRateLimitBackend(redis, prefix, true);
   }
 
   async take(key: string, rule: RateRule, now: number): Promise<number> {

@@ -1,9 +1,12 @@
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import { reportOutages } from '../util/redis-outage.js';
 import type { WorkItem, WorkQueue } from './work-queue.js';
 
 /** How long an added step is not added again by this instance's scanner. */
 const RECENT_MS = 5_000;
+/** close() waits this long for BullMQ to finish politely: with Redis down, its close never settles. */
+const CLOSE_WAIT_MS = 2_000;
 
 const idOf = (item: WorkItem) => `${item.jobId}__${item.appid}__${item.version}`;
 
@@ -24,13 +27,18 @@ export class BullmqQueue implements WorkQueue {
     redisUrl: string,
     private readonly o: { name: string; prefix: string; concurrency: number },
   ) {
-    // BullMQ's blocking commands need maxRetriesPerRequest: null.
-    this.connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+    // Adding a step fails fast while Redis is down (the scan logs it and tries again at the next one): with
+    // maxRetriesPerRequest: null, which only the worker's blocking commands need, an add waited forever and
+    // so did shutdown, which waits for the scan.
+    this.connection = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+    reportOutages(this.connection);
     this.queue = new Queue(o.name, { connection: this.connection, prefix: o.prefix });
+    this.queue.on('error', () => undefined);
   }
 
   async start(run: (item: WorkItem) => Promise<void>): Promise<void> {
-    this.workerConnection = this.connection.duplicate();
+    this.workerConnection = this.connection.duplicate({ maxRetriesPerRequest: null });
+    reportOutages(this.workerConnection);
     this.worker = new Worker<WorkItem>(this.o.name, async (job) => run(job.data), {
       connection: this.workerConnection,
       prefix: this.o.prefix,
@@ -66,8 +74,11 @@ export class BullmqQueue implements WorkQueue {
   }
 
   async close(): Promise<void> {
-    await this.worker?.close();
-    await this.queue.close();
+    const polite = Promise.all([this.worker?.close(), this.queue.close()]).catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([polite, new Promise<void>((res) => (timer = setTimeout(res, CLOSE_WAIT_MS)))]);
+    clearTimeout(timer);
+    // A step still running keeps its row lease; once that lapses any instance takes the step again.
     this.workerConnection?.disconnect();
     this.connection.disconnect();
   }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { reportOutages } from '../util/redis-outage.js';
 import type { Lease, LockBackend } from './types.js';
 
 // Delete only if we still own it: a lease that expired and was taken over must not be released by us.
@@ -17,7 +18,10 @@ export class RedisLockBackend implements LockBackend {
   ) {}
 
   static fromUrl(url: string, prefix?: string): RedisLockBackend {
-    return new RedisLockBackend(new Redis(url, { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false }), prefix, true);
+    const redis = new Redis(url, { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false });
+    // Failed commands surface where the lock is taken; the connection's own errors need a listener all the same.
+    reportOutages(redis);
+    return new RedisLockBackend(redis, prefix, true);
   }
 
   async tryAcquire(key: string, ttlMs: number): Promise<Lease | undefined> {

@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { reportOutages } from '../util/redis-outage.js';
 
 /**
  * A shared cache in front of the store for hot credentials. Values are already sealed by the caller.
@@ -19,7 +20,10 @@ export class RedisTokenCache implements TokenCache {
   ) {}
 
   static fromUrl(url: string, prefix?: string): RedisTokenCache {
-    return new RedisTokenCache(new Redis(url, { maxRetriesPerRequest: 1 }), prefix, true);
+    const redis = new Redis(url, { maxRetriesPerRequest: 1 });
+    // A failed read or write falls back to the store (and is logged there); see reportOutages for the listener.
+    reportOutages(redis);
+    return new RedisTokenCache(redis, prefix, true);
   }
 
   async get(key: string): Promise<string | undefined> {

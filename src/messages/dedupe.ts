@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { reportOutages } from '../util/redis-outage.js';
 import type { Clock } from '../util/clock.js';
 import { RecentKeys } from '../util/recent-keys.js';
 
@@ -71,9 +72,7 @@ export class RedisMessageDedupe implements MessageDedupe {
 
   static fromUrl(url: string, prefix: string, onError?: (err: unknown) => void): RedisMessageDedupe {
     const redis = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: true, lazyConnect: false });
-    // Without a listener ioredis reports connection errors as unhandled 'error' events.
-    redis.on('error', (err) => onError?.(err));
-    return new RedisMessageDedupe(redis, prefix, DEDUPE_TTL_MS, true, onError);
+    return new RedisMessageDedupe(redis, prefix, DEDUPE_TTL_MS, true, reportOutages(redis, onError));
   }
 
   async claim(key: string): Promise<boolean> {

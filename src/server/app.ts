@@ -24,6 +24,7 @@ import { messages } from '../i18n/index.js';
 import { errorPage } from './pages/error-page.js';
 import { wantsPage } from './pages/layout.js';
 import { requestLang } from './pages/respond.js';
+import { errorFields } from '../util/log-error.js';
 
 export interface BuildAppOptions {
   config: Config;
@@ -63,7 +64,7 @@ export async function buildApp(options: BuildAppOptions): Promise<WxOpenApp> {
     options.dedupe ??
     (options.config.redisUrl
       ? RedisMessageDedupe.fromUrl(options.config.redisUrl, `wxopen:msg:${options.config.componentAppid}:`, (err) =>
-          logger.warn({ err }, 'message dedupe: Redis unavailable; relying on the message log'),
+          logger.warn(errorFields(err), 'message dedupe: Redis unavailable; relying on the message log'),
         )
       : new MemoryMessageDedupe(clock));
   const context: AppContext = {

@@ -8,7 +8,7 @@ import { UpstreamError, WeChatApiError, WxOpenError } from '../errors.js';
  * a network down at start). Anything else is a bug until shown otherwise, so it keeps `err` and its stack.
  */
 export function errorFields(err: unknown): Record<string, unknown> {
-  if (!(err instanceof WxOpenError)) return { err };
+  if (!(err instanceof WxOpenError)) return environmental(err) ?? { err };
   if (err instanceof UpstreamError) {
     const cause = innermost(err.cause);
     const error = cause.message && !err.detail.includes(cause.message) ? `${err.detail} (${cause.message})` : err.detail;
@@ -16,6 +16,19 @@ export function errorFields(err: unknown): Record<string, unknown> {
   }
   if (err instanceof WeChatApiError) return { error: err.detail, code: err.code, errcode: err.errcode };
   return { error: err.detail, code: err.code };
+}
+
+/**
+ * A failure of the machine's surroundings rather than of wxopen: a system call's error (`ECONNREFUSED` from a
+ * Redis or database that is down) or ioredis giving up a command while it reconnects. One line, like a
+ * WxOpenError: its stack only names Node's socket code.
+ */
+function environmental(err: unknown): Record<string, unknown> | undefined {
+  if (!(err instanceof Error)) return undefined;
+  const { code, syscall } = err as { code?: unknown; syscall?: unknown };
+  if (typeof code === 'string' && typeof syscall === 'string') return { error: err.message, code };
+  if (err.name === 'MaxRetriesPerRequestError') return { error: err.message, code: err.name };
+  return undefined;
 }
 
 /** The first system code (`ECONNREFUSED`) down a cause chain and its innermost message (undici nests both). */

@@ -20,6 +20,9 @@ import { assertPortFree, listenFailure } from '../failures.js';
 import { newOperatorToken } from '../../admin/credentials.js';
 import type { RunningAdmin } from '../../admin/start.js';
 
+/** Past the shutdown grace, how long the stores and backends get to close before the process exits anyway. */
+const SHUTDOWN_MARGIN_MS = 5_000;
+
 export function registerServeCommand(program: Command): void {
   program
     .command('serve')
@@ -101,6 +104,15 @@ export function registerServeCommand(program: Command): void {
       const runningAdmin = admin;
       const shutdown = (signal: string) => {
         running.context.logger.info({ signal }, 'shutting down');
+        // However a close hangs (a backend that never answers), the process ends: the grace for open requests,
+        // then a margin for the stores. Every answered push is already durable, so nothing answered is lost.
+        const deadline = config.shutdownGraceMs + SHUTDOWN_MARGIN_MS;
+        setTimeout(() => {
+          running.context.logger.error({ signal, afterMs: deadline }, 'shutdown did not finish in time; exiting');
+          removeServerRuntime(paths.runtime);
+          lock?.release();
+          process.exit(1);
+        }, deadline).unref();
         Promise.all([runningAdmin.close(), running.close(), sandbox?.close()])
           .finally(() => {
             removeServerRuntime(paths.runtime);

@@ -1,4 +1,4 @@
-import { createServer } from 'node:net';
+import { createConnection, createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { WeChatHttp } from '../../../src/api/http.js';
 import { TicketMissingError, WeChatApiError } from '../../../src/errors.js';
@@ -29,6 +29,18 @@ describe('errorFields', () => {
   it('other anticipated failures are their message and code', () => {
     expect(errorFields(new WeChatApiError(-1, 'system error', '/cgi-bin/x'))).toEqual({ error: expect.stringMatching(/^\/cgi-bin\/x failed with errcode -1/), code: 'WXO_ERR_WECHAT_API', errcode: -1 });
     expect(errorFields(new TicketMissingError('none has been received yet'))).toEqual({ error: expect.stringMatching(/^no usable component_verify_ticket/), code: 'WXO_ERR_TICKET_MISSING' });
+  });
+
+  it("the machine's surroundings failing (a system call's error, ioredis giving up a command) is one line", async () => {
+    const refused = await new Promise<Error>((resolve) => {
+      const socket = createConnection({ host: '127.0.0.1', port: 1 });
+      socket.once('error', resolve);
+    });
+    expect(errorFields(refused)).toEqual({ error: expect.stringContaining('ECONNREFUSED'), code: 'ECONNREFUSED' });
+    const gaveUp = Object.assign(new Error('Reached the max retries per request limit (which is 1).'), { name: 'MaxRetriesPerRequestError' });
+    expect(errorFields(gaveUp)).toEqual({ error: gaveUp.message, code: 'MaxRetriesPerRequestError' });
+    // A code alone (no system call) is not enough: an error of a library's own stays a bug with its stack.
+    expect(errorFields(Object.assign(new Error('x'), { code: 'ERR_SOMETHING' }))).toHaveProperty('err');
   });
 
   it('anything else keeps its stack', () => {
