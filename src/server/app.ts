@@ -139,7 +139,8 @@ export async function buildApp(options: BuildAppOptions): Promise<WxOpenApp> {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
-  // A browser at an address that is not a page gets one (in its language); anything else gets Fastify's JSON.
+  // A browser at an address that is not a page gets one (in its language); anything else gets the JSON
+  // every other refusal here has, not Fastify's own shape.
   app.setNotFoundHandler((request, reply) => {
     if (wantsPage(request)) {
       const lang = requestLang(request);
@@ -147,7 +148,9 @@ export async function buildApp(options: BuildAppOptions): Promise<WxOpenApp> {
     }
     // The path only: a query (a push's signature, a code) is not echoed back to whoever sent it to the wrong place.
     const path = request.url.split('?', 1)[0]!.slice(0, 200);
-    return reply.code(404).send({ message: `Route ${request.method}:${path} not found`, error: 'Not Found', statusCode: 404 });
+    // HEAD is named as GET so that its Content-Length is the one GET's body has.
+    const method = request.method === 'HEAD' ? 'GET' : request.method;
+    return reply.code(404).send({ error: 'WXO_ERR_NOT_FOUND', message: `no route ${method} ${path}` });
   });
 
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {

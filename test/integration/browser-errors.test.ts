@@ -1,8 +1,29 @@
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAdminWorld, type AdminWorld } from '../helpers/admin-world.js';
 
 /** What a browser sends when someone types an address. */
 const BROWSER = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
+const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
+
+/** One request on its own socket, read until the server closes it: what HEAD really sends after its headers. */
+function rawExchange(base: string, method: string, path: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Map<string, string>; body: string }> {
+  const { port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), '127.0.0.1');
+    let raw = '';
+    socket.on('data', (d) => (raw += d.toString('latin1')));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const at = raw.indexOf('\r\n\r\n');
+      const lines = raw.slice(0, at).split('\r\n');
+      const h = new Map(lines.slice(1).map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()] as [string, string]));
+      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(lines[0]!)?.[1]), headers: h, body: raw.slice(at + 4) });
+    });
+    const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+    socket.write(`${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${extra}Connection: close\r\n\r\n`);
+  });
+}
 
 describe('an address that is not a page, opened in a browser', () => {
   let w: AdminWorld;
@@ -26,10 +47,58 @@ describe('an address that is not a page, opened in a browser', () => {
     // The query (here a push's signature sent to the wrong path) is not echoed back.
     const api = await fetch(`${w.url}/no-such-page?signature=abc123&msg_signature=def456`);
     expect(api.status).toBe(404);
-    expect(await api.json()).toEqual({ message: 'Route GET:/no-such-page not found', error: 'Not Found', statusCode: 404 });
-    const post = await fetch(`${w.url}/no-such-page`, { method: 'POST', headers: BROWSER, body: 'x' });
-    expect(post.status).toBe(404);
-    expect(post.headers.get('content-type')).toMatch(/json/);
+    expect(await api.json()).toEqual({ error: 'WXO_ERR_NOT_FOUND', message: 'no route GET /no-such-page' });
+  });
+
+  it('public listener: every method at an unknown address is negotiated alike: the page for a browser, the project’s JSON for the rest', async () => {
+    for (const method of METHODS) {
+      const body = method === 'GET' ? undefined : 'x';
+      const page = await fetch(`${w.url}/no-such-page?signature=abc123`, { method, headers: BROWSER, body });
+      expect([method, page.status, page.headers.get('content-type')]).toEqual([method, 404, 'text/html; charset=utf-8']);
+      const html = await page.text();
+      expect(html).toContain('页面不存在');
+      expect(html).not.toContain('abc123');
+      const en = await fetch(`${w.url}/no-such-page`, { method, headers: { ...BROWSER, 'accept-language': 'en-US,en;q=0.9' }, body });
+      expect(await en.text()).toContain('Go to the authorization page');
+
+      for (const headers of [{}, { accept: 'application/json' }, { accept: '*/*' }] as Record<string, string>[]) {
+        const json = await fetch(`${w.url}/no-such-page?signature=abc123`, { method, headers, body });
+        expect([method, json.status, json.headers.get('content-type')]).toEqual([method, 404, 'application/json; charset=utf-8']);
+        expect(await json.json()).toEqual({ error: 'WXO_ERR_NOT_FOUND', message: `no route ${method} /no-such-page` });
+      }
+    }
+    // A page's address asked with a method it does not take.
+    const authorize = await fetch(`${w.url}/authorize`, { method: 'POST', headers: BROWSER, body: 'x' });
+    expect(authorize.status).toBe(404);
+    expect(await authorize.text()).toContain('页面不存在');
+    const authorizeApi = await fetch(`${w.url}/authorize`, { method: 'POST', body: 'x' });
+    expect(await authorizeApi.json()).toEqual({ error: 'WXO_ERR_NOT_FOUND', message: 'no route POST /authorize' });
+  });
+
+  it('public listener: HEAD at an unknown address carries the headers GET would, and no body', async () => {
+    for (const headers of [BROWSER, { accept: 'application/json' }, {}]) {
+      const get = await rawExchange(w.url, 'GET', '/no-such-page?x=1', headers);
+      const head = await rawExchange(w.url, 'HEAD', '/no-such-page?x=1', headers);
+      expect(get.body.length).toBeGreaterThan(0);
+      expect(get.headers.get('content-length')).toBe(String(Buffer.byteLength(Buffer.from(get.body, 'latin1'))));
+      expect([head.status, head.headers.get('content-type'), head.headers.get('content-length')]).toEqual([404, get.headers.get('content-type'), get.headers.get('content-length')]);
+      expect(head.body).toBe('');
+    }
+  });
+
+  it('public listener: no method at any address crashes it or answers with Fastify’s default body', async () => {
+    const paths = ['/no-such-page', '/authorize', '/authorize/go', '/authorize/callback', '/healthz', '/wechat/component', '/wechat/authorizer/wx0000000000000000', '/wechat/nope', '/wxa/wx0000000000000000/login', '/'];
+    for (const method of ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'PROPFIND', 'SEARCH', 'TRACE']) {
+      for (const path of paths) {
+        for (const headers of [BROWSER, {}]) {
+          const a = await rawExchange(w.url, method, path, headers);
+          expect([method, path, a.status < 500]).toEqual([method, path, true]);
+          expect(a.body).not.toContain('"statusCode"');
+          if (method === 'HEAD') expect(a.body).toBe('');
+        }
+      }
+    }
+    expect((await fetch(`${w.url}/healthz`)).status).toBe(200);
   });
 
   it('operator listener: no session → the login page that comes back here; a session → a 404 page back to the dashboard; API clients keep JSON', async () => {
@@ -53,5 +122,10 @@ describe('an address that is not a page, opened in a browser', () => {
     const json = await w.api('/no-such-page');
     expect(json.status).toBe(404);
     expect(await json.json()).toEqual({ error: 'not_found' });
+
+    // A form posted to a wrong address is read by a person too.
+    const posted = await w.api('/no-such-page', { method: 'POST', headers: { ...BROWSER, 'content-type': 'application/x-www-form-urlencoded' }, body: 'a=1' });
+    expect(posted.status).toBe(404);
+    expect(await posted.text()).toContain('页面不存在');
   });
 });

@@ -40,9 +40,12 @@ export function acceptsHtml(accept: string | undefined): boolean {
   return accept !== undefined && accept.toLowerCase().includes('text/html');
 }
 
-/** A browser asking for a page (GET or HEAD with HTML accepted): both listeners answer it an unknown address with one. */
-export function wantsPage(req: { method: string; headers: { accept?: string } }): boolean {
-  return (req.method === 'GET' || req.method === 'HEAD') && acceptsHtml(req.headers.accept);
+/**
+ * A browser asking for a page: both listeners answer it an unknown address with one, whatever the method
+ * (a form posted to a wrong address is still read by a person), so HEAD carries what GET would.
+ */
+export function wantsPage(req: { headers: { accept?: string } }): boolean {
+  return acceptsHtml(req.headers.accept);
 }
 
 /** Browsers get HTML; a client that asks for JSON (and not HTML) gets JSON. */
