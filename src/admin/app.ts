@@ -23,6 +23,15 @@ import { acceptsHtml, wantsPage } from '../server/pages/layout.js';
 
 const UNAUTHORIZED = { error: 'unauthorized' };
 
+/**
+ * Addresses programs read (the API and its OpenAPI document): they answer JSON whatever a browser's Accept
+ * says, so a script that sends one (or a browser opening /api/v1) never has to parse a login page.
+ */
+export function isApiPath(url: string): boolean {
+  const path = url.split('?', 1)[0]!;
+  return path === '/api' || path.startsWith('/api/') || path === '/docs/json' || path === '/docs/yaml';
+}
+
 function bearerOf(req: FastifyRequest): string | undefined {
   const h = req.headers.authorization;
   if (typeof h !== 'string') return undefined;
@@ -96,8 +105,8 @@ export async function buildAdminApp(deps: AdminDeps, options: { auth?: AdminAuth
 
   const refuse = (req: FastifyRequest, reply: FastifyReply, access: string): FastifyReply => {
     // A browser gets the login page (then comes back here), at a dashboard page or any address that is not
-    // API-only; an API client gets 401 JSON.
-    if (req.method === 'GET' && (access === 'session' || (access === 'any' && acceptsHtml(req.headers.accept)))) {
+    // API-only; an API client gets 401 JSON. HEAD gets GET's headers.
+    if ((req.method === 'GET' || req.method === 'HEAD') && !isApiPath(req.url) && (access === 'session' || (access === 'any' && acceptsHtml(req.headers.accept)))) {
       return reply.code(401).type('text/html; charset=utf-8').send(loginPage(dashLang(req), { next: req.url }));
     }
     return reply.code(401).header('www-authenticate', 'Bearer').send(UNAUTHORIZED);
@@ -122,7 +131,7 @@ export async function buildAdminApp(deps: AdminDeps, options: { auth?: AdminAuth
   });
 
   app.setNotFoundHandler((req, reply) => {
-    if (wantsPage(req)) {
+    if (wantsPage(req) && !isApiPath(req.url)) {
       const lang = dashLang(req);
       return reply.code(404).type('text/html; charset=utf-8').send(errorPage(lang, 'not_found', { againHref: '/', againText: messages(lang).toDashboard }));
     }

@@ -128,4 +128,28 @@ describe('an address that is not a page, opened in a browser', () => {
     expect(posted.status).toBe(404);
     expect(await posted.text()).toContain('页面不存在');
   });
+
+  it('operator listener: API addresses answer programs in JSON whatever the Accept; pages answer a browser with the login page', async () => {
+    for (const path of ['/api/v1', '/api/v1/authorizers', '/api/v1/no-such-thing', '/docs/json']) {
+      for (const headers of [BROWSER, {}]) {
+        const anon = await fetch(`${w.adminUrl}${path}`, { headers });
+        expect([path, anon.status, anon.headers.get('content-type'), anon.headers.get('www-authenticate')]).toEqual([path, 401, 'application/json; charset=utf-8', 'Bearer']);
+        expect(await anon.json()).toEqual({ error: 'unauthorized' });
+      }
+    }
+    for (const path of ['/', '/docs', '/no-such-page']) {
+      const anon = await fetch(`${w.adminUrl}${path}`, { headers: BROWSER });
+      expect([path, anon.status, anon.headers.get('content-type')]).toEqual([path, 401, 'text/html; charset=utf-8']);
+      expect(await anon.text()).toContain(`name="next" value="${path}"`);
+      // HEAD carries what GET would.
+      const get = await rawExchange(w.adminUrl, 'GET', path, BROWSER);
+      const head = await rawExchange(w.adminUrl, 'HEAD', path, BROWSER);
+      expect([head.status, head.headers.get('content-type'), head.headers.get('content-length')]).toEqual([401, get.headers.get('content-type'), get.headers.get('content-length')]);
+      expect(head.body).toBe('');
+    }
+    // Signed in, an unknown API address is still a JSON 404, not a page.
+    const missing = await w.api('/api/v1/no-such-thing', { headers: BROWSER });
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toEqual({ error: 'not_found' });
+  });
 });
