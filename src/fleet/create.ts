@@ -6,7 +6,7 @@ import { systemClock, type Clock } from '../util/clock.js';
 import { createLogger, type Logger } from '../util/logger.js';
 import { Fleet, type FleetOptions } from './fleet.js';
 
-export interface CreateFleetOptions extends Partial<Omit<FleetOptions, 'componentAppid' | 'store' | 'wxa' | 'listAuthorizers'>> {
+export interface CreateFleetOptions extends Partial<Omit<FleetOptions, 'componentAppid' | 'store' | 'wxa' | 'listAuthorizers' | 'templateIds'>> {
   platform: Platform;
   store: Store;
   config: Config;
@@ -24,6 +24,8 @@ export function createFleet(o: CreateFleetOptions): Fleet {
     store: o.store,
     wxa: (appid) => o.platform.authorizer(appid).wxa,
     listAuthorizers: () => listAll(o.store, componentAppid),
+    // Both template types: a deploy may use a normal or a standard template.
+    templateIds: async () => new Set((await o.platform.componentApi.templates.getTemplateList()).template_list.map((t) => t.template_id)),
     clock: o.clock ?? systemClock,
     logger: o.logger ?? createLogger({ level: o.config.logLevel }),
     metrics: o.metrics ?? createMetrics({ defaultMetrics: false }),

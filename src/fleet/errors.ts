@@ -1,4 +1,4 @@
-import { WxOpenError } from '../errors.js';
+import { WeChatApiError, WxOpenError } from '../errors.js';
 
 export interface FleetIssue {
   appid?: string;
@@ -13,6 +13,28 @@ export class FleetValidationError extends WxOpenError {
   constructor(readonly issues: readonly FleetIssue[]) {
     const shown = issues.slice(0, 5).map((i) => `${i.appid ? `${i.appid} ` : ''}${i.field}: ${i.problem}`);
     super(`invalid deploy (${issues.length} problem${issues.length === 1 ? '' : 's'}): ${shown.join('; ')}${issues.length > 5 ? '; …' : ''}`);
+  }
+}
+
+/**
+ * The template library could not be read (WeChat unreachable, or it refused gettemplatelist), so the template id
+ * cannot be checked. No job was created: a job with an unknown template would fail at every merchant's commit.
+ */
+export class FleetTemplateCheckError extends WxOpenError {
+  readonly code = 'WXO_ERR_FLEET_TEMPLATE_CHECK';
+  override readonly statusCode = 502;
+  /** Whether trying again may help: a network failure or a busy WeChat, not a refusal such as a missing permission. */
+  readonly retryable: boolean;
+  readonly errcode: number | undefined;
+  constructor(
+    readonly templateId: number,
+    cause: unknown,
+  ) {
+    const retryable = !(cause instanceof WeChatApiError) || cause.retryable;
+    const reason = (cause instanceof WxOpenError ? cause.detail : cause instanceof Error ? cause.message : String(cause)).split('\n')[0]!.trim();
+    super(`cannot check template ${templateId} against the template library (${reason}); no deploy job was created${retryable ? ', try again' : ''}`, { cause });
+    this.retryable = retryable;
+    this.errcode = cause instanceof WeChatApiError ? cause.errcode : undefined;
   }
 }
 

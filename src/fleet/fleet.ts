@@ -8,7 +8,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { FleetTargetRecord, Store } from '../store/types.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
-import { FleetNotFoundError, FleetStateError, FleetValidationError } from './errors.js';
+import { FleetNotFoundError, FleetStateError, FleetTemplateCheckError, FleetValidationError } from './errors.js';
 import { validateExtJson } from './ext-json.js';
 import { isSettled, newTargetRecord, nextStep, TARGET_STATES, toJob, toTarget, type FleetJob, type FleetPauseCode, type FleetStep, type FleetTarget, type TargetState } from './model.js';
 import { planDeploy, type CreateJobInput } from './planner.js';
@@ -26,6 +26,8 @@ export interface FleetOptions {
   wxa(appid: string): WxaCodeApi;
   /** Every authorizer of the platform (targets are chosen among them). */
   listAuthorizers(): Promise<import('../store/types.js').AuthorizerRecord[]>;
+  /** The template ids in the component's template library (wxa/gettemplatelist), read once per job created. */
+  templateIds(): Promise<ReadonlySet<number>>;
   clock: Clock;
   logger: Logger;
   metrics: Metrics;
@@ -98,10 +100,16 @@ export class Fleet extends EventEmitter {
 
   // ---- jobs ----
 
-  /** Validates everything first (FleetValidationError lists all problems; nothing stored), then stores and queues. */
+  /**
+   * Validates everything first (FleetValidationError lists all problems; nothing stored), then stores and queues.
+   * An unreadable template library is FleetTemplateCheckError: an unchecked template id is not let through.
+   */
   async createJob(input: CreateJobInput): Promise<FleetJob> {
-    const [authorizers, stored] = await Promise.all([this.o.listAuthorizers(), this.o.store.listFleetExtJson(this.o.componentAppid)]);
-    const plan = planDeploy(input, authorizers, new Map(stored.map((s) => [s.appid, s.extJson])));
+    const templateIds = this.o.templateIds().catch((err: unknown) => {
+      throw new FleetTemplateCheckError(input.templateId, err);
+    });
+    const [authorizers, stored, library] = await Promise.all([this.o.listAuthorizers(), this.o.store.listFleetExtJson(this.o.componentAppid), templateIds]);
+    const plan = planDeploy(input, authorizers, new Map(stored.map((s) => [s.appid, s.extJson])), library);
     if (plan.issues.length) throw new FleetValidationError(plan.issues);
     const now = this.o.clock.now();
     const jobId = `fj_${randomBytes(8).toString('hex')}`;

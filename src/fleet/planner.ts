@@ -43,13 +43,20 @@ export function deployable(a: AuthorizerRecord): boolean {
 }
 
 /**
- * The whole deploy, checked before anything is sent: which merchants, each one's ext_json, the options.
- * Pure: the caller loads the authorizers and stored ext_json. Every problem is listed, not the first.
+ * The whole deploy, checked before anything is sent: the template, which merchants, each one's ext_json, the options.
+ * Pure: the caller loads the authorizers, stored ext_json and the template library's ids. Every problem is listed, not the first.
  */
-export function planDeploy(input: CreateJobInput, authorizers: readonly AuthorizerRecord[], stored: ReadonlyMap<string, string>): Plan {
+export function planDeploy(
+  input: CreateJobInput,
+  authorizers: readonly AuthorizerRecord[],
+  stored: ReadonlyMap<string, string>,
+  templateIds: ReadonlySet<number>,
+): Plan {
   const issues: FleetIssue[] = [];
   const options = resolveOptions(input.options);
   if (!Number.isInteger(input.templateId) || input.templateId < 0) issues.push({ field: 'templateId', problem: 'must be a non-negative integer' });
+  // WeChat only says so per merchant, at wxa/commit (85014), after the job is stored and running.
+  else if (!templateIds.has(input.templateId)) issues.push({ field: 'templateId', problem: `template ${input.templateId} is not in the template library (wxopen templates list)` });
   if (typeof input.userVersion !== 'string' || input.userVersion === '' || input.userVersion.length > USER_VERSION_MAX) {
     issues.push({ field: 'userVersion', problem: `must be 1..${USER_VERSION_MAX} characters` });
   }

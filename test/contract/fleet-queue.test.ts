@@ -116,7 +116,7 @@ if (REDIS_URL) {
       await store.saveAuthorization({ componentAppid, authorizerAppid: appid, funcInfo: [18], refreshTokenEnc: 'r', accessTokenEnc: null, accessExpiresAt: null, at });
     }
     const wechat = fakeWeChat();
-    const platform = { authorizer: (appid: string) => ({ wxa: wechat.client(appid) }) } as unknown as Platform;
+    const platform = { authorizer: (appid: string) => ({ wxa: wechat.client(appid) }) , componentApi: { templates: { getTemplateList: async () => ({ template_list: [{ template_id: 1 }] }) } } } as unknown as Platform;
     const config = { componentAppid, logLevel: 'silent', redisUrl: url } as unknown as Config;
     const fleet = createFleet({ platform, store, config, scanMs: 50, ...(o.redisPrefix !== undefined && { redisPrefix: o.redisPrefix }) });
     return { store, wechat, fleet };

@@ -78,7 +78,15 @@ describe('wxopen templates and wxopen deploy (after npm start, against the embed
     const invalid = await deploy('create', '--template', String(t.template_id), '--user-version', '1.0.0', '--all', '--ext-json', 'bad.json');
     expect(invalid.status).toBe(1);
     expect(oneLine(invalid.stderr)).toMatch(new RegExp(`^wxopen: invalid deploy .*${COFFEE}.*\\(WXO_ERR_FLEET_VALIDATION\\)$`));
+    const missing = t.template_id + 99;
+    const unknownTemplate = await deploy('create', '--template', String(missing), '--user-version', '1.0.0', '--all');
+    expect(unknownTemplate.status).toBe(1);
+    expect(oneLine(unknownTemplate.stderr)).toBe(
+      `wxopen: invalid deploy (1 problem): templateId: template ${missing} is not in the template library (wxopen templates list) (WXO_ERR_FLEET_VALIDATION)`,
+    );
     expect(JSON.parse((await deploy('list', '--json')).stdout)).toEqual([]);
+    const counters = (await (await fetch(`${server.sandboxUrl}/sandbox/admin/counters`, { headers: { authorization: `Bearer ${token}` } })).json()) as { byPath: Record<string, number> };
+    expect(counters.byPath['/wxa/commit'] ?? 0).toBe(0);
 
     // Watch while WeChat's audit time passes on the sandbox clock.
     // The clock moves only once the watcher itself has printed both merchants in audit: it polls, so a state seen

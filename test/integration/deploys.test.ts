@@ -65,6 +65,34 @@ describe('deploy jobs through the admin API and the dashboard, against the sandb
     expect(w.sandbox.counters.get('/wxa/commit')).toBe(0);
   });
 
+  it('refuses a template id that is not in the template library: 400, nothing stored, no commit sent', async () => {
+    const missing = templateId + 99;
+    const res = await w.api('/api/v1/deploys', { method: 'POST', body: JSON.stringify({ template_id: missing, user_version: '1.0.0', targets: { all: true } }) });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({
+      error: 'WXO_ERR_FLEET_VALIDATION',
+      message: `invalid deploy (1 problem): templateId: template ${missing} is not in the template library (wxopen templates list)`,
+      issues: [{ field: 'templateId', problem: `template ${missing} is not in the template library (wxopen templates list)` }],
+    });
+    expect(((await (await w.api('/api/v1/deploys')).json()) as { jobs: unknown[] }).jobs).toEqual([]);
+    expect(w.sandbox.counters.get('/wxa/commit')).toBe(0);
+  });
+
+  it('creates no job when the template library cannot be read: 502, a retryable error, nothing stored or sent', async () => {
+    w.sandbox.faults.set('/wxa/gettemplatelist', { type: 'drop' });
+    try {
+      const res = await w.api('/api/v1/deploys', { method: 'POST', body: JSON.stringify({ template_id: templateId, user_version: '1.0.0', targets: { all: true } }) });
+      expect(res.status).toBe(502);
+      const body = (await res.json()) as { error: string; message: string };
+      expect(body.error).toBe('WXO_ERR_FLEET_TEMPLATE_CHECK');
+      expect(body.message).toMatch(new RegExp(`^cannot check template ${templateId} against the template library \\(.*gettemplatelist.*\\); no deploy job was created, try again$`));
+    } finally {
+      w.sandbox.faults.clear('/wxa/gettemplatelist');
+    }
+    expect(((await (await w.api('/api/v1/deploys')).json()) as { jobs: unknown[] }).jobs).toEqual([]);
+    expect(w.sandbox.counters.get('/wxa/commit')).toBe(0);
+  });
+
   it('runs a job to the end: released, rejected with WeChat reason, failed with errcode; report as JSON and CSV; retry', async () => {
     w.sandbox.setAuditOutcome(LEDGER, 'fail', '小程序页面内容不完整<br>请补充后重新提交');
     w.sandbox.faults.set('/wxa/commit', { type: 'body', body: { errcode: 85013, errmsg: 'invalid ext_json' }, times: 1, appid: BAKERY });

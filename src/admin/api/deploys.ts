@@ -181,7 +181,7 @@ export async function deployApi(app: FastifyInstance, ctx: AdminContext): Promis
         summary: 'Create a deploy job: template + user_version + targets + per-merchant ext_json + options; everything is validated before anything is sent',
         security,
         body: createBody,
-        response: { 201: progressSchema, 400: validationSchema, 501: errorSchema, ...authErrors },
+        response: { 201: progressSchema, 400: validationSchema, 501: errorSchema, 502: errorSchema, ...authErrors },
       },
     },
     async (req, reply) => {

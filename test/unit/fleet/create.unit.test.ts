@@ -27,7 +27,7 @@ describe('createFleet', () => {
     await store.setAuthorizerStatus(C, 'wxgone', 'unauthorized', 'unauthorized event', at);
     const wechat = fakeWeChat();
     const asked: string[] = [];
-    const platform = { authorizer: (appid: string) => (asked.push(appid), { wxa: wechat.client(appid) }) } as unknown as Platform;
+    const platform = { authorizer: (appid: string) => (asked.push(appid), { wxa: wechat.client(appid) }) , componentApi: { templates: { getTemplateList: async () => ({ template_list: [{ template_id: 1 }] }) } } } as unknown as Platform;
     const config = { componentAppid: C, logLevel: 'silent', redisUrl: undefined } as unknown as Config;
     fleet = createFleet({ platform, store, config, scanMs: 20 });
     return { wechat, asked, fleet };

@@ -112,11 +112,14 @@ export async function fleetWorld(over: Partial<FleetOptions> = {}, appids: reado
   const metrics = createMetrics({ defaultMetrics: false });
   const wechat = fakeWeChat();
   const authorizers = appids.map((a) => authorizer(a));
+  /** The template library's ids: `deploy()` uses template 5. */
+  const library = new Set([5]);
   const fleet = new Fleet({
     componentAppid: C,
     store,
     wxa: (appid) => wechat.client(appid),
     listAuthorizers: async () => authorizers,
+    templateIds: async () => library,
     clock,
     logger,
     metrics,
@@ -136,6 +139,7 @@ export async function fleetWorld(over: Partial<FleetOptions> = {}, appids: reado
     wechat,
     events,
     authorizers,
+    library,
     row,
     /** Writes a target's fields as if earlier steps had put them there. */
     async setTarget(jobId: string, appid: string, patch: FleetTargetPatch): Promise<FleetTargetRecord> {

@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
-import { FleetNotFoundError, FleetStateError, FleetValidationError } from '../../../src/fleet/errors.js';
+import { WeChatApiError, UpstreamError } from '../../../src/errors.js';
+import { FleetNotFoundError, FleetStateError, FleetTemplateCheckError, FleetValidationError } from '../../../src/fleet/errors.js';
 import { apiError, auditEvent as audit, C, deploy, fleetWorlds, T0, until, type FleetWorld } from './fleet-world.js';
 
 const world = fleetWorlds();
@@ -18,6 +19,33 @@ describe('Fleet: jobs, validated before anything is stored', () => {
     );
     expect(await w.fleet.listJobs()).toEqual([]);
     expect(w.logged('deploy job created')).toEqual([]);
+  });
+
+  it('refuses a template id the template library does not hold, and sends nothing', async () => {
+    const w = await world();
+    const err = await w.fleet.createJob(deploy({ templateId: 99 })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FleetValidationError);
+    expect((err as FleetValidationError).issues).toEqual([{ field: 'templateId', problem: 'template 99 is not in the template library (wxopen templates list)' }]);
+    expect(await w.fleet.listJobs()).toEqual([]);
+    expect(w.wechat.calls).toEqual([]);
+  });
+
+  it('creates no job when the template library cannot be read; retryable unless WeChat refused', async () => {
+    const down = await world({ templateIds: () => Promise.reject(new UpstreamError('/wxa/gettemplatelist: ECONNREFUSED on http://127.0.0.1:9')) });
+    const err = await down.fleet.createJob(deploy()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FleetTemplateCheckError);
+    expect(err).toMatchObject({ code: 'WXO_ERR_FLEET_TEMPLATE_CHECK', statusCode: 502, retryable: true, templateId: 5, errcode: undefined });
+    expect((err as Error).message).toBe(
+      '[wxopen] cannot check template 5 against the template library (/wxa/gettemplatelist: ECONNREFUSED on http://127.0.0.1:9); no deploy job was created, try again',
+    );
+    expect(await down.fleet.listJobs()).toEqual([]);
+    expect(down.wechat.calls).toEqual([]);
+
+    const refused = await world({ templateIds: () => Promise.reject(new WeChatApiError(61007, 'api is unauthorized', '/wxa/gettemplatelist')) });
+    const denied = await refused.fleet.createJob(deploy()).catch((e: unknown) => e);
+    expect(denied).toMatchObject({ code: 'WXO_ERR_FLEET_TEMPLATE_CHECK', retryable: false, errcode: 61007 });
+    expect((denied as Error).message).toMatch(/^\[wxopen\] cannot check template 5 against the template library \(\/wxa\/gettemplatelist failed with errcode 61007: .*\); no deploy job was created$/);
+    expect(await refused.fleet.listJobs()).toEqual([]);
   });
 
   it('stores the job and each merchant pending and due now, with the ext_json given, stored or defaulted', async () => {

@@ -38,6 +38,8 @@ const AUTHS = [
   auth('wxa3', { funcInfo: [18, 30] }),
 ];
 const base = { templateId: 7, userVersion: '1.0.0' };
+/** The template library's ids (0 for the edge test). */
+const LIBRARY: ReadonlySet<number> = new Set([0, 7]);
 
 describe('the state machine', () => {
   it('knows the next step of every state', () => {
@@ -70,7 +72,7 @@ describe('the state machine', () => {
 describe('planDeploy', () => {
   it('targets every authorized mini program with code management, in appid order', () => {
     expect(AUTHS.filter(deployable).map((a) => a.authorizerAppid)).toEqual(['wxc3', 'wxa1', 'wxa3']);
-    const plan = planDeploy({ ...base, targets: { all: true } }, AUTHS, new Map());
+    const plan = planDeploy({ ...base, targets: { all: true } }, AUTHS, new Map(), LIBRARY);
     expect(plan.issues).toEqual([]);
     expect(plan.targets).toEqual([
       { appid: 'wxa1', extJson: '{}' },
@@ -80,11 +82,11 @@ describe('planDeploy', () => {
   });
 
   it('filters by prefix, principal and permission sets', () => {
-    const ids = (f: object) => planDeploy({ ...base, targets: { filter: f } }, AUTHS, new Map()).targets.map((t) => t.appid);
+    const ids = (f: object) => planDeploy({ ...base, targets: { filter: f } }, AUTHS, new Map(), LIBRARY).targets.map((t) => t.appid);
     expect(ids({ appidPrefix: 'wxa' })).toEqual(['wxa1', 'wxa3']);
     expect(ids({ principalName: 'P' })).toEqual(['wxa3', 'wxc3']);
     expect(ids({ funcInfo: [30] })).toEqual(['wxa3']);
-    expect(planDeploy({ ...base, targets: { filter: { appidPrefix: 'zz' } } }, AUTHS, new Map()).issues).toEqual([{ field: 'targets', problem: 'no mini program matches' }]);
+    expect(planDeploy({ ...base, targets: { filter: { appidPrefix: 'zz' } } }, AUTHS, new Map(), LIBRARY).issues).toEqual([{ field: 'targets', problem: 'no mini program matches' }]);
   });
 
   it('takes ext_json from the file, then the stored one, then the default', () => {
@@ -92,14 +94,22 @@ describe('planDeploy', () => {
       { ...base, targets: { appids: ['wxa1', 'wxa3', 'wxc3', 'wxa1'] }, extJson: { byAppid: { wxa1: { f: 1 } }, default: '{"d":1}' } },
       AUTHS,
       new Map([['wxa1', '{"s":1}'], ['wxa3', '{"s":3}']]),
+      LIBRARY,
     );
     expect(plan.targets).toEqual([
       { appid: 'wxa1', extJson: '{"f":1}' },
       { appid: 'wxa3', extJson: '{"s":3}' },
       { appid: 'wxc3', extJson: '{"d":1}' },
     ]);
-    const noStored = planDeploy({ ...base, targets: { appids: ['wxa3'] }, extJson: { useStored: false } }, AUTHS, new Map([['wxa3', '{"s":3}']]));
+    const noStored = planDeploy({ ...base, targets: { appids: ['wxa3'] }, extJson: { useStored: false } }, AUTHS, new Map([['wxa3', '{"s":3}']]), LIBRARY);
     expect(noStored.targets).toEqual([{ appid: 'wxa3', extJson: '{}' }]);
+  });
+
+  it('refuses a template id the template library does not hold', () => {
+    expect(planDeploy({ ...base, templateId: 99, targets: { appids: ['wxa1'] } }, AUTHS, new Map(), LIBRARY).issues).toEqual([
+      { field: 'templateId', problem: 'template 99 is not in the template library (wxopen templates list)' },
+    ]);
+    expect(planDeploy({ ...base, targets: { appids: ['wxa1'] } }, AUTHS, new Map(), new Set()).issues).toHaveLength(1);
   });
 
   it('lists every problem at once', () => {
@@ -113,6 +123,7 @@ describe('planDeploy', () => {
       },
       AUTHS,
       new Map(),
+      LIBRARY,
     );
     expect(plan.issues).toEqual([
       { field: 'templateId', problem: 'must be a non-negative integer' },
@@ -135,14 +146,14 @@ describe('planDeploy', () => {
   });
 
   it('accepts the edges of the limits', () => {
-    const ok = planDeploy({ templateId: 0, userVersion: 'v'.repeat(64), targets: { appids: ['wxa1'] }, options: { grayPercentage: 100, pollIntervalMs: 1000, concurrency: 1, audit: { item_list: [{}, {}, {}, {}, {}] } } }, AUTHS, new Map());
+    const ok = planDeploy({ templateId: 0, userVersion: 'v'.repeat(64), targets: { appids: ['wxa1'] }, options: { grayPercentage: 100, pollIntervalMs: 1000, concurrency: 1, audit: { item_list: [{}, {}, {}, {}, {}] } } }, AUTHS, new Map(), LIBRARY);
     expect(ok.issues).toEqual([]);
-    const one = planDeploy({ ...base, userVersion: 'v', targets: { appids: ['wxa1'] }, options: { grayPercentage: 1, audit: { item_list: [{}] } } }, AUTHS, new Map());
+    const one = planDeploy({ ...base, userVersion: 'v', targets: { appids: ['wxa1'] }, options: { grayPercentage: 1, audit: { item_list: [{}] } } }, AUTHS, new Map(), LIBRARY);
     expect(one.issues).toEqual([]);
-    expect(planDeploy({ ...base, templateId: -1, targets: { appids: ['wxa1'] } }, AUTHS, new Map()).issues).toHaveLength(1);
-    expect(planDeploy({ ...base, userVersion: '', targets: { appids: ['wxa1'] } }, AUTHS, new Map()).issues).toHaveLength(1);
-    expect(planDeploy({ ...base, targets: { appids: ['wxa1'] }, options: { grayPercentage: 2.5 } }, AUTHS, new Map()).issues).toHaveLength(1);
-    expect(planDeploy({ ...base, targets: { appids: ['wxa1'] }, options: { audit: { item_list: [{}, {}, {}, {}, {}, {}] } } }, AUTHS, new Map()).issues).toHaveLength(1);
+    expect(planDeploy({ ...base, templateId: -1, targets: { appids: ['wxa1'] } }, AUTHS, new Map(), LIBRARY).issues).toHaveLength(1);
+    expect(planDeploy({ ...base, userVersion: '', targets: { appids: ['wxa1'] } }, AUTHS, new Map(), LIBRARY).issues).toHaveLength(1);
+    expect(planDeploy({ ...base, targets: { appids: ['wxa1'] }, options: { grayPercentage: 2.5 } }, AUTHS, new Map(), LIBRARY).issues).toHaveLength(1);
+    expect(planDeploy({ ...base, targets: { appids: ['wxa1'] }, options: { audit: { item_list: [{}, {}, {}, {}, {}, {}] } } }, AUTHS, new Map(), LIBRARY).issues).toHaveLength(1);
   });
 });
 

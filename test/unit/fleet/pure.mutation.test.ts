@@ -65,14 +65,14 @@ describe('fleet: pure parts (mutation)', () => {
   it('refuses a userVersion that is not a string (a JavaScript caller, or JSON from the admin API)', () => {
     for (const userVersion of [123, null, ['1.0.0']]) {
       const input = { templateId: 1, userVersion, targets: { appids: ['wxa1'] } } as unknown as CreateJobInput;
-      expect(planDeploy(input, [authorizer('wxa1')], new Map()).issues).toEqual([{ field: 'userVersion', problem: 'must be 1..64 characters' }]);
+      expect(planDeploy(input, [authorizer('wxa1')], new Map(), new Set([1])).issues).toEqual([{ field: 'userVersion', problem: 'must be 1..64 characters' }]);
     }
   });
 
   it('refuses a gray percentage of 0 or below', () => {
     for (const grayPercentage of [0, -5]) {
       const input: CreateJobInput = { templateId: 1, userVersion: '1.0.0', targets: { appids: ['wxa1'] }, options: { grayPercentage } };
-      expect(planDeploy(input, [authorizer('wxa1')], new Map()).issues).toEqual([{ field: 'options.grayPercentage', problem: 'must be an integer 1..100' }]);
+      expect(planDeploy(input, [authorizer('wxa1')], new Map(), new Set([1])).issues).toEqual([{ field: 'options.grayPercentage', problem: 'must be an integer 1..100' }]);
     }
   });
 
