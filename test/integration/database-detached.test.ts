@@ -40,7 +40,10 @@ describe('a SQLite file that goes away under the server', () => {
       expect(refused.text).not.toBe('success');
       const health = await fetch(`${t.url}/healthz`);
       expect(health.status).toBe(503);
-      expect(await health.json()).toMatchObject({ status: 'error', store: 'unreachable' });
+      const body = (await health.json()) as { ticket: { status: string; hint?: string } };
+      expect(body).toMatchObject({ status: 'error', store: 'unreachable' });
+      // Not 'missing' (which points at WeChat's pushes): the ticket is there, the database is what cannot be read.
+      expect(body.ticket).toMatchObject({ status: 'unknown', hint: expect.stringMatching(/^the database is unreachable/) });
       expect(JSON.stringify(t.logs)).toMatch(new RegExp(`the database file ${file.replace(/[.]/g, '\\.')} was ${how === 'deleted' ? 'deleted or moved' : 'replaced'} while this process ran`));
     });
   }

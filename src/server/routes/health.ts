@@ -26,8 +26,16 @@ export async function healthRoutes(app: FastifyInstance, ctx: AppContext): Promi
     if (store !== 'ok') void reply.code(503);
     const ticket = databaseReachable ? await ctx.store.getTicket(ctx.config.componentAppid).catch(() => undefined) : undefined;
     const ageSeconds = ticket ? Math.max(0, Math.round((ctx.clock.now() - ticket.receivedAt) / 1000)) : null;
-    const ticketStatus =
-      ageSeconds === null ? 'missing' : ageSeconds > TICKET_TTL_SECONDS ? 'expired' : ageSeconds > TICKET_STALE_SECONDS ? 'stale' : 'fresh';
+    // With the database unreachable the ticket cannot be read: 'missing' would send the operator to WeChat's pushes.
+    const ticketStatus = !databaseReachable
+      ? 'unknown'
+      : ageSeconds === null
+        ? 'missing'
+        : ageSeconds > TICKET_TTL_SECONDS
+          ? 'expired'
+          : ageSeconds > TICKET_STALE_SECONDS
+            ? 'stale'
+            : 'fresh';
     return {
       status: store !== 'ok' ? 'error' : ticketStatus === 'fresh' ? 'ok' : 'degraded',
       mode: ctx.config.mode,
@@ -42,6 +50,7 @@ export async function healthRoutes(app: FastifyInstance, ctx: AppContext): Promi
         ...(ticketStatus === 'missing' && {
           hint: 'no component_verify_ticket received yet: WeChat must be able to POST to /wechat/component',
         }),
+        ...(ticketStatus === 'unknown' && { hint: 'the database is unreachable (see store and database), so the ticket cannot be read' }),
       },
     };
   });
