@@ -40,7 +40,7 @@ const aesKey = z.string().regex(/^[A-Za-z0-9]{43}$/, 'must be 43 characters of [
 const secretKey = z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex characters (32 bytes), e.g. from `openssl rand -hex 32`');
 const int = (min: number, max: number) => {
   const range = `must be a whole number from ${min} to ${max}`;
-  return z.string().regex(/^\d+$/, 'must be a whole number').transform(Number).pipe(z.number().min(min, range).max(max, range));
+  return z.string().regex(/^\d+$/, range).transform(Number).pipe(z.number().min(min, range).max(max, range));
 };
 /** A port as PORT, --port and the sandbox's URLs read it: a port number, or nothing (the caller names the setting). */
 export const portOf = (v: string | undefined): number | undefined => (v !== undefined && /^\d{1,5}$/.test(v) && Number(v) <= 65535 ? Number(v) : undefined);

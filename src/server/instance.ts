@@ -10,6 +10,25 @@ export class DatabaseInUseError extends WxOpenError {
   readonly code = 'WXO_ERR_DATABASE_IN_USE';
 }
 
+/** The directory that holds the database (and the server's files beside it) cannot be created. */
+export class DataDirectoryError extends WxOpenError {
+  readonly code = 'WXO_ERR_DATA_DIRECTORY';
+}
+
+/**
+ * `mkdir -p` with the failure a user can act on: which directory, why, and the setting that chose it (a file in
+ * the way said only `EEXIST: file already exists, mkdir '/dev/null'`).
+ */
+export function ensureDataDirectory(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    const why = code === 'EEXIST' || code === 'ENOTDIR' ? 'a file is in the way' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EROFS' ? 'read-only file system' : (err as Error).message;
+    throw new DataDirectoryError(`cannot create the data directory ${dir} (${code}: ${why}); choose another path in WXOPEN_DATABASE_URL`, { cause: err });
+  }
+}
+
 /** What a running server tells CLI commands of the same project (written beside the database). */
 export interface ServerRuntime {
   pid: number;
@@ -52,7 +71,7 @@ export interface InstanceLock {
  * a reused pid cannot fake a holder. Returns undefined when another process holds it.
  */
 export function tryLockDatabase(lockPath: string): InstanceLock | undefined {
-  mkdirSync(dirname(lockPath), { recursive: true });
+  ensureDataDirectory(dirname(lockPath));
   const db = new BetterSqlite3(lockPath, { timeout: 0 });
   try {
     db.pragma('locking_mode = EXCLUSIVE');
@@ -89,7 +108,7 @@ export function readServerRuntime(path: string): ServerRuntime | undefined {
 }
 
 export function writeServerRuntime(path: string, runtime: ServerRuntime): void {
-  mkdirSync(dirname(path), { recursive: true });
+  ensureDataDirectory(dirname(path));
   const tmp = `${path}.${process.pid}.tmp`;
   writeFileSync(tmp, `${JSON.stringify(runtime)}\n`);
   renameSync(tmp, path);

@@ -344,6 +344,14 @@ describe('one line, never a stack', { timeout: 120_000 }, () => {
     }
   }, 60_000);
 
+  it('a database path under a file (the data directory cannot be created)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wxopen-baddir-'));
+    writeFileSync(join(dir, 'plain'), 'a file, not a directory');
+    const r = await wxopen(['serve'], { cwd: dir, env: { WXOPEN_DATABASE_URL: `sqlite:${join(dir, 'plain', 'wx.db')}`, LOG_LEVEL: 'silent', PORT: String(await freePortPair()) } });
+    expect(r.status).toBe(1);
+    expect(oneLine(r.stderr)).toBe(`wxopen: cannot create the data directory ${join(dir, 'plain')} (EEXIST: a file is in the way); choose another path in WXOPEN_DATABASE_URL (WXO_ERR_DATA_DIRECTORY)`);
+  }, 60_000);
+
   it('unreadable SQLite file (not a database, or not a file)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wxopen-badsqlite-'));
     writeFileSync(join(dir, 'garbage.db'), 'this is not a database, just text that is long enough to have a header '.repeat(20));
