@@ -107,21 +107,19 @@ export function registerServeCommand(program: Command): void {
         // However a close hangs (a backend that never answers), the process ends: the grace for open requests,
         // then a margin for the stores. Every answered push is already durable, so nothing answered is lost.
         const deadline = config.shutdownGraceMs + SHUTDOWN_MARGIN_MS;
-        setTimeout(() => {
-          running.context.logger.error({ signal, afterMs: deadline }, 'shutdown did not finish in time; exiting');
+        const exit = (code: number): never => {
           removeServerRuntime(paths.runtime);
           lock?.release();
-          process.exit(1);
+          process.exit(code);
+        };
+        setTimeout(() => {
+          running.context.logger.error({ signal, afterMs: deadline }, 'shutdown did not finish in time; exiting');
+          exit(1);
         }, deadline).unref();
-        Promise.all([runningAdmin.close(), running.close(), sandbox?.close()])
-          .finally(() => {
-            removeServerRuntime(paths.runtime);
-            lock?.release();
-          })
-          .then(
-            () => process.exit(0),
-            () => process.exit(1),
-          );
+        Promise.all([runningAdmin.close(), running.close(), sandbox?.close()]).then(
+          () => exit(0),
+          () => exit(1),
+        );
       };
       process.once('SIGINT', shutdown);
       process.once('SIGTERM', shutdown);
