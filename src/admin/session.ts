@@ -64,6 +64,14 @@ export function sameToken(a: unknown, b: string): boolean {
 }
 
 /**
+ * Only paths of this site: `next` must not send the operator to another host after signing in. Browsers drop
+ * tabs and newlines from a URL and read `\` as `/`, so "/\t/evil.example" would still be "//evil.example".
+ */
+export function safeNext(next: unknown): string {
+  return typeof next === 'string' && /^\/(?![/\\])[^\x00-\x20\x7f\\]*$/.test(next) ? next : '/';
+}
+
+/**
  * A state-changing form must come from our own pages: the Origin (or, lacking it, the Referer) names
  * this host. Browsers send Origin on every cross-site POST, so a forged form fails here even before
  * the token check.

@@ -3,7 +3,7 @@ import { messages } from '../../i18n/index.js';
 import { ticketStatus } from '../api/operations.js';
 import type { AdminContext } from '../context.js';
 import { OPERATOR_KEY_ID, SCOPES, type Principal } from '../credentials.js';
-import { SESSION_COOKIE, sameOrigin, sameToken, sessionCookie } from '../session.js';
+import { SESSION_COOKIE, safeNext, sameOrigin, sameToken, sessionCookie } from '../session.js';
 import { allAuthorizers, matches, type AccountType } from '../views.js';
 import { dashLang, LANG_COOKIE } from './lang.js';
 import { authorizerPage, loginPage, messagePage, nav, overviewPage, sandboxPage } from './pages.js';
@@ -11,11 +11,6 @@ import { authorizerPage, loginPage, messagePage, nav, overviewPage, sandboxPage 
 type Form = Record<string, string | undefined>;
 
 const operator: Principal = { keyId: OPERATOR_KEY_ID, operator: true, scopes: new Set(SCOPES), authorizers: null };
-
-/** Only same-site paths: `next` must not send the operator to another host after signing in. */
-function safeNext(next: unknown): string {
-  return typeof next === 'string' && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\') ? next : '/';
-}
 
 const isSecure = (req: FastifyRequest) => req.protocol === 'https';
 
