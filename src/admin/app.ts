@@ -15,7 +15,7 @@ import { templatePages } from './dashboard/templates.js';
 import { deployPages } from './dashboard/deploys.js';
 import { loginPage } from './dashboard/pages.js';
 import { reconcileAuthorizers } from './reconcile.js';
-import { SESSION_COOKIE, SessionSealer, readCookie } from './session.js';
+import { SESSION_COOKIE, SessionSealer, readCookie, returnPath } from './session.js';
 import { dashLang } from './dashboard/lang.js';
 import { messages } from '../i18n/index.js';
 import { errorPage } from '../server/pages/error-page.js';
@@ -106,8 +106,14 @@ export async function buildAdminApp(deps: AdminDeps, options: { auth?: AdminAuth
   const refuse = (req: FastifyRequest, reply: FastifyReply, access: string): FastifyReply => {
     // A browser gets the login page (then comes back here), at a dashboard page or any address that is not
     // API-only; an API client gets 401 JSON. HEAD gets GET's headers.
-    if ((req.method === 'GET' || req.method === 'HEAD') && !isApiPath(req.url) && (access === 'session' || (access === 'any' && acceptsHtml(req.headers.accept)))) {
+    const page = !isApiPath(req.url) && (access === 'session' || (access === 'any' && acceptsHtml(req.headers.accept)));
+    if (page && (req.method === 'GET' || req.method === 'HEAD')) {
       return reply.code(401).type('text/html; charset=utf-8').send(loginPage(dashLang(req), { next: req.url }));
+    }
+    // A form a browser posted after its session ran out: a JSON body would be a dead end for the operator. The
+    // login page says why and then returns to the form's page; the form is not replayed (its CSRF token died too).
+    if (page && req.method === 'POST' && acceptsHtml(req.headers.accept)) {
+      return reply.redirect(`/login?${new URLSearchParams({ next: returnPath(req), expired: '1' })}`, 303);
     }
     return reply.code(401).header('www-authenticate', 'Bearer').send(UNAUTHORIZED);
   };

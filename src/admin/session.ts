@@ -72,6 +72,25 @@ export function safeNext(next: unknown): string {
 }
 
 /**
+ * Where a browser whose session ran out while a form was open returns after signing in again: the page the form
+ * was on (its Referer, when that is this site), else the overview. The form's own address is an action, not a
+ * page, and a `done`/`error` notice there described an earlier action.
+ */
+export function returnPath(req: FastifyRequest): string {
+  const referer = req.headers.referer;
+  if (referer === undefined) return '/';
+  try {
+    const url = new URL(referer);
+    if (url.host !== req.headers.host) return '/';
+    url.searchParams.delete('done');
+    url.searchParams.delete('error');
+    return safeNext(url.pathname + url.search);
+  } catch {
+    return '/';
+  }
+}
+
+/**
  * A state-changing form must come from our own pages: the Origin (or, lacking it, the Referer) names
  * this host. Browsers send Origin on every cross-site POST, so a forged form fails here even before
  * the token check.

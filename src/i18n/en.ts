@@ -61,6 +61,7 @@ export const en: Messages = {
   loginToken: 'Admin token (WXOPEN_ADMIN_TOKEN)',
   loginButton: 'Sign in',
   loginFailed: 'Wrong token.',
+  loginExpired: 'Your session expired, so that action was not carried out. Sign in and try it again.',
   logout: 'Sign out',
   dashboard: 'Overview',
   authorizers: 'Authorizers',

@@ -62,6 +62,7 @@ export const zhCN = {
   loginToken: '管理令牌（WXOPEN_ADMIN_TOKEN）',
   loginButton: '登录',
   loginFailed: '令牌不正确。',
+  loginExpired: '登录已过期，刚才的操作没有执行。请重新登录后再试一次。',
   logout: '退出',
   dashboard: '总览',
   authorizers: '授权方',

@@ -14,12 +14,12 @@ export function nav(lang: Lang, csrf: string | undefined, sandbox: boolean): str
 <a href="/lang?to=zh-CN">中文</a><a href="/lang?to=en">English</a>${csrf ? `<form method="post" action="/logout" style="margin:0"><input type="hidden" name="csrf" value="${esc(csrf)}"><button class="secondary" style="padding:4px 10px;margin:0">${esc(m.logout)}</button></form>` : ''}</nav>`;
 }
 
-export function loginPage(lang: Lang, o: { next?: string; failed?: boolean } = {}): string {
+export function loginPage(lang: Lang, o: { next?: string; failed?: boolean; expired?: boolean } = {}): string {
   const m = messages(lang);
   return shell(
     lang,
     m.loginTitle,
-    `<div class="panel"><h1>${esc(m.loginTitle)}</h1>${o.failed ? `<p class="alert" id="login-error">${esc(m.loginFailed)}</p>` : ''}
+    `<div class="panel"><h1>${esc(m.loginTitle)}</h1>${o.failed ? `<p class="alert" id="login-error">${esc(m.loginFailed)}</p>` : o.expired ? `<p class="alert" id="login-expired">${esc(m.loginExpired)}</p>` : ''}
 <form method="post" action="/login"><input type="hidden" name="next" value="${esc(o.next ?? '/')}">
 <p><label>${esc(m.loginToken)}<br><input type="password" name="token" autocomplete="current-password" required style="width:100%"></label></p>
 <p><button type="submit">${esc(m.loginButton)}</button></p></form></div>`,

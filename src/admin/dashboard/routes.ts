@@ -30,7 +30,7 @@ export async function dashboardRoutes(app: FastifyInstance, ctx: AdminContext): 
   const navFor = (req: FastifyRequest) => nav(dashLang(req), req.session?.csrf, sandbox);
 
   app.get('/login', { config: { access: 'public' }, schema: hide }, async (req, reply) =>
-    reply.type('text/html; charset=utf-8').send(loginPage(dashLang(req), { next: safeNext((req.query as Form).next) })),
+    reply.type('text/html; charset=utf-8').send(loginPage(dashLang(req), { next: safeNext((req.query as Form).next), expired: (req.query as Form).expired === '1' })),
   );
   app.post('/login', { config: { access: 'public' }, schema: hide }, async (req, reply) => {
     const form = (req.body ?? {}) as Form;
