@@ -62,6 +62,29 @@ describe('wxopen keys and wxopen authorizers sync, from a subdirectory of a proj
     expect(revoked.stdout).toBe(`revoked ${key.id}\n`);
   });
 
+  it('every command taking an authorizer appid refuses what is not one as a usage error naming it', async () => {
+    const notAppid = (value: string, option?: string) => `wxopen: ${option ? `${option}: ` : ''}${value} is not an appid (wx and 16 letters or digits) (WXO_ERR_USAGE)`;
+    for (const [args, line] of [
+      [['token', 'authorizer', 'foo'], notAppid('foo')],
+      [['token', 'authorizer', 'wx123', '--force', '--json'], notAppid('wx123')],
+      [['deploy', 'ext-json', 'set', 'foo', '{}'], notAppid('foo')],
+      [['deploy', 'ext-json', 'get', 'foo'], notAppid('foo')],
+      [['deploy', 'ext-json', 'delete', 'foo'], notAppid('foo')],
+      [['deploy', 'create', '--template', '1', '--user-version', '1.0.0', '--appid', 'wx5c9d0e3a7f1b2846', 'foo'], notAppid('foo', '--appid')],
+      [['deploy', 'retry', 'fj_0000000000000000', '--appid', 'foo'], notAppid('foo', '--appid')],
+      [['deploy', 'undo', 'fj_0000000000000000', '--appid', 'foo'], notAppid('foo', '--appid')],
+      [['deploy', 'rollback', 'fj_0000000000000000', '--appid', 'foo'], notAppid('foo', '--appid')],
+      [['keys', 'create', '--name', 'x', '--authorizer', 'foo'], notAppid('foo', '--authorizer')],
+    ] as const) {
+      const r = await wxopen([...args], { cwd: sub });
+      expect([args.join(' '), r.status, oneLine(r.stderr), r.stdout]).toEqual([args.join(' '), 1, line, '']);
+    }
+    // An appid that has not authorized the platform is still told apart from a typo.
+    const absent = await wxopen(['token', 'authorizer', 'wx0000000000000000'], { cwd: sub });
+    expect(absent.status).toBe(1);
+    expect(oneLine(absent.stderr)).toMatch(/^wxopen: authorizer wx0000000000000000 has not authorized this platform .*\(WXO_ERR_\w+\)$/);
+  });
+
   it('admin reset-token says why there is nothing to reset, instead of storing a token no server reads', async () => {
     const sandbox = await wxopen(['admin', 'reset-token'], { cwd: sub });
     expect(sandbox.status).toBe(1);

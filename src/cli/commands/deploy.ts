@@ -7,7 +7,7 @@ import type { Fleet, FleetProgress } from '../../fleet/index.js';
 import { instancePaths, readServerRuntime } from '../../server/instance.js';
 import { cliConfig, openCommandPlatform } from '../context.js';
 import { CliError } from '../failures.js';
-import { APPID } from '../../util/appid.js';
+import { appidArg, appidArgs } from '../appid-arg.js';
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
 const usage = (message: string) => new CliError('WXO_ERR_USAGE', message);
@@ -76,7 +76,7 @@ interface CreateOpts {
 export function bodyFromFlags(o: CreateOpts): DeployBody {
   const chosen = [o.all, o.appid?.length, o.filter].filter(Boolean).length;
   if (chosen !== 1) throw usage('choose the targets with exactly one of --all, --appid <appid...> or --filter <expr>');
-  const targets: DeployBody['targets'] = o.all ? { all: true } : o.appid?.length ? { appids: o.appid } : { filter: parseFilter(o.filter!) };
+  const targets: DeployBody['targets'] = o.all ? { all: true } : o.appid?.length ? { appids: appidArgs(o.appid, '--appid') } : { filter: parseFilter(o.filter!) };
   const format = o.extJsonFormat ?? (o.extJson ? extname(o.extJson).slice(1).toLowerCase() : undefined);
   if (o.extJson && format !== 'json' && format !== 'csv') throw usage(`--ext-json ${o.extJson}: name a .json or .csv file, or say --ext-json-format json|csv`);
   const dflt = o.extJsonDefault === undefined ? undefined : o.extJsonDefault.trim().startsWith('{') ? o.extJsonDefault : JSON.stringify(readJsonObject(o.extJsonDefault, 'default ext_json file'));
@@ -302,6 +302,7 @@ export function registerDeployCommands(program: Command): void {
   const appidsOption = (c: Command) => c.option('--appid <appid...>', 'only these merchants').option('--json', 'print JSON');
   appidsOption(deploy.command('retry').description('retry failed merchants from the step that failed, rejected ones from the commit (resumes a paused job)').argument('<job>', 'job id')).action(
     async (jobId: string, o: { appid?: string[]; json?: boolean }) => {
+      appidArgs(o.appid, '--appid');
       await withFleet(async ({ fleet }) => {
         const r = await fleet.retry(jobId, o.appid ? { appids: o.appid } : {});
         out(o.json ? JSON.stringify(r) : `queued ${r.retried.length} merchant${r.retried.length === 1 ? '' : 's'} again${r.retried.length ? `; watch: wxopen deploy status ${jobId} --watch` : ''}`);
@@ -313,6 +314,7 @@ export function registerDeployCommands(program: Command): void {
     ['rollback', 'rolled back', 'roll released merchants back to their previous version (revertcoderelease)'],
   ] as const) {
     appidsOption(deploy.command(name).description(description).argument('<job>', 'job id')).action(async (jobId: string, o: { appid?: string[]; json?: boolean }) => {
+      appidArgs(o.appid, '--appid');
       await withFleet(async ({ fleet }) => {
         const options = o.appid ? { appids: o.appid } : {};
         const r = name === 'undo' ? await fleet.withdraw(jobId, options) : await fleet.rollback(jobId, options);
@@ -331,7 +333,7 @@ export function registerDeployCommands(program: Command): void {
     .argument('<json>', 'a JSON object, or a file holding one')
     .action(async (appid: string, value: string) => {
       // As the admin API's schema: a typo must not store ext_json under a merchant that cannot exist.
-      if (!APPID.test(appid)) throw new CliError('WXO_ERR_USAGE', `${appid} is not an appid (wx and 16 letters or digits)`);
+      appidArg(appid);
       const json = value.trim().startsWith('{') ? value : JSON.stringify(readJsonObject(value, 'ext_json file'));
       await withFleet(async ({ fleet }) => {
         await fleet.setExtJson(appid, json);
@@ -343,6 +345,7 @@ export function registerDeployCommands(program: Command): void {
     .description("print a merchant's stored ext_json")
     .argument('<appid>', 'authorizer appid')
     .action(async (appid: string) => {
+      appidArg(appid);
       await withFleet(async ({ fleet }) => {
         const json = await fleet.getExtJson(appid);
         if (json === undefined) throw new CliError('WXO_ERR_NOT_FOUND', `no stored ext_json for ${appid}`);
@@ -366,6 +369,7 @@ export function registerDeployCommands(program: Command): void {
     .description("forget a merchant's stored ext_json")
     .argument('<appid>', 'authorizer appid')
     .action(async (appid: string) => {
+      appidArg(appid);
       await withFleet(async ({ fleet }) => {
         if (!(await fleet.deleteExtJson(appid))) throw new CliError('WXO_ERR_NOT_FOUND', `no stored ext_json for ${appid}`);
         out(`deleted ext_json of ${appid}`);

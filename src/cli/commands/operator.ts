@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { AdminAuth, keyView, OPERATOR_HASH_TTL_MS, SCOPES, type Scope } from '../../admin/credentials.js';
 import { CliError } from '../failures.js';
 import { cliConfig, openCommandPlatform, openCommandStore } from '../context.js';
-import { APPID } from '../../util/appid.js';
+import { appidArgs } from '../appid-arg.js';
 
 // The project's configuration and database, as every other command: `.env`, paths against the project directory
 // (so these work from any directory), and in sandbox mode the simulator the running server embeds.
@@ -30,8 +30,7 @@ export function registerOperatorCommands(program: Command): void {
     .action(async (o: { name: string; scope: string[]; authorizer?: string[]; json?: boolean }) => {
       const bad = o.scope.find((s) => !(SCOPES as readonly string[]).includes(s));
       if (bad) throw new CliError('WXO_ERR_USAGE', `--scope: unknown scope ${bad} (one of ${SCOPES.join(', ')})`);
-      const badAppid = o.authorizer?.find((a) => !APPID.test(a));
-      if (badAppid) throw new CliError('WXO_ERR_USAGE', `--authorizer: ${badAppid} is not an appid`);
+      appidArgs(o.authorizer, '--authorizer');
       await withAuth(async (auth) => {
         const { key, record } = await auth.createKey({ name: o.name, scopes: o.scope as Scope[], authorizers: o.authorizer ?? null });
         if (o.json) return out(JSON.stringify({ key, ...keyView(record) }));

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { appidArg } from '../appid-arg.js';
 import { cliConfig, openCommandPlatform } from '../context.js';
 
 interface TokenOpts {
@@ -56,6 +57,7 @@ export function registerTokenCommands(program: Command): void {
     .option('--show-secret', 'also print the authorizer_refresh_token')
     .option('--json', 'print one JSON object (funcInfo as an array, expiresAt as an ISO date, expiresIn in seconds)')
     .action(async (appid: string, opts: TokenOpts) => {
+      appidArg(appid);
       const p = await openCommandPlatform(cliConfig());
       try {
         const info = opts.force ? await p.platform.authorizers.forceRefresh(appid) : await p.platform.authorizers.info(appid);
