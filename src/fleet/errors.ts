@@ -6,13 +6,23 @@ export interface FleetIssue {
   problem: string;
 }
 
-/** A deploy that cannot start as given; nothing was stored or sent. Lists every problem found. */
+/** What was checked: a deploy, one merchant's ext_json to store, or an ext_json file given to a deploy. */
+export type FleetValidationSubject = 'deploy' | 'ext_json' | 'ext_json file';
+
+/**
+ * Input the fleet refuses as given (a deploy, or an ext_json to store); nothing was stored or sent. Lists every
+ * problem found. The message names the subject: "invalid deploy" for an ext_json that was only being stored sent
+ * the operator looking for a deploy.
+ */
 export class FleetValidationError extends WxOpenError {
   readonly code = 'WXO_ERR_FLEET_VALIDATION';
   override readonly statusCode = 400;
-  constructor(readonly issues: readonly FleetIssue[]) {
+  constructor(
+    readonly issues: readonly FleetIssue[],
+    readonly subject: FleetValidationSubject = 'deploy',
+  ) {
     const shown = issues.slice(0, 5).map((i) => `${i.appid ? `${i.appid} ` : ''}${i.field}: ${i.problem}`);
-    super(`invalid deploy (${issues.length} problem${issues.length === 1 ? '' : 's'}): ${shown.join('; ')}${issues.length > 5 ? '; …' : ''}`);
+    super(`invalid ${subject} (${issues.length} problem${issues.length === 1 ? '' : 's'}): ${shown.join('; ')}${issues.length > 5 ? '; …' : ''}`);
   }
 }
 

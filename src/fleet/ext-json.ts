@@ -44,10 +44,10 @@ function parseJsonFile(text: string): Record<string, string> {
   try {
     data = JSON.parse(text);
   } catch (err) {
-    throw new FleetValidationError([{ field: 'file', problem: `not JSON (${(err as Error).message})` }]);
+    throw new FleetValidationError([{ field: 'file', problem: `not JSON (${(err as Error).message})` }], 'ext_json file');
   }
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-    throw new FleetValidationError([{ field: 'file', problem: 'must be an object keyed by appid' }]);
+    throw new FleetValidationError([{ field: 'file', problem: 'must be an object keyed by appid' }], 'ext_json file');
   }
   const out: Record<string, string> = {};
   for (const [appid, v] of Object.entries(data)) out[appid] = typeof v === 'string' ? v : JSON.stringify(v);
@@ -59,7 +59,7 @@ function parseCsvFile(text: string): Record<string, string> {
   const header = rows.shift()?.fields.map((h) => h.trim().toLowerCase());
   const ai = header?.indexOf('appid') ?? -1;
   const ei = header?.indexOf('ext_json') ?? -1;
-  if (!header || ai < 0 || ei < 0) throw new FleetValidationError([{ field: 'file', problem: 'CSV needs a header with appid and ext_json columns' }]);
+  if (!header || ai < 0 || ei < 0) throw new FleetValidationError([{ field: 'file', problem: 'CSV needs a header with appid and ext_json columns' }], 'ext_json file');
   const out: Record<string, string> = {};
   const issues: FleetIssue[] = [];
   for (const row of rows) {
@@ -70,7 +70,7 @@ function parseCsvFile(text: string): Record<string, string> {
     else if (out[appid] !== undefined) issues.push({ appid, field: `line ${row.line}`, problem: 'appid appears twice' });
     else out[appid] = ext;
   }
-  if (issues.length) throw new FleetValidationError(issues);
+  if (issues.length) throw new FleetValidationError(issues, 'ext_json file');
   return out;
 }
 

@@ -229,7 +229,7 @@ export class Fleet extends EventEmitter {
 
   async setExtJson(appid: string, value: string | Record<string, unknown>): Promise<void> {
     const check = validateExtJson(appid, value);
-    if (!check.ok) throw new FleetValidationError([{ appid, field: 'extJson', problem: check.problem }]);
+    if (!check.ok) throw new FleetValidationError([{ appid, field: 'extJson', problem: check.problem }], 'ext_json');
     await this.o.store.setFleetExtJson(this.o.componentAppid, appid, check.json, this.o.clock.now());
   }
 

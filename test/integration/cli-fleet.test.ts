@@ -132,7 +132,9 @@ describe('wxopen templates and wxopen deploy (after npm start, against the embed
     const setExt = await deploy('ext-json', 'set', COFFEE, `{"extAppid":"${COFFEE}","ext":{"shop":"青木"}}`);
     expect(setExt.stdout).toBe(`stored ext_json for ${COFFEE}\n`);
     expect(JSON.parse((await deploy('ext-json', 'get', COFFEE)).stdout)).toEqual({ extAppid: COFFEE, ext: { shop: '青木' } });
-    expect(oneLine((await deploy('ext-json', 'set', LEDGER, `{"extAppid":"${COFFEE}"}`)).stderr)).toMatch(/^wxopen: invalid deploy .*wx2e6f8a1c4b7d9035.*\(WXO_ERR_FLEET_VALIDATION\)$/);
+    expect(oneLine((await deploy('ext-json', 'set', LEDGER, `{"extAppid":"${COFFEE}"}`)).stderr)).toBe(
+      `wxopen: invalid ext_json (1 problem): ${LEDGER} extJson: extAppid is "${COFFEE}", not this merchant (WXO_ERR_FLEET_VALIDATION)`,
+    );
     // Not an appid: refused, nothing stored under it.
     expect(oneLine((await deploy('ext-json', 'set', 'notanappid', '{}')).stderr)).toBe('wxopen: notanappid is not an appid (wx and 16 letters or digits) (WXO_ERR_USAGE)');
     expect((await deploy('ext-json', 'delete', COFFEE)).stdout).toBe(`deleted ext_json of ${COFFEE}\n`);

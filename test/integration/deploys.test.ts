@@ -61,6 +61,15 @@ describe('deploy jobs through the admin API and the dashboard, against the sandb
     expect(body.error).toBe('WXO_ERR_FLEET_VALIDATION');
     expect(body.issues.map((i) => i.appid)).toEqual(expect.arrayContaining([COFFEE, 'wx0000000000000000']));
     expect((await w.api('/api/v1/deploys', { method: 'POST', body: JSON.stringify({ template_id: templateId, user_version: '1', targets: { all: true, appids: [COFFEE] } }) })).status).toBe(400);
+    // A deploy's ext_json file that cannot be read as one is named as such.
+    for (const [file, message] of [
+      [{ format: 'csv', content: 'appid\n' }, 'invalid ext_json file (1 problem): file: CSV needs a header with appid and ext_json columns'],
+      [{ format: 'json', content: '[]' }, 'invalid ext_json file (1 problem): file: must be an object keyed by appid'],
+      [{ format: 'csv', content: `appid,ext_json\n${COFFEE},{}\n${COFFEE},{}\n` }, `invalid ext_json file (1 problem): ${COFFEE} line 3: appid appears twice`],
+    ] as const) {
+      const res = await w.api('/api/v1/deploys', { method: 'POST', body: JSON.stringify({ template_id: templateId, user_version: '1.0.0', targets: { all: true }, ext_json: { file } }) });
+      expect([res.status, await res.json()]).toEqual([400, expect.objectContaining({ error: 'WXO_ERR_FLEET_VALIDATION', message })]);
+    }
     expect(((await (await w.api('/api/v1/deploys')).json()) as { jobs: unknown[] }).jobs).toEqual([]);
     expect(w.sandbox.counters.get('/wxa/commit')).toBe(0);
   });
@@ -193,7 +202,12 @@ describe('deploy jobs through the admin API and the dashboard, against the sandb
     const put = (appid: string, ext_json: unknown) => w.api(`/api/v1/authorizers/${appid}/ext-json`, { method: 'PUT', body: JSON.stringify({ ext_json }) });
     const bad = await put(LEDGER, { extAppid: COFFEE });
     expect(bad.status).toBe(400);
-    expect(((await bad.json()) as { issues: Array<{ appid: string }> }).issues[0]!.appid).toBe(LEDGER);
+    // Named as what it is: no deploy was involved.
+    expect(await bad.json()).toEqual({
+      error: 'WXO_ERR_FLEET_VALIDATION',
+      message: `invalid ext_json (1 problem): ${LEDGER} extJson: extAppid is "${COFFEE}", not this merchant`,
+      issues: [{ appid: LEDGER, field: 'extJson', problem: `extAppid is "${COFFEE}", not this merchant` }],
+    });
     const stored = await put(LEDGER, { extAppid: LEDGER, ext: { shop: '随手' } });
     expect(stored.status).toBe(200);
     expect(JSON.parse(((await stored.json()) as { ext_json: string }).ext_json)).toEqual({ extAppid: LEDGER, ext: { shop: '随手' } });
