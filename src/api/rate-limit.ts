@@ -1,5 +1,5 @@
-import { Redis } from 'ioredis';
-import { reportOutages } from '../util/redis-outage.js';
+import type { Redis } from 'ioredis';
+import { redisClient } from '../util/redis-outage.js';
 import { WxOpenError } from '../errors.js';
 import type { Clock } from '../util/clock.js';
 
@@ -83,8 +83,7 @@ export class RedisRateLimitBackend implements RateLimitBackend {
   ) {}
 
   static fromUrl(url: string, prefix?: string): RedisRateLimitBackend {
-    const redis = new Redis(url, { maxRetriesPerRequest: 2 });
-    reportOutages(redis);
+    const { redis } = redisClient(url, { maxRetriesPerRequest: 2 });
     return new RedisRateLimitBackend(redis, prefix, true);
   }
 

@@ -1,6 +1,6 @@
 import { Queue, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
-import { reportOutages } from '../util/redis-outage.js';
+import type { Redis } from 'ioredis';
+import { redisClient, reportOutages } from '../util/redis-outage.js';
 import type { WorkItem, WorkQueue } from './work-queue.js';
 
 /** How long an added step is not added again by this instance's scanner. */
@@ -30,8 +30,7 @@ export class BullmqQueue implements WorkQueue {
     // Adding a step fails fast while Redis is down (the scan logs it and tries again at the next one): with
     // maxRetriesPerRequest: null, which only the worker's blocking commands need, an add waited forever and
     // so did shutdown, which waits for the scan.
-    this.connection = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
-    reportOutages(this.connection);
+    this.connection = redisClient(redisUrl, { maxRetriesPerRequest: 1 }).redis;
     this.queue = new Queue(o.name, { connection: this.connection, prefix: o.prefix });
     this.queue.on('error', () => undefined);
   }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { reportOutages } from '../util/redis-outage.js';
+import type { Redis } from 'ioredis';
+import { redisClient } from '../util/redis-outage.js';
 import type { Lease, LockBackend } from './types.js';
 
 // Delete only if we still own it: a lease that expired and was taken over must not be released by us.
@@ -18,9 +18,8 @@ export class RedisLockBackend implements LockBackend {
   ) {}
 
   static fromUrl(url: string, prefix?: string): RedisLockBackend {
-    const redis = new Redis(url, { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false });
     // Failed commands surface where the lock is taken; the connection's own errors need a listener all the same.
-    reportOutages(redis);
+    const { redis } = redisClient(url, { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false });
     return new RedisLockBackend(redis, prefix, true);
   }
 

@@ -1,5 +1,5 @@
-import { Redis } from 'ioredis';
-import { reportOutages } from '../util/redis-outage.js';
+import type { Redis } from 'ioredis';
+import { redisClient } from '../util/redis-outage.js';
 
 /**
  * A shared cache in front of the store for hot credentials. Values are already sealed by the caller.
@@ -20,9 +20,8 @@ export class RedisTokenCache implements TokenCache {
   ) {}
 
   static fromUrl(url: string, prefix?: string): RedisTokenCache {
-    const redis = new Redis(url, { maxRetriesPerRequest: 1 });
     // A failed read or write falls back to the store (and is logged there); see reportOutages for the listener.
-    reportOutages(redis);
+    const { redis } = redisClient(url, { maxRetriesPerRequest: 1 });
     return new RedisTokenCache(redis, prefix, true);
   }
 

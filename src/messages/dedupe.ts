@@ -1,5 +1,5 @@
-import { Redis } from 'ioredis';
-import { reportOutages } from '../util/redis-outage.js';
+import type { Redis } from 'ioredis';
+import { redisClient } from '../util/redis-outage.js';
 import type { Clock } from '../util/clock.js';
 import { RecentKeys } from '../util/recent-keys.js';
 
@@ -71,8 +71,8 @@ export class RedisMessageDedupe implements MessageDedupe {
   }
 
   static fromUrl(url: string, prefix: string, onError?: (err: unknown) => void): RedisMessageDedupe {
-    const redis = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: true, lazyConnect: false });
-    return new RedisMessageDedupe(redis, prefix, DEDUPE_TTL_MS, true, reportOutages(redis, onError));
+    const { redis, failed } = redisClient(url, { maxRetriesPerRequest: 1, enableOfflineQueue: true, lazyConnect: false }, onError);
+    return new RedisMessageDedupe(redis, prefix, DEDUPE_TTL_MS, true, failed);
   }
 
   async claim(key: string): Promise<boolean> {

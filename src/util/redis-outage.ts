@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 
 /**
  * An ioredis client's connection errors, reported once per outage. ioredis emits one per reconnect attempt
@@ -20,4 +20,14 @@ export function reportOutages(redis: Redis, report: (err: unknown) => void = () 
   return (err) => {
     if (!down) report(err);
   };
+}
+
+/**
+ * A client for `url` with `options` as given, its outages reported from the moment it exists: a client without the
+ * listener prints a stack per reconnect attempt, so no site may create one and forget it. `failed` is
+ * reportOutages' function for failed commands.
+ */
+export function redisClient(url: string, options: RedisOptions, report?: (err: unknown) => void): { redis: Redis; failed: (err: unknown) => void } {
+  const redis = new Redis(url, options);
+  return { redis, failed: reportOutages(redis, report) };
 }
