@@ -35,9 +35,23 @@ export function systemCause(err: unknown): SysError | undefined {
 /** One line for a low-level failure: `ECONNREFUSED 127.0.0.1:5999`, `SQLITE_NOTADB file is not a database`. */
 export function describeCause(err: unknown): string {
   const sys = systemCause(err);
+  if (sys?.code === 'ERR_DLOPEN_FAILED' && sys.message) return nativeAddonProblem(sys.message);
   if (sys?.code && NETWORK.has(sys.code)) return `${sys.code}${sys.address ? ` ${sys.address}${sys.port ? `:${sys.port}` : ''}` : ''}`;
   if (sys?.code) return `${sys.code}${sys.message && !sys.message.includes(sys.code) ? ` ${firstLine(sys.message)}` : sys.message ? ` ${firstLine(sys.message).replace(`${sys.code}: `, '')}` : ''}`;
   return firstLine(err instanceof Error ? err.message : String(err));
+}
+
+/**
+ * A native addon built for another Node.js: Node's first line only names the file; the versions and the cure
+ * are on the lines after it, and a user who moved to a newer Node.js (as the README asks) needs exactly those.
+ */
+function nativeAddonProblem(message: string): string {
+  const file = /'([^']+\.node)'/.exec(message)?.[1];
+  const [built, needed] = [...message.matchAll(/NODE_MODULE_VERSION (\d+)/g)].map((m) => m[1]);
+  if (file === undefined || built === undefined || needed === undefined) return `ERR_DLOPEN_FAILED ${firstLine(message)}`;
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(file)?.[1];
+  const cure = pkg === undefined ? 'npm rebuild' : `npm rebuild ${pkg}`;
+  return `ERR_DLOPEN_FAILED ${pkg ?? file} was built for another Node.js (NODE_MODULE_VERSION ${built}; this Node.js ${process.version} needs ${needed}): run \`${cure}\` with this Node.js`;
 }
 
 export function firstLine(text: string): string {

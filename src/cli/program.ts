@@ -36,17 +36,23 @@ export async function runCli(argv: string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
+    // `--json` promises JSON on standard output: a failure is one object there too (`… --json | jq` reads the
+    // error instead of empty input); standard error keeps the line a person reads.
+    const json = argv.includes('--json') ? (body: object) => process.stdout.write(`${JSON.stringify(body)}\n`) : () => undefined;
     if (err instanceof ConfigError) {
       process.stderr.write(err.issues.map((i) => `wxopen: invalid configuration: ${i.variable} ${i.problem}\n`).join(''));
+      json({ error: err.code, message: 'invalid configuration', issues: err.issues });
       return 78;
     }
     if (err instanceof WxOpenError) {
       process.stderr.write(`wxopen: ${err.detail} (${err.code})\n`);
+      json({ error: err.code, message: err.detail });
       return 1;
     }
     // Unexpected: still one line; the stack only on request.
     if (process.env.WXOPEN_DEBUG) throw err;
     process.stderr.write(`wxopen: ${describeCause(err)} (set WXOPEN_DEBUG=1 for the stack)\n`);
+    json({ error: 'WXO_ERR_UNEXPECTED', message: describeCause(err) });
     return 1;
   }
 }

@@ -49,7 +49,14 @@ describe('wxopen templates and wxopen deploy (after npm start, against the embed
     const noDraft = await run('add', '999');
     expect(oneLine(noDraft.stderr)).toMatch(/no draft 999 .*85064/);
     const bad = await run('add', 'abc');
-    expect(oneLine(bad.stderr)).toBe('wxopen: draft_id must be a number, not "abc" (WXO_ERR_USAGE)');
+    expect(oneLine(bad.stderr)).toBe('wxopen: draft_id must be a whole number (0 or more), not "abc" (WXO_ERR_USAGE)');
+    const negative = await run('add', '-1');
+    expect(oneLine(negative.stderr)).toBe('wxopen: draft_id must be a whole number (0 or more), not "-1" (WXO_ERR_USAGE)');
+    // --json: a failure is a JSON object on standard output too, so `… --json | jq` reads it.
+    const badJson = await run('add', 'abc', '--json');
+    expect(badJson.status).toBe(1);
+    expect(JSON.parse(badJson.stdout)).toEqual({ error: 'WXO_ERR_USAGE', message: 'draft_id must be a whole number (0 or more), not "abc"' });
+    expect(oneLine(badJson.stderr)).toBe(oneLine(bad.stderr));
     const help = await wxopen(['templates', '--help'], { cwd: dir });
     expect(help.stdout).toMatch(/drafts[\s\S]*list[\s\S]*add[\s\S]*delete/);
   });

@@ -30,6 +30,9 @@ export function registerDevCommands(program: Command): void {
       if (config.mode === 'real' && !opts.real) {
         throw new CliError('WXO_ERR_REAL_MODE', 'refusing to push a made-up ticket with real credentials (it would replace the ticket WeChat pushed); add --real if you mean it');
       }
+      if (opts.url !== undefined && !/^https?:\/\/[^/]/i.test(opts.url)) {
+        throw new CliError('WXO_ERR_USAGE', `--url must be the server's http:// or https:// base URL, not ${JSON.stringify(opts.url)}`);
+      }
       const runtime = readServerRuntime(instancePaths(config).runtime);
       const url = (opts.url ?? runtime?.url ?? `http://localhost:${config.port}`).replace(/\/+$/, '');
       const now = Math.floor(Date.now() / 1000);

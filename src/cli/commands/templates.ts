@@ -5,7 +5,7 @@ import { CliError } from '../failures.js';
 const out = (s: string) => process.stdout.write(`${s}\n`);
 
 function id(name: string, value: string): number {
-  if (!/^\d{1,12}$/.test(value)) throw new CliError('WXO_ERR_USAGE', `${name} must be a number, not ${JSON.stringify(value)}`);
+  if (!/^\d{1,12}$/.test(value)) throw new CliError('WXO_ERR_USAGE', `${name} must be a whole number (0 or more), not ${JSON.stringify(value)}`);
   return Number(value);
 }
 
