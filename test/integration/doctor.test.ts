@@ -85,17 +85,25 @@ describe('wxopen doctor against the sandbox', { timeout: 60_000 }, () => {
   });
 
   it('a WeChat clock ten minutes ahead fails the clock check (pushes would be refused); one minute ahead warns', async () => {
+    // As a real deployment reads it (the same simulator answering): this machine's clock is the suspect.
+    const real = { ...w.config, mode: 'real' as const };
     await w.sandbox.advance(MINUTE_MS);
-    let clock = check(await doctor(w.config), 'clock');
+    let clock = check(await doctor(real), 'clock');
     expect(clock.status).toBe('warn');
     expect(clock.data).toMatchObject({ skewSeconds: expect.any(Number) });
     expect(Math.abs((clock.data!.skewSeconds as number) + 60)).toBeLessThanOrEqual(2);
     expect(clock.message).toMatch(/this server's clock is (59|60|61|62) s behind WeChat's \(the Date header of 127\.0\.0\.1:\d+\)/);
     await w.sandbox.advance(9 * MINUTE_MS);
-    clock = check(await doctor(w.config), 'clock');
+    clock = check(await doctor(real), 'clock');
     expect(clock.status).toBe('fail');
     expect(clock.message).toMatch(/pushes more than 300 s off are refused as stale/);
     expect(clock.fix).toMatch(/NTP/);
+    // In sandbox mode the same skew is the simulator's clock/advance, not this machine's clock: no NTP advice.
+    const simulated = check(await doctor(w.config), 'clock');
+    expect(simulated.status).toBe('fail');
+    expect(simulated.message).toMatch(/^the sandbox's clock is (599|600|601|602) s ahead of this server's, moved with clock\/advance \(the Date header of 127\.0\.0\.1:\d+\): pushes more than 300 s off are refused as stale/);
+    expect(simulated.fix).toMatch(/^this machine's clock is fine: the simulator's was advanced; .*\*\.sandbox\.json/);
+    expect(simulated.fix).not.toMatch(/NTP/);
   });
 
   it('without a Date header, the skew comes from the newest ticket’s CreateTime against its arrival', async () => {

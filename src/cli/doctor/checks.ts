@@ -211,10 +211,19 @@ export async function clockCheck(ctx: CheckContext, store: Store | undefined): P
   if (skewSeconds === undefined) return { id: 'clock', status: 'skip', message: `no WeChat timestamp to compare with (${ctx.config.apiBase} did not answer and no ticket is stored)` };
   const off = Math.abs(skewSeconds);
   const direction = skewSeconds > 0 ? 'behind' : 'ahead of';
-  const message = off <= 1 ? `in step with WeChat (${source})` : `this server's clock is ${off} s ${direction} WeChat's (${source})`;
+  // The simulator's clock only moves forward (clock/advance): a sandbox ahead of us is that, not this machine's clock.
+  const simulated = ctx.config.mode === 'sandbox' && skewSeconds > 0;
+  const message =
+    off <= 1
+      ? `in step with WeChat (${source})`
+      : simulated
+        ? `the sandbox's clock is ${off} s ahead of this server's, moved with clock/advance (${source})`
+        : `this server's clock is ${off} s ${direction} WeChat's (${source})`;
   const data = { skewSeconds: -skewSeconds, source };
   const max = ctx.config.pushMaxSkewSeconds;
-  const fix = 'synchronise the clock (chrony or systemd-timesyncd with an NTP server, e.g. ntp.aliyun.com or ntp.tencent.com)';
+  const fix = simulated
+    ? "this machine's clock is fine: the simulator's was advanced; to start the sandbox over, stop the server and delete its state file (*.sandbox.json beside the database)"
+    : 'synchronise the clock (chrony or systemd-timesyncd with an NTP server, e.g. ntp.aliyun.com or ntp.tencent.com)';
   if (off >= max) return { id: 'clock', status: 'fail', message: `${message}: pushes more than ${max} s off are refused as stale (WXOPEN_PUSH_MAX_SKEW_SECONDS)`, fix, data };
   if (off > CLOCK_OK_SECONDS) return { id: 'clock', status: 'warn', message: `${message}: pushes are refused beyond ${max} s`, fix, data };
   return { id: 'clock', status: 'pass', message, data };
