@@ -50,6 +50,8 @@ describe('`wxopen doctor` as a command', { timeout: 180_000 }, () => {
     const serve = await startServe({ cwd: dir });
     servers.push(serve);
     const adminToken = /admin token +(wxo_admin_\S+)/.exec(serve.out)![1]!;
+    // An unsupported Node.js is said where the operator reads: the server's log (package.json's engines only warn at install).
+    expect(/Node\.js v\S+ is past its end of life and not supported; run wxopen on Node\.js 22\.12 or later/.test(serve.out)).toBe(Number(process.versions.node.split('.')[0]) < 22);
     for (let i = 0; i < 300 && !(await (await fetch(`${serve.url}/healthz`)).text()).includes('"fresh"'); i++) await new Promise((r) => setTimeout(r, 100));
 
     const healthy = await wxopen(['doctor'], { cwd: dir });

@@ -102,6 +102,10 @@ export function registerServeCommand(program: Command): void {
       }
       const running = server;
       const runningAdmin = admin;
+      // package.json's engines only warn at install, where nobody reads it; the running server says it where it is read.
+      if (Number(process.versions.node.split('.')[0]) < 22) {
+        running.context.logger.warn({ node: process.version }, `Node.js ${process.version} is past its end of life and not supported; run wxopen on Node.js 22.12 or later (24, 26)`);
+      }
       const shutdown = (signal: string) => {
         running.context.logger.info({ signal }, 'shutting down');
         // However a close hangs (a backend that never answers), the process ends: the grace for open requests,
