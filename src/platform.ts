@@ -9,8 +9,9 @@ import { ComponentTokenManager } from './credentials/component-token.js';
 import { credentialOptions, type CredentialContext, type CredentialOptions } from './credentials/context.js';
 import { PlatformEvents } from './credentials/events.js';
 import { ExchangeQueue, type ExchangeQueueOptions } from './credentials/exchanges.js';
+import { awaitExchanged } from './credentials/exchanged-elsewhere.js';
 import { BackgroundRefresher, DEFAULT_REFRESHER_OPTIONS, type RefresherOptions } from './credentials/refresher.js';
-import { codeFromPayload, sealedCodeOf } from './push/authorization-code.js';
+import { sealedCodeOf } from './push/authorization-code.js';
 import { orderingTime } from './push/event-time.js';
 import { WeChatApiError } from './errors.js';
 import { createLockBackend } from './lock/create-lock.js';
@@ -40,8 +41,6 @@ export interface PlatformOptions extends PlatformApiOptions {
   exchanges?: Partial<Omit<ExchangeQueueOptions, 'orderingTime'>>;
 }
 
-/** Authorization codes live 10 minutes (spec 3.9); remember exchanges that long. */
-const CODE_MEMORY_MS = 10 * 60_000;
 const PREAUTH_PATH = '/cgi-bin/component/api_create_preauthcode';
 const QUERY_AUTH_PATH = '/cgi-bin/component/api_query_auth';
 
@@ -215,8 +214,18 @@ export class Platform {
     const run = this.exchangeCode(authorizationCode, source, eventTime)
       .catch(async (err: unknown) => {
         if (err instanceof WeChatApiError && (err.errcode === 61009 || err.errcode === 61010)) {
-          const done = await this.findExchanged(authorizationCode);
-          if (done) return done;
+          // Another instance (or the other path) spent the code first and may not have committed yet: its
+          // authorization is waited for in the store, briefly, before the code is called used.
+          const started = performance.now();
+          const found = await awaitExchanged(this.ctx, authorizationCode);
+          if (found) {
+            // The normal outcome of two instances racing for one code: not a failure, so not a warning.
+            this.ctx.logger.info(
+              { authorizerAppid: found.record.authorizerAppid, source, errcode: err.errcode, looks: found.looks, waitedMs: Math.round(performance.now() - started) },
+              'authorization code exchanged by another instance; using its authorization',
+            );
+            return found.record;
+          }
         }
         throw err;
       })
@@ -246,28 +255,6 @@ export class Platform {
       }
     }
     return this.queryAuth(code, 'push', eventTime);
-  }
-
-  /**
-   * Another instance may have exchanged the code first (it got the push, we got the callback): find the
-   * push that carried this code and the authorization it produced.
-   */
-  private async findExchanged(code: string): Promise<AuthorizerRecord | undefined> {
-    for (const infoType of ['authorized', 'updateauthorized']) {
-      for (const push of await this.ctx.store.listPushes(this.componentAppid, { infoType, limit: 100 })) {
-        if (push.authorizerAppid === null) continue;
-        let stored: ReturnType<typeof codeFromPayload>;
-        try {
-          stored = codeFromPayload(push.payload, this.ctx.box, this.componentAppid);
-        } catch {
-          continue; // sealed with a key no longer configured: not this code's push, or not recoverable
-        }
-        if (stored?.code !== code) continue;
-        const record = await this.ctx.store.getAuthorizer(this.componentAppid, push.authorizerAppid);
-        if (record?.status === 'authorized' && record.authorizedAt >= push.receivedAt - CODE_MEMORY_MS) return record;
-      }
-    }
-    return undefined;
   }
 
   private async exchangeCode(authorizationCode: string, source: 'callback' | 'push', eventTime?: number): Promise<AuthorizerRecord> {
