@@ -3,19 +3,20 @@
  * A exchanges the code first and commits it only later (a slow transaction): B's own api_query_auth answers
  * 61009 before A's authorization is in the store. B must wait for it, reading only the store, and show the
  * merchant 授权成功 — not 授权码无效 for an authorization that worked. A code nobody exchanged still gets the
- * error page, within the wait's bound.
+ * error page, within the wait's bound. The other way round (the callback wins, the push loses) the loser
+ * logs info, not a warning that reads as a failure.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { USED_CODE_PAUSES_MS } from '../../src/credentials/exchanged-elsewhere.js';
 import { Platform } from '../../src/platform.js';
 import { buildApp, type WxOpenApp } from '../../src/server/app.js';
 import type { Store } from '../../src/store/types.js';
-import { createLogger } from '../../src/util/logger.js';
+import { createStore } from '../../src/store/create-store.js';
 import { captureLogger } from '../helpers/logs.js';
 import { startWorld, type World } from '../helpers/world.js';
 
 const QUERY_AUTH = '/cgi-bin/component/api_query_auth';
-/** How long after WeChat answered it instance A takes to commit the authorization. */
+/** How long after WeChat answered it the winning instance takes to commit the authorization. */
 const A_COMMIT_DELAY_MS = 600;
 const WAIT_BOUND_MS = USED_CODE_PAUSES_MS.reduce((a, b) => a + b, 0);
 
@@ -32,35 +33,49 @@ afterEach(async () => {
   w = undefined;
 });
 
-/** The store as instance A sees it: `applyAuthorization` commits A_COMMIT_DELAY_MS after it was called. */
+/** `base` with `applyAuthorization` committing A_COMMIT_DELAY_MS after it was called (`entered` says when). */
 function slowCommits(base: Store, entered: () => void): Store {
+  return wrap(base, 'applyAuthorization', async (f, args) => {
+    entered();
+    await new Promise((r) => setTimeout(r, A_COMMIT_DELAY_MS));
+    return f(...args);
+  });
+}
+
+/** `base` with `recordPush` held until `gate` opens: the push reaches this instance late. */
+function latePushes(base: Store, gate: Promise<void>): Store {
+  return wrap(base, 'recordPush', async (f, args) => {
+    await gate;
+    return f(...args);
+  });
+}
+
+/** The real store behind a proxy (methods bound to it) with one method replaced. */
+function wrap(base: Store, name: keyof Store, replacement: (f: (...args: unknown[]) => unknown, args: unknown[]) => Promise<unknown>): Store {
   return new Proxy(base, {
     get(target, prop) {
       const v: unknown = Reflect.get(target, prop, target);
       if (typeof v !== 'function') return v;
       const f = (v as (...args: unknown[]) => unknown).bind(target);
-      if (prop !== 'applyAuthorization') return f;
-      return async (...args: unknown[]) => {
-        entered();
-        await new Promise((r) => setTimeout(r, A_COMMIT_DELAY_MS));
-        return f(...args);
-      };
+      return prop === name ? (...args: unknown[]) => replacement(f, args) : f;
     },
   });
 }
 
-/** Instance B is the world's server (the merchant's browser); instance A gets WeChat's pushes. */
-async function twoInstances(): Promise<{ w: World; bLines: Record<string, unknown>[]; aCommitting: Promise<void> }> {
-  const { logger, lines } = captureLogger('info');
-  const world = await startWorld({ logger });
+/**
+ * Instance B is the world's server (the merchant's browser lands there); instance A gets WeChat's pushes.
+ * Both on one store, each through its own view of it (`bStore`, `aStore`).
+ */
+async function twoInstances(views: { aStore?: (base: Store) => Store; bStore?: (base: Store) => Store } = {}) {
+  const b = captureLogger('info');
+  const base = await createStore('sqlite::memory:');
+  const world = await startWorld({ logger: b.logger, store: async () => views.bStore?.(base) ?? base });
   w = world;
-  let entered!: () => void;
-  const aCommitting = new Promise<void>((r) => (entered = r));
-  const store = slowCommits(world.store, entered);
+  const store = views.aStore?.(base) ?? base;
   const config = { ...world.config };
-  const silent = createLogger({ level: 'silent' });
-  const platform = new Platform({ config, store, logger: silent, clock: world.sandbox.clock, http: { busyBackoffMs: 5 } });
-  const built = await buildApp({ config, store, logger: silent, clock: world.sandbox.clock, platform });
+  const aLog = captureLogger('info');
+  const platform = new Platform({ config, store, logger: aLog.logger, clock: world.sandbox.clock, http: { busyBackoffMs: 5 } });
+  const built = await buildApp({ config, store, logger: aLog.logger, clock: world.sandbox.clock, platform });
   a = { built, platform };
   await built.app.listen({ port: 0, host: '127.0.0.1' });
   const address = built.app.server.address();
@@ -69,7 +84,17 @@ async function twoInstances(): Promise<{ w: World; bLines: Record<string, unknow
   await world.sandbox.pushTicket();
   await world.sandbox.settled();
   await built.context.pushes.drain();
-  return { w: world, bLines: lines, aCommitting };
+  return { world, base, a: built, aLines: aLog.lines, bLines: b.lines };
+}
+
+/** What a browser submits from the sandbox's authorization page: its action and hidden fields. */
+function formOf(html: string): { action: string; fields: [string, string][]; accounts: string[]; funcs: string[] } {
+  const action = /<form method="post" action="([^"]+)"/.exec(html)?.[1] ?? '';
+  const fields: [string, string][] = [];
+  for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) fields.push([m[1]!, m[2]!.replaceAll('&amp;', '&').replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n)))]);
+  const accounts = [...html.matchAll(/name="authorizer_appid" value="([^"]+)"/g)].map((m) => m[1]!);
+  const funcs = [...html.matchAll(/name="func" value="(\d+)"/g)].map((m) => m[1]!);
+  return { action, fields, accounts, funcs };
 }
 
 /** A signed state from instance B's /authorize/go, as the merchant's browser carries it to the callback. */
@@ -81,7 +106,9 @@ async function stateFrom(world: World): Promise<string> {
 
 describe('authorization callback racing another instance for the same code', () => {
   it('the merchant sees 授权成功 when the other instance commits a few hundred ms after our 61009', async () => {
-    const { w: world, bLines, aCommitting } = await twoInstances();
+    let entered!: () => void;
+    const aCommitting = new Promise<void>((r) => (entered = r));
+    const { world, bLines } = await twoInstances({ aStore: (base) => slowCommits(base, entered) });
     const state = await stateFrom(world);
     const appid = world.sandbox.accounts.find((x) => x.type === 'official' && x.testGroup === undefined)!.appid;
     // The merchant confirms: the code is pushed to instance A, which exchanges it at once and is slow to commit.
@@ -98,7 +125,7 @@ describe('authorization callback racing another instance for the same code', () 
     expect(page).toContain('授权成功');
     expect(page).toContain(appid);
     expect(page).not.toContain('授权码无效');
-    expect(Date.now() - started).toBeLessThan(WAIT_BOUND_MS + 1_000);
+    expect(Date.now() - started).toBeLessThan(WAIT_BOUND_MS + 2_000);
     // B asked WeChat once (61009) and then only read the store.
     expect(world.sandbox.counters.get(QUERY_AUTH)).toBe(2);
     expect(await world.store.getAuthorizer(world.config.componentAppid, appid)).toMatchObject({ status: 'authorized' });
@@ -108,7 +135,7 @@ describe('authorization callback racing another instance for the same code', () 
   });
 
   it('a code nobody exchanged still gets the error page, within the bound, with one call to WeChat', async () => {
-    const { w: world } = await twoInstances();
+    const { world } = await twoInstances();
     const state = await stateFrom(world);
     const calls = world.sandbox.counters.get(QUERY_AUTH);
     const started = Date.now();
@@ -116,7 +143,31 @@ describe('authorization callback racing another instance for the same code', () 
     const elapsed = Date.now() - started;
     expect(res.status).toBe(400);
     expect(await res.text()).toMatch(/授权码无效或已过期[\s\S]*<code>61009<\/code>/);
-    expect(elapsed).toBeLessThan(WAIT_BOUND_MS + 1_000);
+    expect(elapsed).toBeLessThan(WAIT_BOUND_MS + 2_000);
     expect(world.sandbox.counters.get(QUERY_AUTH)).toBe(calls + 1);
+  });
+
+  it('the push path losing the race to the callback logs info, not a failure, and asks WeChat once', async () => {
+    let entered!: () => void;
+    const bCommitting = new Promise<void>((r) => (entered = r));
+    // B (the callback) commits slowly; the push reaches A only once B is committing, so A's exchange is the late one.
+    const { world, base, a: aApp, aLines } = await twoInstances({ bStore: (s) => slowCommits(s, entered), aStore: (s) => latePushes(s, bCommitting) });
+    const go = await fetch(`${world.url}/authorize/go?auth_type=2`, { redirect: 'manual' });
+    const wechatPage = new URL(go.headers.get('location')!);
+    const form = formOf(await (await fetch(wechatPage, { headers: { referer: `${world.url}/authorize` } })).text());
+    const appid = form.accounts[0]!;
+    const body = new URLSearchParams([...form.fields, ['authorizer_appid', appid], ...form.funcs.map((f): [string, string] => ['func', f])]);
+    const confirm = await fetch(new URL(form.action, world.sandbox.url), { method: 'POST', body, redirect: 'manual' });
+    expect(confirm.status).toBe(302);
+    const page = await (await fetch(confirm.headers.get('location')!)).text();
+    expect(page).toContain('授权成功');
+    await world.sandbox.settled();
+    await aApp.context.pushes.drain();
+    // A's api_query_auth was refused (B had spent the code); A found B's authorization and closed its row as done.
+    expect(world.sandbox.counters.get(QUERY_AUTH)).toBe(2);
+    const [push] = await base.listPushes(world.config.componentAppid, { infoType: 'authorized', limit: 1 });
+    expect(await base.getExchange(world.config.componentAppid, aApp.context.platform!.exchanges.key(new URL(confirm.headers.get('location')!).searchParams.get('auth_code')!, push!.createTime))).toMatchObject({ state: 'done', attempts: 1 });
+    expect(aLines.filter((l) => (l.level as number) >= 40)).toEqual([]);
+    expect(aLines).toContainEqual(expect.objectContaining({ level: 30, msg: 'authorization code exchanged by another instance; using its authorization', authorizerAppid: appid, source: 'push', errcode: 61009 }));
   });
 });
