@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { sqlitePath, type Config } from '../config.js';
@@ -8,6 +8,14 @@ import { WxOpenError } from '../errors.js';
 /** A second process on the SQLite file a running server owns. */
 export class DatabaseInUseError extends WxOpenError {
   readonly code = 'WXO_ERR_DATABASE_IN_USE';
+}
+
+/**
+ * Two sandbox-mode instances on one PostgreSQL database started their simulators at the same moment (neither saw
+ * the other's record): one simulated WeChat per database, so the later one stops; starting it again joins.
+ */
+export class SimulatorRaceError extends WxOpenError {
+  readonly code = 'WXO_ERR_SIMULATOR_RACE';
 }
 
 /** The directory that holds the database (and the server's files beside it) cannot be created. */
@@ -107,13 +115,38 @@ export function readServerRuntime(path: string): ServerRuntime | undefined {
   }
 }
 
-export function writeServerRuntime(path: string, runtime: ServerRuntime): void {
+/**
+ * Writes this process's record unless a live other process's is there, and returns that one's (a record without a
+ * simulator gives way to one with). The record stays
+ * the first live instance's (the one whose simulator the others share): a later instance that wrote over it took
+ * it away at its stop, and CLI commands and the next start then found no server and no simulator while the first
+ * still ran both. Created by a hard link of a complete file, so two instances cannot both win, and no reader sees
+ * half a record.
+ */
+export function claimServerRuntime(path: string, runtime: ServerRuntime): ServerRuntime | undefined {
   ensureDataDirectory(dirname(path));
   const tmp = `${path}.${process.pid}.tmp`;
   writeFileSync(tmp, `${JSON.stringify(runtime)}\n`);
-  renameSync(tmp, path);
+  try {
+    try {
+      linkSync(tmp, path);
+      return undefined;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const holder = readServerRuntime(path);
+    // The record names the simulator the others join: one that runs it replaces one started with --no-sandbox.
+    const outranks = runtime.sandboxUrl !== undefined && holder?.sandboxUrl === undefined;
+    if (holder !== undefined && holder.pid !== process.pid && !outranks) return holder;
+    // A crashed server's (or an unreadable) record: nobody uses it.
+    renameSync(tmp, path);
+    return undefined;
+  } finally {
+    rmSync(tmp, { force: true });
+  }
 }
 
+/** Only this process's record (or a dead one's): another live instance's stays while it runs. */
 export function removeServerRuntime(path: string): void {
   const r = existsSync(path) ? readServerRuntime(path) : undefined;
   if (r === undefined || r.pid === process.pid) rmSync(path, { force: true });

@@ -4,13 +4,14 @@ import { portOf, redactUrl, sqlitePath, type Config } from '../../config.js';
 import { ConfigError } from '../../errors.js';
 import type { Sandbox } from '../../sandbox/index.js';
 import {
+  claimServerRuntime,
   DatabaseInUseError,
   inUseMessage,
   instancePaths,
   readServerRuntime,
   removeServerRuntime,
+  SimulatorRaceError,
   tryLockDatabase,
-  writeServerRuntime,
   type InstanceLock,
   type ServerRuntime,
 } from '../../server/instance.js';
@@ -93,8 +94,15 @@ export function registerServeCommand(program: Command): void {
           throw listenFailure(err, config.adminHost, config.adminPort, 'WXOPEN_ADMIN_PORT');
         });
         const sandboxUrl = sandbox?.url ?? joined?.sandboxUrl;
-        writeServerRuntime(paths.runtime, { pid: process.pid, url: server.url, ...(sandboxUrl !== undefined && { sandboxUrl }), startedAt: new Date().toISOString() });
+        // A later instance leaves the first one's record alone (and so keeps it at its stop).
+        const holder = claimServerRuntime(paths.runtime, { pid: process.pid, url: server.url, ...(sandboxUrl !== undefined && { sandboxUrl }), startedAt: new Date().toISOString() });
+        if (holder?.sandboxUrl !== undefined && sandbox !== undefined) {
+          throw new SimulatorRaceError(
+            `the wxopen server pid ${holder.pid} (${holder.url}) started a simulated WeChat for this database at the same time (${holder.sandboxUrl}); one per database: start this one again to share it`,
+          );
+        }
       } catch (err) {
+        await admin?.close().catch(() => {});
         await sandbox?.close().catch(() => {});
         await server?.close().catch(() => {});
         lock?.release();
