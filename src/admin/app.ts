@@ -20,6 +20,7 @@ import { dashLang } from './dashboard/lang.js';
 import { messages } from '../i18n/index.js';
 import { errorPage } from '../server/pages/error-page.js';
 import { acceptsHtml, wantsPage } from '../server/pages/layout.js';
+import { databaseOutage } from '../store/outage.js';
 
 const UNAUTHORIZED = { error: 'unauthorized' };
 
@@ -139,11 +140,22 @@ export async function buildAdminApp(deps: AdminDeps, options: { auth?: AdminAuth
   app.setNotFoundHandler((req, reply) => {
     if (wantsPage(req) && !isApiPath(req.url)) {
       const lang = dashLang(req);
-      return reply.code(404).type('text/html; charset=utf-8').send(errorPage(lang, 'not_found', { againHref: '/', againText: messages(lang).toDashboard }));
+      return reply.code(404).type('text/html; charset=utf-8').send(errorPage(lang, 'dashboard_not_found', { againHref: '/', againText: messages(lang).toDashboard }));
     }
     return reply.code(404).send({ error: 'not_found' });
   });
+  const outage = databaseOutage(store, logger);
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string; validation?: unknown }, req, reply) => {
+    // Logged once per outage by the tracker; the operator is told what is wrong instead of 'internal'.
+    const unavailable = outage.failed(error);
+    if (unavailable) {
+      if (wantsPage(req) && !isApiPath(req.url)) {
+        const lang = dashLang(req);
+        const again = req.method === 'GET' || req.method === 'HEAD' ? req.url : returnPath(req);
+        return reply.code(503).type('text/html; charset=utf-8').send(errorPage(lang, 'database_unavailable', { code: unavailable.code, againHref: again, againText: messages(lang).tryAgain }));
+      }
+      return reply.code(503).send({ error: unavailable.code, message: unavailable.detail });
+    }
     if (error instanceof WxOpenError) {
       if (error.statusCode >= 500 && error.statusCode !== 501 && error.statusCode !== 503) logger.warn({ code: error.code, url: req.url.split('?')[0] }, error.detail);
       // WeChat's errcode (85064, 85065…) and a deploy's validation issues ride along for API clients.

@@ -6,6 +6,7 @@ import { WeChatApiError } from '../errors.js';
 import type { AuditEvent } from '../messages/types.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { FleetTargetRecord, Store } from '../store/types.js';
+import { databaseOutage } from '../store/outage.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { FleetNotFoundError, FleetStateError, FleetTemplateCheckError, FleetValidationError } from './errors.js';
@@ -345,7 +346,8 @@ export class Fleet extends EventEmitter {
           try {
             await this.scanOnce();
           } catch (err) {
-            this.o.logger.warn(errorFields(err), 'fleet scan failed; retrying at the next interval');
+            // A database outage is logged once for the whole process (and once when it ends), not every scan.
+            if (!databaseOutage(this.o.store, this.o.logger).failed(err)) this.o.logger.warn(errorFields(err), 'fleet scan failed; retrying at the next interval');
           }
         } while (this.rescan && this.queue);
       } finally {

@@ -52,9 +52,17 @@ export const en: Messages = {
     link_used: { title: 'Link already used', what: 'This authorization link was already used for another authorization.', todo: 'Start again from the authorization page.' },
     internal: { title: 'Something went wrong', what: 'The platform failed to handle the request.', todo: 'Try again later; if it persists, contact the platform operator.' },
     not_found: { title: 'Page not found', what: 'There is no page at this address.', todo: 'Check the address, or start from the authorization page.' },
+    // The operator listener's: an operator has no authorization page to start from.
+    dashboard_not_found: { title: 'Page not found', what: 'There is no page at this address.', todo: 'Check the address, or start from the dashboard overview.' },
+    database_unavailable: {
+      title: 'The database is unreachable',
+      what: 'The platform cannot reach its database, so it cannot read or save anything right now.',
+      todo: 'Check that the database is running and reachable from this server (/healthz says more). No restart is needed: reload this page once it is back.',
+    },
   },
   startAgain: 'Start the authorization again',
   toAuthorize: 'Go to the authorization page',
+  tryAgain: 'Try again',
   toDashboard: 'Back to the dashboard',
   errorCode: 'Error code',
   loginTitle: 'Operator sign-in',

@@ -52,9 +52,16 @@ export const zhCN = {
     link_used: { title: '链接已使用', what: '这个授权链接已经用于另一次授权。', todo: '请从授权页重新开始。' },
     internal: { title: '出错了', what: '平台处理请求时出错。', todo: '请稍后重试；若一直如此，请联系平台运营方。' },
     not_found: { title: '页面不存在', what: '这个地址上没有页面。', todo: '请检查地址，或从授权页开始。' },
+    dashboard_not_found: { title: '页面不存在', what: '这个地址上没有页面。', todo: '请检查地址，或从运营后台概览开始。' },
+    database_unavailable: {
+      title: '无法连接数据库',
+      what: '平台连不上它的数据库，暂时无法读取或保存任何数据。',
+      todo: '请检查数据库是否在运行、本服务器能否访问到它（/healthz 有详情）。无需重启：数据库恢复后刷新本页即可。',
+    },
   } as Record<string, { title: string; what: string; todo: string }>,
   startAgain: '重新开始授权',
   toAuthorize: '前往授权页',
+  tryAgain: '重试',
   toDashboard: '返回运营后台',
   errorCode: '错误代码',
   // Operator: login and dashboard

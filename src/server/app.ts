@@ -25,6 +25,7 @@ import { errorPage } from './pages/error-page.js';
 import { wantsPage } from './pages/layout.js';
 import { requestLang } from './pages/respond.js';
 import { errorFields } from '../util/log-error.js';
+import { databaseOutage } from '../store/outage.js';
 
 export interface BuildAppOptions {
   config: Config;
@@ -153,12 +154,16 @@ export async function buildApp(options: BuildAppOptions): Promise<WxOpenApp> {
     return reply.code(404).send({ error: 'WXO_ERR_NOT_FOUND', message: `no route ${method} ${path}` });
   });
 
+  // A database outage is logged once by the tracker, and answered with what it is rather than 'internal'.
+  const outage = databaseOutage(options.store, logger);
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
     const status = error.statusCode ?? 500;
     if (request.url.startsWith('/wechat/') && status === 413) {
       const a = handlers.tooLarge(request.url.startsWith('/wechat/component') ? 'component' : 'authorizer', () => request.ip);
       return reply.code(a.status).type(a.contentType).send(a.body);
     }
+    const unavailable = outage.failed(error);
+    if (unavailable) return reply.code(503).send({ error: unavailable.code, message: unavailable.detail });
     if (status >= 500) {
       logger.error({ err: error, url: request.url }, 'request failed');
       return reply.code(status === 500 ? 503 : status).send({ error: 'WXO_ERR_INTERNAL', message: 'temporarily unavailable' });

@@ -105,6 +105,8 @@ export type StoreDialect = 'sqlite' | 'postgres';
 /** The one persistence interface; adapters pass `storeContract` in `store/testing`. */
 export interface Store extends TicketStore, PushStore, CredentialStore, ExchangeStore, MessageStore, ApiStore, AdminStore, FleetStore {
   readonly dialect: StoreDialect;
+  /** Where it is, for messages: `host:port/database` or a file path, never credentials. */
+  readonly location?: string;
   /** Applies pending migrations; idempotent and safe to run from several processes at once. */
   migrate(): Promise<void>;
   /** Cheap reachability check for /healthz. */

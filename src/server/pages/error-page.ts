@@ -13,7 +13,9 @@ export type PageErrorKind =
   | 'state_invalid'
   | 'link_used'
   | 'internal'
-  | 'not_found';
+  | 'not_found'
+  | 'dashboard_not_found'
+  | 'database_unavailable';
 
 export const PAGE_ERROR_STATUS: Record<PageErrorKind, number> = {
   bad_request: 400,
@@ -27,7 +29,12 @@ export const PAGE_ERROR_STATUS: Record<PageErrorKind, number> = {
   link_used: 400,
   internal: 500,
   not_found: 404,
+  dashboard_not_found: 404,
+  database_unavailable: 503,
 };
+
+/** Pages that are not about an authorization: their title is only their own. */
+const OWN_TITLE: ReadonlySet<PageErrorKind> = new Set(['not_found', 'dashboard_not_found', 'database_unavailable']);
 
 /** What a merchant should be told about a failure while authorizing. */
 export function pageErrorKind(err: unknown): { kind: PageErrorKind; code?: string } {
@@ -50,8 +57,7 @@ export function errorPage(lang: Lang, kind: PageErrorKind, options: { code?: str
   const m = messages(lang);
   const e = m.errors[kind] ?? m.errors.internal!;
   const again = options.againHref ?? '/authorize';
-  // A page nobody asked for is not an authorization that failed: its title is only its own.
-  const title = kind === 'not_found' ? e.title : `${e.title} · ${m.errorTitle}`;
+  const title = OWN_TITLE.has(kind) ? e.title : `${e.title} · ${m.errorTitle}`;
   return shell(
     lang,
     title,

@@ -41,6 +41,7 @@ export class KyselyStore implements Store {
   constructor(
     readonly db: Kysely<Database>,
     readonly dialect: StoreDialect,
+    readonly location?: string,
   ) {}
 
   onConnectionError(listener: (err: Error) => void): void {

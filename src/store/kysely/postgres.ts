@@ -2,6 +2,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { KyselyStore } from './kysely-store.js';
 import type { Database } from './schema.js';
+import { postgresLocation } from '../unavailable.js';
 
 export interface PostgresStoreOptions {
   connectionString: string;
@@ -38,7 +39,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
         oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
     },
   });
-  const store = new KyselyStore(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), 'postgres');
+  const store = new KyselyStore(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), 'postgres', postgresLocation(options.connectionString));
   // An idle connection dropped by a failover or a proxy is emitted on the pool, and a checked-out
   // client's on the client (pg-pool removes its own listener at checkout): without listeners either
   // one ends the process with "Unhandled 'error' event". The query that was running already failed.

@@ -84,8 +84,8 @@ export class SqliteStore extends KyselyStore {
     /** WAL checkpoints off the event loop (file databases in WAL mode). */
     private readonly checkpointer: WalCheckpointer | undefined,
   ) {
-    super(db, 'sqlite');
     const path = raw.memory ? undefined : resolve(raw.name);
+    super(db, 'sqlite', path);
     const st = path === undefined ? undefined : statSync(path, { throwIfNoEntry: false });
     this.opened = path !== undefined && st ? { path, dev: st.dev, ino: st.ino } : undefined;
   }
