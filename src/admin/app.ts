@@ -33,6 +33,11 @@ export function isApiPath(url: string): boolean {
   return path === '/api' || path.startsWith('/api/') || path === '/docs/json' || path === '/docs/yaml';
 }
 
+/** The plugin's policy with inline styles allowed (style-src only: no other directive changes). */
+export function docsCsp(header: string): string {
+  return header.replace(/style-src ([^;]*)/, (_all, sources: string) => `style-src ${sources.trim()} 'unsafe-inline'`);
+}
+
 function bearerOf(req: FastifyRequest): string | undefined {
   const h = req.headers.authorization;
   if (typeof h !== 'string') return undefined;
@@ -192,7 +197,9 @@ export async function buildAdminApp(deps: AdminDeps, options: { auth?: AdminAuth
       ],
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  // Swagger UI applies inline styles as it renders (its policy from the plugin blocked one: a console error on every
+  // visit). Inline styles only, and only on /docs; scripts keep the plugin's strict script-src, other pages their own.
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, transformStaticCSP: docsCsp });
 
   await app.register(async (scope) => authorizerApi(scope, context));
   await app.register(async (scope) => tokenApi(scope, context));

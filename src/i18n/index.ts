@@ -41,6 +41,19 @@ export function ago(m: Messages, ms: number, now: number): string {
   return m.agoHours((s / 3600).toFixed(1));
 }
 
+/**
+ * An instant as the server's local wall-clock time with its UTC offset ("2026-12-04 04:13:37 UTC+08:00"): the
+ * absolute time behind a relative one, for a title attribute.
+ */
+export function localStamp(ms: number): string {
+  const d = new Date(ms);
+  const p = (n: number) => String(n).padStart(2, '0');
+  const off = -d.getTimezoneOffset();
+  const sign = off < 0 ? '-' : '+';
+  const abs = Math.abs(off);
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())} UTC${sign}${p(Math.floor(abs / 60))}:${p(abs % 60)}`;
+}
+
 export function inTime(m: Messages, ms: number, now: number): string {
   const s = Math.round((ms - now) / 1000);
   if (s <= 0) return m.expired;

@@ -118,6 +118,13 @@ describe('an address that is not a page, opened in a browser', () => {
     const body = await page.text();
     expect(body).toContain('页面不存在');
     expect(body).toContain('<a class="button" href="/">返回运营后台</a>');
+    // An operator has no authorization page to start from: the way on is the dashboard overview.
+    expect(body).toContain('请检查地址，或从运营后台概览开始。');
+    expect(body).not.toContain('授权页');
+    const en = await w.api('/no-such-page', { headers: { ...BROWSER, 'accept-language': 'en' } });
+    const enBody = await en.text();
+    expect(enBody).toContain('Check the address, or start from the dashboard overview.');
+    expect(enBody).not.toContain('authorization page');
 
     const json = await w.api('/no-such-page');
     expect(json.status).toBe(404);

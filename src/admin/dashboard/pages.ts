@@ -1,5 +1,5 @@
 import { fleetMessages } from '../../i18n/fleet.js';
-import { ago, inTime, messages, permissionName, type Lang, type Messages } from '../../i18n/index.js';
+import { ago, inTime, localStamp, messages, permissionName, type Lang, type Messages } from '../../i18n/index.js';
 import type { AuthorizerRecord, StoredMessage, StoredPush } from '../../store/types.js';
 import { esc, shell } from '../../server/pages/layout.js';
 import type { ReconcileReport } from '../reconcile.js';
@@ -24,6 +24,22 @@ export function loginPage(lang: Lang, o: { next?: string; failed?: boolean; expi
 <p><label>${esc(m.loginToken)}<br><input type="password" name="token" autocomplete="current-password" required style="width:100%"></label></p>
 <p><button type="submit">${esc(m.loginButton)}</button></p></form></div>`,
     { narrow: true },
+  );
+}
+
+/** A relative time as the other pages show it, the exact local time on hover and machine-readable. */
+function when(m: Messages, ms: number, now: number): string {
+  return `<time datetime="${esc(new Date(ms).toISOString())}" title="${esc(localStamp(ms))}">${esc(ago(m, ms, now))}</time>`;
+}
+
+/** An appid with no record: the operator followed an old link or mistyped it. */
+export function authorizerMissingPage(i: { lang: Lang; nav: string; appid: string }): string {
+  const m = messages(i.lang);
+  return shell(
+    i.lang,
+    `${m.authorizerMissingTitle} · wxopen`,
+    `<h1>${esc(m.authorizerMissingTitle)}</h1><p class="alert" id="authorizer-missing">${esc(m.authorizerMissing(i.appid))}</p><p class="muted">${esc(m.authorizerMissingHelp)}</p><p><a class="button" href="/">${esc(m.backToList)}</a></p>`,
+    { nav: i.nav },
   );
 }
 
@@ -127,7 +143,7 @@ export function authorizerPage(i: { lang: Lang; nav: string; now: number; record
     `${name} · wxopen`,
     `${i.notice ? `<p class="notice">${esc(i.notice)}</p>` : ''}${i.error ? `<p class="alert">${esc(m.actionFailed)}${esc(i.error)}</p>` : ''}
 <div class="account">${head}<div><h1 id="account-name">${esc(name)}</h1><code>${esc(r.authorizerAppid)}</code> <span class="${STATUS_CLASS[r.status] ?? ''}">${esc(m.status[r.status] ?? r.status)}</span>${r.statusReason ? ` <small>(${esc(r.statusReason)})</small>` : ''}</div></div>
-<h2>${esc(m.profile)}</h2><table>${field(m.kind, accountType(r) === 'miniprogram' ? m.accountKind.miniprogram : accountType(r) === 'official' ? m.accountKind.official : '')}${field(m.principal, info.principal_name)}${field(m.userName, info.user_name)}${field('alias', info.alias)}${field(m.authorizedAt, new Date(r.authorizedAt).toISOString())}</table>
+<h2>${esc(m.profile)}</h2><table>${field(m.kind, accountType(r) === 'miniprogram' ? m.accountKind.miniprogram : accountType(r) === 'official' ? m.accountKind.official : '')}${field(m.principal, info.principal_name)}${field(m.userName, info.user_name)}${field('alias', info.alias)}<tr><th>${esc(m.authorizedAt)}</th><td id="authorized-at">${when(m, r.authorizedAt, i.now)}</td></tr></table>
 <h2>${esc(m.permissions)}</h2><p id="permissions">${perms(m, i.lang, r.funcInfo)}</p>
 <h2>${esc(m.tokenExpiry)}</h2><p>${r.accessExpiresAt === null ? esc(m.tokenNone) : esc(inTime(m, r.accessExpiresAt, i.now))}</p>
 <form method="post" action="/authorizers/${esc(r.authorizerAppid)}/refresh"><input type="hidden" name="csrf" value="${esc(i.csrf)}"><button type="submit">${esc(m.forceRefresh)}</button></form>

@@ -6,7 +6,7 @@ import { OPERATOR_KEY_ID, SCOPES, type Principal } from '../credentials.js';
 import { SESSION_COOKIE, safeNext, sameOrigin, sameToken, sessionCookie } from '../session.js';
 import { allAuthorizers, matches, type AccountType } from '../views.js';
 import { dashLang, LANG_COOKIE } from './lang.js';
-import { authorizerPage, loginPage, messagePage, nav, overviewPage, sandboxPage } from './pages.js';
+import { authorizerMissingPage, authorizerPage, loginPage, messagePage, nav, overviewPage, sandboxPage } from './pages.js';
 
 type Form = Record<string, string | undefined>;
 
@@ -93,7 +93,7 @@ export async function dashboardRoutes(app: FastifyInstance, ctx: AdminContext): 
   app.get<{ Params: { appid: string } }>('/authorizers/:appid', { config: { access: 'session' }, schema: hide }, async (req, reply) => {
     const lang = dashLang(req);
     const record = await store.getAuthorizer(c, req.params.appid);
-    if (!record) return reply.code(404).type('text/html; charset=utf-8').send(messagePage(lang, '404', req.params.appid));
+    if (!record) return reply.code(404).type('text/html; charset=utf-8').send(authorizerMissingPage({ lang, nav: navFor(req), appid: req.params.appid }));
     const [allPushes, recentMessages] = await Promise.all([store.listPushes(c, { limit: 500 }), store.listMessages(c, { authorizerAppid: record.authorizerAppid, limit: 20 })]);
     const pushes = allPushes.filter((p) => p.authorizerAppid === record.authorizerAppid).slice(0, 20);
     const q = req.query as Form;
