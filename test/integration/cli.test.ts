@@ -93,6 +93,10 @@ describe('wxopen CLI', { timeout: 300_000 }, () => {
     expect((await fetch(`http://127.0.0.1:${sandboxPort}/sandbox/admin/accounts`)).status).toBe(401);
     expect(out).toContain(`authorize a merchant  http://localhost:${port}/authorize`);
     expect(out).toMatch(new RegExp(`WeChat sandbox +http://127\\.0\\.0\\.1:${sandboxPort} \\(\\d+ simulated accounts`));
+    // A browser opens the dashboard's sandbox page; the simulator's admin API is on the sandbox port, for programs.
+    expect(out).toContain(`sandbox controls      http://127.0.0.1:${adminPort}/sandbox (dashboard); API http://127.0.0.1:${sandboxPort}/sandbox/admin (Bearer admin token)`);
+    expect((await fetch(`http://127.0.0.1:${sandboxPort}/sandbox/admin`, { headers: bearer })).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${adminPort}/sandbox/admin`, { headers: bearer })).status).toBe(404);
     // The sandbox pushed a ticket on start.
     for (let i = 0; i < 50 && !(await (await fetch(`http://127.0.0.1:${port}/healthz`)).text()).includes('"fresh"'); i++) await new Promise((r) => setTimeout(r, 100));
     const component = cli(['token', 'component', '--json'], env);

@@ -187,7 +187,9 @@ function banner(config: Config, url: string, sandbox: Sandbox | undefined, state
   } else lines.push(`  admin token           ${admin.tokenSource === 'config' ? 'from WXOPEN_ADMIN_TOKEN' : 'stored hashed (`wxopen admin reset-token` to replace it)'}`);
   if (sandbox) {
     lines.push(
-      `  WeChat sandbox        ${sandbox.url} (${sandbox.accounts.length} simulated accounts; admin: ${sandbox.url}/sandbox/admin)`,
+      `  WeChat sandbox        ${sandbox.url} (${sandbox.accounts.length} simulated accounts)`,
+      // The simulator's admin API answers JSON 401 to a browser: the link to open is the dashboard's page.
+      `  sandbox controls      ${admin.url}/sandbox (dashboard); API ${sandbox.url}/sandbox/admin (Bearer admin token)`,
       `  sandbox state         ${stateFile}`,
     );
   } else if (joined?.sandboxUrl !== undefined) {
