@@ -77,7 +77,9 @@ describe('wxopen keys and wxopen authorizers sync, from a subdirectory of a proj
       [['keys', 'create', '--name', 'x', '--authorizer', 'foo'], notAppid('foo', '--authorizer')],
     ] as const) {
       const r = await wxopen([...args], { cwd: sub });
-      expect([args.join(' '), r.status, oneLine(r.stderr), r.stdout]).toEqual([args.join(' '), 1, line, '']);
+      // With --json the same failure is a JSON object on stdout too; without it stdout stays empty.
+      const json = (args as readonly string[]).includes('--json') ? `${JSON.stringify({ error: 'WXO_ERR_USAGE', message: line.slice('wxopen: '.length, -' (WXO_ERR_USAGE)'.length) })}\n` : '';
+      expect([args.join(' '), r.status, oneLine(r.stderr), r.stdout]).toEqual([args.join(' '), 1, line, json]);
     }
     // An appid that has not authorized the platform is still told apart from a typo.
     const absent = await wxopen(['token', 'authorizer', 'wx0000000000000000'], { cwd: sub });
