@@ -14,7 +14,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startSandbox, type SandboxAccount } from '../src/sandbox/index.js';
+import { DEFAULT_SANDBOX_COMPONENT, startSandbox, type SandboxAccount } from '../src/sandbox/index.js';
 import { createWxOpen } from '../src/server/create.js';
 
 const env = process.env;
@@ -33,6 +33,8 @@ function accounts(n: number): SandboxAccount[] {
 
 const dir = mkdtempSync(join(tmpdir(), 'wxopen-bench-fleet-'));
 const sandbox = await startSandbox({
+  // Not the public demo Token/EncodingAESKey: the platform runs in real mode, which refuses them.
+  component: { ...DEFAULT_SANDBOX_COMPONENT, token: 'benchFleetToken42', encodingAesKey: 'YmVuY2hmbGVldGVuY29kaW5nYWVza2V5Zm9yd3hvcGV' },
   ticketIntervalMs: 0,
   auditDelaySeconds: 0,
   auditQuotaPerMonth: 1_000_000,

@@ -258,14 +258,25 @@ export function loadConfig(env?: Env, options: LoadConfigOptions = {}): Config {
   for (const key of Object.keys(merged)) if (merged[key] === '') delete merged[key];
   const issues: { variable: string; problem: string }[] = [];
   const given = CREDENTIALS.filter((k) => merged[k] !== undefined);
+  // Variables an issue above already names, so the schema does not report them again.
+  const named = new Set<string>();
   const explicit = merged.WXOPEN_MODE;
   if (explicit !== undefined && explicit !== 'sandbox' && explicit !== 'real') issues.push({ variable: 'WXOPEN_MODE', problem: 'must be sandbox or real' });
   const mode: ConfigMode = explicit === 'sandbox' ? 'sandbox' : explicit === 'real' || given.length > 0 ? 'real' : 'sandbox';
   if (mode === 'real') {
-    for (const missing of CREDENTIALS.filter((k) => merged[k] === undefined)) {
-      const why = given.length > 0 ? `when ${given[0]} is set` : 'when WXOPEN_MODE=real';
-      issues.push({ variable: missing, problem: `is required ${why} (set all of ${CREDENTIALS.join(', ')}, or none for sandbox mode)` });
+    const missing = CREDENTIALS.filter((k) => merged[k] === undefined);
+    if (explicit === 'real') {
+      for (const m of missing) issues.push({ variable: m, problem: `is required when WXOPEN_MODE=real (set all of ${CREDENTIALS.join(', ')}, or none for sandbox mode)` });
+    } else if (missing.length > 0) {
+      for (const m of missing) named.add(m);
+      // One line: five copies of the same sentence hid that it was WXOPEN_PUBLIC_URL alone that left the sandbox.
+      const also = missing.length > 1 ? `, and so ${missing.length > 2 ? 'are' : 'is'} ${missing.slice(1).join(', ')}` : '';
+      issues.push({
+        variable: missing[0]!,
+        problem: `is required${also}: setting ${given.join(', ')} selects real mode (any of ${CREDENTIALS.join(', ')} does), which needs them all; to keep the sandbox with your overrides set WXOPEN_MODE=sandbox`,
+      });
     }
+    issues.push(...demoSecretIssues(merged));
   } else {
     if (explicit !== 'sandbox' && merged.NODE_ENV === 'production') {
       issues.push({
@@ -291,7 +302,7 @@ export function loadConfig(env?: Env, options: LoadConfigOptions = {}): Config {
   }
   const result = schema.safeParse(merged);
   if (!result.success) {
-    const seen = new Set(issues.map((i) => i.variable));
+    const seen = new Set([...named, ...issues.map((i) => i.variable)]);
     for (const issue of result.error.issues) {
       const variable = String(issue.path[0] ?? 'config');
       if (seen.has(variable)) continue;
@@ -346,6 +357,40 @@ export function loadConfig(env?: Env, options: LoadConfigOptions = {}): Config {
     platformName: c.WXOPEN_PLATFORM_NAME,
     reconcileIntervalHours: c.WXOPEN_RECONCILE_INTERVAL_HOURS,
   };
+}
+
+/**
+ * The demo values are printed by `wxopen sandbox` and published in the source: in real mode they would seal
+ * tokens under a public key (WXOPEN_SECRET_KEY) or let anyone sign and encrypt pushes (Token, EncodingAESKey).
+ * A demo key among WXOPEN_PREVIOUS_SECRET_KEYS stays allowed: it only opens rows sealed before the switch,
+ * which are re-sealed under the new key as they are read, and refusing it would strand them.
+ * Previous EncodingAESKeys get no such allowance: pushes are not stored, so the demo one only lets forged pushes in.
+ */
+function demoSecretIssues(merged: Env): { variable: string; problem: string }[] {
+  const issues: { variable: string; problem: string }[] = [];
+  if (merged.WXOPEN_SECRET_KEY?.toLowerCase() === SANDBOX_DEFAULTS.WXOPEN_SECRET_KEY) {
+    issues.push({
+      variable: 'WXOPEN_SECRET_KEY',
+      problem: 'is the public demo key of the sandbox, not allowed in real mode: generate your own with `openssl rand -hex 32` (moving off it, list the demo key in WXOPEN_PREVIOUS_SECRET_KEYS so stored secrets still open)',
+    });
+  }
+  if (merged.WXOPEN_TOKEN === SANDBOX_DEFAULTS.WXOPEN_TOKEN) {
+    issues.push({
+      variable: 'WXOPEN_TOKEN',
+      problem: 'is the public demo Token of the sandbox, not allowed in real mode: set the Token of your platform (open.weixin.qq.com → 第三方平台 → 开发资料), e.g. one from `openssl rand -hex 16`',
+    });
+  }
+  const aesKeys = [merged.WXOPEN_ENCODING_AES_KEY, ...(merged.WXOPEN_PREVIOUS_ENCODING_AES_KEYS ?? '').split(',').map((k) => k.trim())];
+  for (const [i, variable] of ['WXOPEN_ENCODING_AES_KEY', 'WXOPEN_PREVIOUS_ENCODING_AES_KEYS'].entries()) {
+    const found = i === 0 ? aesKeys[0] === SANDBOX_DEFAULTS.WXOPEN_ENCODING_AES_KEY : aesKeys.slice(1).includes(SANDBOX_DEFAULTS.WXOPEN_ENCODING_AES_KEY);
+    if (found) {
+      issues.push({
+        variable,
+        problem: `${i === 0 ? 'is' : 'holds'} the public demo EncodingAESKey of the sandbox, not allowed in real mode: set the EncodingAESKey of your platform (open.weixin.qq.com → 第三方平台 → 开发资料, 43 letters or digits)`,
+      });
+    }
+  }
+  return issues;
 }
 
 /** `sqlite:<relative path>` → `sqlite:<absolute path>` against `baseDir`, so every process opens the same file. */

@@ -6,6 +6,7 @@ import type { Logger } from '../../src/util/logger.js';
 import { buildXml } from '../../src/xml/build.js';
 import { captureLogger } from './logs.js';
 import { freePorts } from './ports.js';
+import { TEST_COMPONENT } from './component.js';
 
 /** A host framework listening on a loopback port with wxopen's adapter mounted. */
 export interface Mounted {
@@ -55,7 +56,7 @@ export async function startAdapterWorld(
   open: (config: ConfigInput, logger: Logger) => Promise<WxOpen>,
   mount: (wx: WxOpen, port: number) => Promise<Mounted>,
 ): Promise<AdapterWorld> {
-  const sandbox = await startSandbox({ ticketIntervalMs: 0 });
+  const sandbox = await startSandbox({ component: TEST_COMPONENT, ticketIntervalMs: 0 });
   const { logger, lines } = captureLogger('info');
   const wx = await open(sandboxConfig(sandbox), logger);
   const mounted = await mountOnFreePort(wx, mount);

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { SandboxAccount } from '../../src/sandbox/accounts.js';
 import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox/index.js';
 import { createWxOpen, type CreateWxOpenOptions, type WxOpen } from '../../src/server/create.js';
+import { TEST_COMPONENT } from './component.js';
 
 const FOOD = { first_class: '餐饮服务', second_class: '点餐平台', first_id: 220, second_id: 221 };
 
@@ -57,7 +58,7 @@ export async function startFleetWorld(o: {
   wx?: Omit<CreateWxOpenOptions, 'config'>;
 }): Promise<FleetWorld> {
   const accounts = fleetAccounts(o.n);
-  const sandbox = await startSandbox({ ticketIntervalMs: 0, auditQuotaPerMonth: 100_000, quotas: { '*': 1_000_000 }, accounts, ...o.sandbox });
+  const sandbox = await startSandbox({ component: TEST_COMPONENT, ticketIntervalMs: 0, auditQuotaPerMonth: 100_000, quotas: { '*': 1_000_000 }, accounts, ...o.sandbox });
   const wx = await createWxOpen({ config: platformEnv(sandbox, o.env), clock: sandbox.clock, ...o.wx });
   await wx.listen({ port: 0, host: '127.0.0.1' });
   wx.config.publicUrl = wx.url!;

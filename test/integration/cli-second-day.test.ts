@@ -149,7 +149,7 @@ describe('the second day: restart, a second process, the CLI from anywhere in th
     const elsewhere = mkdtempSync(join(tmpdir(), 'wxopen-elsewhere-'));
     // Nor does any other command that works on the project's data, reading or writing.
     for (const args of [['token', 'component'], ['keys', 'list'], ['keys', 'create', '--name', 'x', '--scope', 'tokens:read'], ['admin', 'reset-token'], ['deploy', 'list'], ['templates', 'list']]) {
-      const lost = await wxopen(args, { cwd: elsewhere, env: args[0] === 'admin' ? { ...SANDBOX_DEFAULTS, WXOPEN_PUBLIC_URL: 'https://wx.example.com' } : {} });
+      const lost = await wxopen(args, { cwd: elsewhere, env: args[0] === 'admin' ? { ...SANDBOX_DEFAULTS, WXOPEN_TOKEN: 'elsewhereToken', WXOPEN_ENCODING_AES_KEY: 'b'.repeat(43), WXOPEN_SECRET_KEY: 'ef'.repeat(32), WXOPEN_PUBLIC_URL: 'https://wx.example.com' } : {} });
       expect(lost.status, args.join(' ')).toBe(1);
       expect(oneLine(lost.stderr), args.join(' ')).toMatch(/^wxopen: no database at .*wxopen-elsewhere-.*\/data\/wxopen\.db .*\(WXO_ERR_DATABASE_MISSING\)$/);
       expect(existsSync(join(elsewhere, 'data/wxopen.db')), args.join(' ')).toBe(false);
@@ -170,11 +170,8 @@ describe('token --force obtains a new token, then swaps; --json is data', { time
     await w.sandbox.authorize(MP, [17, 18]);
     await w.settle();
     env = {
-      WXOPEN_COMPONENT_APPID: SANDBOX_DEFAULTS.WXOPEN_COMPONENT_APPID,
-      WXOPEN_COMPONENT_SECRET: SANDBOX_DEFAULTS.WXOPEN_COMPONENT_SECRET,
-      WXOPEN_TOKEN: SANDBOX_DEFAULTS.WXOPEN_TOKEN,
-      WXOPEN_ENCODING_AES_KEY: SANDBOX_DEFAULTS.WXOPEN_ENCODING_AES_KEY,
-      WXOPEN_SECRET_KEY: SANDBOX_DEFAULTS.WXOPEN_SECRET_KEY,
+      // The world's data is sealed under the demo key, which only sandbox mode accepts; it takes these overrides.
+      WXOPEN_MODE: 'sandbox',
       WXOPEN_PUBLIC_URL: w.url,
       WXOPEN_API_BASE: w.sandbox.url,
       WXOPEN_API_BACKUP_BASES: w.sandbox.url,
@@ -191,7 +188,7 @@ describe('token --force obtains a new token, then swaps; --json is data', { time
 
   it('component: --force in a fresh process gives a different token; unreachable WeChat leaves the stored one valid', async () => {
     const c1 = json(await wxopen(['token', 'component', '--json'], { cwd, env }));
-    expect(c1).toMatchObject({ componentAppid: env.WXOPEN_COMPONENT_APPID, accessToken: expect.any(String), expiresAt: expect.stringMatching(ISO), obtainedAt: expect.stringMatching(ISO) });
+    expect(c1).toMatchObject({ componentAppid: SANDBOX_DEFAULTS.WXOPEN_COMPONENT_APPID, accessToken: expect.any(String), expiresAt: expect.stringMatching(ISO), obtainedAt: expect.stringMatching(ISO) });
     expect(c1.expiresIn).toBeGreaterThan(7000);
     const c2 = json(await wxopen(['token', 'component', '--force', '--json'], { cwd, env }));
     expect(c2.accessToken).not.toBe(c1.accessToken);
@@ -202,7 +199,7 @@ describe('token --force obtains a new token, then swaps; --json is data', { time
     expect(oneLine(down.stderr)).toMatch(/^wxopen: .*ECONNREFUSED/);
     const kept = json(await wxopen(['token', 'component', '--json'], { cwd, env }));
     expect(kept.accessToken).toBe(c2.accessToken);
-    const used = await sandboxCall(w.sandbox.url, '/cgi-bin/component/api_create_preauthcode', { component_access_token: String(kept.accessToken) }, { component_appid: env.WXOPEN_COMPONENT_APPID });
+    const used = await sandboxCall(w.sandbox.url, '/cgi-bin/component/api_create_preauthcode', { component_access_token: String(kept.accessToken) }, { component_appid: SANDBOX_DEFAULTS.WXOPEN_COMPONENT_APPID });
     expect(used).toMatchObject({ pre_auth_code: expect.any(String) });
   });
 

@@ -37,6 +37,21 @@ describe('wxopen CLI', { timeout: 300_000 }, () => {
     expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^wxopen: invalid configuration: WXOPEN_ENCODING_AES_KEY must be 43 characters/)]);
   });
 
+  it('serve and doctor refuse the sandbox block pasted into real mode, naming each demo value', () => {
+    const pasted = { NODE_ENV: 'production', WXOPEN_COMPONENT_APPID: 'wx1234567890abcdef', WXOPEN_COMPONENT_SECRET: 'x'.repeat(32), WXOPEN_TOKEN: 'wxopensandboxtoken', WXOPEN_ENCODING_AES_KEY: 'c2FuZGJveGVuY29kaW5nYWVza2V5Zm9yd3hvcGVuMDA', WXOPEN_PUBLIC_URL: 'https://a.example', WXOPEN_SECRET_KEY: '5a'.repeat(32), WXOPEN_DATABASE_URL: `sqlite:${join(mkdtempSync(join(tmpdir(), 'wxopen-demo-')), 'wx.db')}` };
+    const r = cli(['serve', '--port', '0'], pasted);
+    expect(r.status).toBe(78);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^wxopen: invalid configuration: WXOPEN_SECRET_KEY is the public demo key of the sandbox, not allowed in real mode: generate your own with `openssl rand -hex 32`/),
+      expect.stringMatching(/^wxopen: invalid configuration: WXOPEN_TOKEN is the public demo Token/),
+      expect.stringMatching(/^wxopen: invalid configuration: WXOPEN_ENCODING_AES_KEY is the public demo EncodingAESKey/),
+    ]);
+    const d = cli(['doctor', '--json'], pasted);
+    expect(d.status).not.toBe(0);
+    const config = (JSON.parse(d.stdout) as { checks: { id: string; status: string; message: string }[] }).checks.find((c) => c.id === 'config');
+    expect(config).toMatchObject({ status: 'fail', message: expect.stringMatching(/WXOPEN_SECRET_KEY is the public demo key/) });
+  });
+
   it('serve starts, prints its URLs, and `dev push-ticket` gets success and a stored ticket', { timeout: 120_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wxopen-cli-'));
     const db = `sqlite:${join(dir, 'wx.db')}`;

@@ -46,9 +46,10 @@ const wxopenServices = Object.entries(compose.services).filter(([, s]) => s.buil
 const dotEnv: Record<string, string> = {
   WXOPEN_COMPONENT_APPID: SANDBOX_DEFAULTS.WXOPEN_COMPONENT_APPID,
   WXOPEN_COMPONENT_SECRET: SANDBOX_DEFAULTS.WXOPEN_COMPONENT_SECRET,
-  WXOPEN_TOKEN: SANDBOX_DEFAULTS.WXOPEN_TOKEN,
-  WXOPEN_ENCODING_AES_KEY: SANDBOX_DEFAULTS.WXOPEN_ENCODING_AES_KEY,
-  WXOPEN_SECRET_KEY: SANDBOX_DEFAULTS.WXOPEN_SECRET_KEY,
+  // Not the demo Token, EncodingAESKey and key: real mode refuses those.
+  WXOPEN_TOKEN: 'deployTestToken',
+  WXOPEN_ENCODING_AES_KEY: 'ZGVwbG95dGVzdGVuY29kaW5nYWVza2V5Zm9yd3hvcGV',
+  WXOPEN_SECRET_KEY: 'de'.repeat(32),
   WXOPEN_PUBLIC_URL: 'https://wx.example.com',
   WXOPEN_ADMIN_TOKEN: 'operator-token-for-the-deploy-test',
   POSTGRES_PASSWORD: 'pw',

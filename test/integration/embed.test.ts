@@ -4,6 +4,7 @@ import { startWx } from '../../examples/embed.js';
 import { ConfigError } from '../../src/errors.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { createWxOpen, type WxOpen } from '../../src/server/create.js';
+import { TEST_COMPONENT } from '../helpers/component.js';
 
 const README = new URL('../../README.md', import.meta.url);
 const EXAMPLE = new URL('../../examples/embed.ts', import.meta.url);
@@ -24,7 +25,7 @@ describe('createWxOpen: the embed example against the sandbox', () => {
   let sandbox: Sandbox;
   let wx: WxOpen;
   beforeAll(async () => {
-    sandbox = await startSandbox({ ticketIntervalMs: 0 });
+    sandbox = await startSandbox({ component: TEST_COMPONENT, ticketIntervalMs: 0 });
     const c = sandbox.state.component;
     wx = await startWx({
       WXOPEN_COMPONENT_APPID: c.appid,

@@ -25,7 +25,7 @@ import { createKoaMiddleware, type KoaLikeMiddleware } from 'wxopen/koa';
 import { wxopenFastify, type WxOpenFastifyOptions } from 'wxopen/fastify';
 import Fastify from 'fastify';
 
-const sandbox = await startSandbox({ ticketIntervalMs: 0 });
+const sandbox = await startSandbox({ component: { appid: 'wx0c0ffee0c0ffee00', secret: 'package-test-component-secret', token: 'packageTestToken', encodingAesKey: 'cGFja2FnZXRlc3RlbmNvZGluZ2Flc2tleWZvcnd4b3A' }, ticketIntervalMs: 0 });
 const c = sandbox.state.component;
 const config: ConfigInput = {
   WXOPEN_COMPONENT_APPID: c.appid, WXOPEN_COMPONENT_SECRET: c.secret, WXOPEN_TOKEN: c.token,

@@ -16,6 +16,7 @@ import { freePorts } from '../helpers/ports.js';
 import { dropSchema, noteSkipped, PG_URL, REDIS_URL, uniqueSchema } from '../helpers/services.js';
 import { bundleScript, spawnWorker, type Worker } from '../helpers/spawn-worker.js';
 import { untilValue } from '../helpers/wait.js';
+import { TEST_COMPONENT } from '../helpers/component.js';
 
 const N = Number(process.env.WXOPEN_FLEET_CRASH_N ?? 200);
 const AUDIT_MS = 60_000;
@@ -70,7 +71,7 @@ function crashSuite(setup: Setup): void {
       const db = await setup.database();
       store = db.store;
       cleanup = db.cleanup;
-      sandbox = await startSandbox({ ticketIntervalMs: 0, auditQuotaPerMonth: 100_000, quotas: { '*': 1_000_000 }, accounts: fleetAccounts(N) });
+      sandbox = await startSandbox({ component: TEST_COMPONENT, ticketIntervalMs: 0, auditQuotaPerMonth: 100_000, quotas: { '*': 1_000_000 }, accounts: fleetAccounts(N) });
       ports = await freePorts(setup.instances);
       const c = sandbox.state.component;
       env = {

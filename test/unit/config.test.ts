@@ -78,7 +78,41 @@ describe('loadConfig', () => {
 
   it('requires the whole credential set once any of it is given', () => {
     const { WXOPEN_TOKEN: _t, ...partial } = REAL;
-    expect(errorOf(partial)).toMatch(/^\[wxopen\] WXOPEN_TOKEN: is required when WXOPEN_COMPONENT_APPID is set/);
+    expect(errorOf(partial)).toMatch(/^\[wxopen\] WXOPEN_TOKEN: is required: setting WXOPEN_COMPONENT_APPID, .* selects real mode .*WXOPEN_MODE=sandbox/);
+  });
+
+  it('WXOPEN_PUBLIC_URL alone is one issue saying it selected real mode and that WXOPEN_MODE=sandbox keeps the sandbox', () => {
+    try {
+      loadConfig({ WXOPEN_PUBLIC_URL: 'https://abc.ngrok.io' });
+      expect.unreachable();
+    } catch (err) {
+      const issues = (err as ConfigError).issues;
+      expect(issues).toHaveLength(1);
+      expect(issues[0]!.variable).toBe('WXOPEN_COMPONENT_APPID');
+      expect(issues[0]!.problem).toBe(
+        'is required, and so are WXOPEN_COMPONENT_SECRET, WXOPEN_TOKEN, WXOPEN_ENCODING_AES_KEY, WXOPEN_SECRET_KEY: setting WXOPEN_PUBLIC_URL selects real mode (any of WXOPEN_COMPONENT_APPID, WXOPEN_COMPONENT_SECRET, WXOPEN_TOKEN, WXOPEN_ENCODING_AES_KEY, WXOPEN_PUBLIC_URL, WXOPEN_SECRET_KEY does), which needs them all; to keep the sandbox with your overrides set WXOPEN_MODE=sandbox',
+      );
+    }
+    expect(loadConfig({ WXOPEN_PUBLIC_URL: 'https://abc.ngrok.io', WXOPEN_MODE: 'sandbox' })).toMatchObject({ mode: 'sandbox', publicUrl: 'https://abc.ngrok.io' });
+  });
+
+  it('real mode refuses the public demo secret key, Token and EncodingAESKey; sandbox mode keeps them', () => {
+    const demo = { ...REAL, WXOPEN_SECRET_KEY: SANDBOX_DEFAULTS.WXOPEN_SECRET_KEY.toUpperCase(), WXOPEN_TOKEN: SANDBOX_DEFAULTS.WXOPEN_TOKEN, WXOPEN_ENCODING_AES_KEY: SANDBOX_DEFAULTS.WXOPEN_ENCODING_AES_KEY };
+    try {
+      loadConfig({ ...demo, NODE_ENV: 'production' });
+      expect.unreachable();
+    } catch (err) {
+      const issues = (err as ConfigError).issues;
+      expect(issues.map((i) => i.variable)).toEqual(['WXOPEN_SECRET_KEY', 'WXOPEN_TOKEN', 'WXOPEN_ENCODING_AES_KEY']);
+      expect(issues[0]!.problem).toMatch(/public demo key .*not allowed in real mode: generate your own with `openssl rand -hex 32`/);
+      expect(issues[1]!.problem).toMatch(/public demo Token/);
+      expect(issues[2]!.problem).toMatch(/public demo EncodingAESKey/);
+    }
+    // A previous EncodingAESKey is still accepted for pushes: the demo one would let forged pushes in.
+    expect(errorOf({ ...REAL, WXOPEN_PREVIOUS_ENCODING_AES_KEYS: SANDBOX_DEFAULTS.WXOPEN_ENCODING_AES_KEY })).toMatch(/^\[wxopen\] WXOPEN_PREVIOUS_ENCODING_AES_KEYS: holds the public demo EncodingAESKey/);
+    // Moving off the demo key: it may stay a previous key, so rows sealed under it still open (and get re-sealed).
+    expect(loadConfig({ ...REAL, WXOPEN_PREVIOUS_SECRET_KEYS: SANDBOX_DEFAULTS.WXOPEN_SECRET_KEY }).secretKeys).toEqual([REAL.WXOPEN_SECRET_KEY, SANDBOX_DEFAULTS.WXOPEN_SECRET_KEY]);
+    expect(loadConfig({ WXOPEN_MODE: 'sandbox', ...SANDBOX_DEFAULTS })).toMatchObject({ mode: 'sandbox', secretKeys: [SANDBOX_DEFAULTS.WXOPEN_SECRET_KEY] });
   });
 
   it('reads an optional JSON config file that the environment overrides', () => {

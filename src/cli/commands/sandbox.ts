@@ -80,7 +80,8 @@ Time can be moved with POST /sandbox/admin/clock/advance {"seconds":N}; see GET 
       const lines = [
         `wxopen sandbox (simulated WeChat) listening on ${sandbox.url}`,
         '',
-        'Point a platform at it with:',
+        'Point a platform at it with (sandbox mode: real mode refuses these public demo credentials; `wxopen serve --no-sandbox`):',
+        '  WXOPEN_MODE=sandbox',
         `  WXOPEN_API_BASE=${sandbox.url}`,
         `  WXOPEN_API_BACKUP_BASES=${sandbox.url}`,
         `  WXOPEN_MP_BASE=${sandbox.url}`,
@@ -90,7 +91,7 @@ Time can be moved with POST /sandbox/admin/clock/advance {"seconds":N}; see GET 
         `  WXOPEN_TOKEN=${c.token}`,
         `  WXOPEN_ENCODING_AES_KEY=${c.encodingAesKey}`,
         `  WXOPEN_PUBLIC_URL=${platform}`,
-        `  WXOPEN_SECRET_KEY=${SANDBOX_DEFAULTS.WXOPEN_SECRET_KEY}   (demo key: generate your own with openssl rand -hex 32)`,
+        `  WXOPEN_SECRET_KEY=${SANDBOX_DEFAULTS.WXOPEN_SECRET_KEY}   (demo key: for real mode generate your own with openssl rand -hex 32)`,
         '',
         `Pushes go to ${platform}/wechat/component and ${platform}/wechat/authorizer/$APPID$`,
         `Accounts: ${sandbox.accounts.length} (${sandbox.accounts.filter((a) => a.testGroup === undefined).map((a) => `${a.appid} ${a.nickName || '(no name)'}`).join(', ')}, plus the release test groups)`,
