@@ -10,6 +10,7 @@ import { registerOperatorCommands } from './commands/operator.js';
 import { registerTemplateCommands } from './commands/templates.js';
 import { registerDeployCommands } from './commands/deploy.js';
 import { registerDoctorCommand } from './commands/doctor.js';
+import { registerSecretsCommands } from './commands/secrets.js';
 
 export function createProgram(): Command {
   const program = new Command('wxopen')
@@ -25,6 +26,7 @@ export function createProgram(): Command {
   registerTemplateCommands(program);
   registerDeployCommands(program);
   registerDoctorCommand(program);
+  registerSecretsCommands(program);
   return program;
 }
 

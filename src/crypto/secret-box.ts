@@ -2,8 +2,10 @@ import { createCipheriv, createDecipheriv, createHash } from 'node:crypto';
 import { WxOpenError } from '../errors.js';
 import { fillRandom } from './random-pool.js';
 
+/** A stored secret that cannot be opened: the server can still run, but what needs it cannot until the key is fixed. */
 export class SecretBoxError extends WxOpenError {
   readonly code = 'WXO_ERR_SECRET_BOX';
+  override readonly statusCode = 503;
 }
 
 const VERSION = 'v1';
@@ -45,7 +47,7 @@ export class SecretBox {
       throw new SecretBoxError('stored secret is not in the v1 sealed format');
     }
     const key = this.keys.get(kid);
-    if (!key) throw new SecretBoxError(`stored secret was sealed with key ${kid}, which is not configured (WXOPEN_PREVIOUS_SECRET_KEYS)`);
+    if (!key) throw new SecretBoxError(`stored secret was sealed with key ${kid}, which is not configured: add that old WXOPEN_SECRET_KEY to WXOPEN_PREVIOUS_SECRET_KEYS`);
     try {
       const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
       decipher.setAAD(Buffer.from(aad));
@@ -60,6 +62,17 @@ export class SecretBox {
   isStale(sealed: string): boolean {
     return sealed.split('.')[1] !== this.currentKid;
   }
+}
+
+/** The id a sealed value names its key by (`v1.<kid>.…`), from the key's 64 hex characters. */
+export function secretKeyId(hex: string): string {
+  return keyId(Buffer.from(hex, 'hex'));
+}
+
+/** The key id a sealed value names, or undefined when it is not in the v1 format. */
+export function sealedKeyId(sealed: string): string | undefined {
+  const [version, kid] = sealed.split('.');
+  return version === VERSION && kid ? kid : undefined;
 }
 
 function keyId(key: Buffer): string {

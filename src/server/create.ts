@@ -6,6 +6,8 @@ import { MessageRouter } from '../messages/router.js';
 import type { MessageDedupe } from '../messages/dedupe.js';
 import { createMetrics } from '../observability/metrics.js';
 import { Platform, type PlatformOptions } from '../platform.js';
+import { unconfiguredSealKeys, unconfiguredSealKeysProblem } from '../credentials/seal-keys.js';
+import { ConfigError } from '../errors.js';
 import { createStore } from '../store/create-store.js';
 import type { Store } from '../store/types.js';
 import { systemClock, type Clock } from '../util/clock.js';
@@ -93,6 +95,15 @@ export async function createWxOpen(options: CreateWxOpenOptions = {}): Promise<W
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const clock = options.clock ?? systemClock;
   const store = options.store ?? (await createStore(config.databaseUrl));
+  const unconfigured = await unconfiguredSealKeys(store, config.secretKeys).catch(async (err: unknown) => {
+    if (!options.store) await store.close();
+    throw err;
+  });
+  if (unconfigured.length > 0) {
+    // Refused here, not at the first token read: /healthz and the status page would otherwise say ok.
+    if (!options.store) await store.close();
+    throw new ConfigError('WXOPEN_PREVIOUS_SECRET_KEYS', unconfiguredSealKeysProblem(unconfigured, config.secretKeys));
+  }
   const metrics = createMetrics();
   const platform = new Platform({ ...options.platform, config, store, logger, clock, metrics });
   const router = new MessageRouter();

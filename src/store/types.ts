@@ -114,6 +114,17 @@ export interface Store extends TicketStore, PushStore, CredentialStore, Exchange
   /** Writes one tiny row: false when the store is reachable but cannot write (read-only, disk full). */
   probeWrite(at: number): Promise<boolean>;
   /**
+   * How many stored sealed values (tokens, refresh tokens, authorization codes, session keys, tickets) name
+   * each secret key id (`v1.<kid>.…`), so a start can tell that one was sealed with a key no longer configured.
+   */
+  sealedKeyIds(): Promise<Record<string, number>>;
+  /**
+   * Drops the sealed values that name one of `kids` (a lost key): cached tokens, tickets, sessions and pending
+   * authorization codes are deleted; an authorizer whose refresh token is dropped becomes `unauthorized` until
+   * `wxopen authorizers sync` restores it from api_get_authorizer_list. Returns the count per table.
+   */
+  discardSealed(kids: readonly string[], at: number): Promise<Record<string, number>>;
+  /**
    * Errors on connections nobody is waiting on (a dropped idle PostgreSQL connection, a dead session):
    * reported here instead of crashing the process. Without a listener they are written to stderr.
    */

@@ -3,6 +3,8 @@ import { WeChatApiError, WxOpenError } from '../../errors.js';
 import type { Platform } from '../../platform.js';
 import { TICKET_STALE_SECONDS, TICKET_TTL_SECONDS } from '../../server/routes/health.js';
 import type { Store } from '../../store/types.js';
+import { unconfiguredSealKeys, unconfiguredSealKeysProblem } from '../../credentials/seal-keys.js';
+import { SecretBoxError } from '../../crypto/secret-box.js';
 import { describeCause } from '../failures.js';
 import type { CheckResult } from './report.js';
 
@@ -46,6 +48,18 @@ export function schemaCheck(status: { pending: string[]; total: number }): Check
     message: `${status.pending.length} of ${status.total} migrations not applied yet: ${status.pending.join(', ')}`,
     fix: 'start this version once (`wxopen serve` applies pending migrations at start, one process at a time)',
     data: { pending: status.pending },
+  };
+}
+
+export async function secretKeysCheck(store: Store, secretKeys: readonly string[]): Promise<CheckResult> {
+  const found = await unconfiguredSealKeys(store, secretKeys);
+  if (found.length === 0) return { id: 'secret-keys', status: 'pass', message: 'every stored secret names a configured key' };
+  return {
+    id: 'secret-keys',
+    status: 'fail',
+    message: `WXOPEN_PREVIOUS_SECRET_KEYS ${unconfiguredSealKeysProblem(found, secretKeys)}`,
+    fix: 'add the old WXOPEN_SECRET_KEY to WXOPEN_PREVIOUS_SECRET_KEYS and restart; if it is lost, `wxopen secrets discard-unreadable` then `wxopen authorizers sync`',
+    data: { unconfigured: found },
   };
 }
 
@@ -121,7 +135,9 @@ export async function componentTokenCheck(platform: Platform, now: number): Prom
     return { result: { id: 'component-token', status: 'pass', message: `obtained ${ago(now - info.obtainedAt)}, valid for ${Math.round((info.expiresAt - now) / 60_000)} min more`, data: { expiresAt: new Date(info.expiresAt).toISOString() } } };
   } catch (err) {
     const fix =
-      err instanceof WeChatApiError && err.errcode === 61004
+      err instanceof SecretBoxError
+        ? 'the stored token cannot be opened with the configured keys: see the secret-keys check'
+        : err instanceof WeChatApiError && err.errcode === 61004
         ? 'add the egress IP to the whitelist (see egress-ip)'
         : err instanceof WeChatApiError && (err.errcode === 40001 || err.errcode === 40013 || err.errcode === 40125)
           ? 'check WXOPEN_COMPONENT_APPID and WXOPEN_COMPONENT_SECRET against the platform page on open.weixin.qq.com'

@@ -6,6 +6,7 @@ export const CHECK_IDS = [
   'database',
   'schema',
   'database-write',
+  'secret-keys',
   'redis',
   'ticket',
   'component-token',

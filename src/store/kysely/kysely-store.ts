@@ -36,6 +36,17 @@ import { createMigrator } from './migrator.js';
 import type { Database } from './schema.js';
 
 /** One implementation for both dialects; only connection setup differs (sqlite.ts, postgres.ts). */
+/** Every column holding a SecretBox value (`v1.<kid>.<iv>.<tag>.<ciphertext>`). */
+const SEALED_COLUMNS: ReadonlyArray<readonly [keyof Database, string]> = [
+  ['component_tokens', 'token_enc'],
+  ['authorizers', 'refresh_token_enc'],
+  ['authorizers', 'access_token_enc'],
+  ['refresh_token_log', 'refresh_token_enc'],
+  ['creds_exchanges', 'code_enc'],
+  ['api_login_sessions', 'session_key_enc'],
+  ['api_jsapi_tickets', 'ticket_enc'],
+];
+
 export class KyselyStore implements Store {
   private readonly errorListeners: ((err: Error) => void)[] = [];
   constructor(
@@ -74,6 +85,41 @@ export class KyselyStore implements Store {
     } catch {
       return false;
     }
+  }
+
+  async sealedKeyIds(): Promise<Record<string, number>> {
+    const counts: Record<string, number> = {};
+    for (const [table, column] of SEALED_COLUMNS) {
+      const rows = await sql<{ kid: string; n: number | string }>`select substr(${sql.ref(column)}, 4, 8) as kid, count(*) as n from ${sql.table(table)} where ${sql.ref(column)} like 'v1.%' group by substr(${sql.ref(column)}, 4, 8)`.execute(this.db);
+      for (const r of rows.rows) counts[r.kid] = (counts[r.kid] ?? 0) + Number(r.n);
+    }
+    return counts;
+  }
+
+  async discardSealed(kids: readonly string[], at: number): Promise<Record<string, number>> {
+    const counts: Record<string, number> = {};
+    if (kids.length === 0) return counts;
+    const named = (column: string) => sql<boolean>`substr(${sql.ref(column)}, 4, 8) in (${sql.join(kids.map((k) => sql.lit(k)))})`;
+    await this.db.transaction().execute(async (trx) => {
+      const lost = await trx
+        .updateTable('authorizers')
+        .set((eb) => ({ status: 'unauthorized', status_reason: 'refresh token sealed with a lost secret key: run wxopen authorizers sync', refresh_token_enc: null, access_token_enc: null, access_expires_at: null, version: eb('version', '+', 1), updated_at: at }))
+        .where(named('refresh_token_enc'))
+        .executeTakeFirst();
+      counts['authorizers.refresh_token_enc'] = Number(lost.numUpdatedRows);
+      const access = await trx
+        .updateTable('authorizers')
+        .set((eb) => ({ access_token_enc: null, access_expires_at: null, version: eb('version', '+', 1) }))
+        .where(named('access_token_enc'))
+        .executeTakeFirst();
+      counts['authorizers.access_token_enc'] = Number(access.numUpdatedRows);
+      for (const [table, column] of SEALED_COLUMNS) {
+        if (table === 'authorizers') continue;
+        const r = await sql`delete from ${sql.table(table)} where ${named(column)}`.execute(trx);
+        counts[`${table}.${column}`] = Number(r.numAffectedRows ?? 0);
+      }
+    });
+    return counts;
   }
 
   async migrate(): Promise<void> {
