@@ -11,6 +11,7 @@ import { wxopenFastify } from '../../src/adapters/fastify.js';
 import { createKoaMiddleware } from '../../src/adapters/koa.js';
 import { createWebHandler } from '../../src/adapters/web.js';
 import { startSandbox } from '../../src/sandbox/index.js';
+import { TEST_COMPONENT } from '../helpers/component.js';
 import { createWxOpen, type WxOpen } from '../../src/server/create.js';
 import {
   BODY_LIMIT,
@@ -210,7 +211,7 @@ describe('adapters: bodies, mounts and deadlines', () => {
 
 describe('wx.start(): the background work without a listener of its own', () => {
   it('asks WeChat for a ticket at start and stores it through the adapter; wx.url stays unset', async () => {
-    const sandbox = await startSandbox({ ticketIntervalMs: 0 });
+    const sandbox = await startSandbox({ component: TEST_COMPONENT, ticketIntervalMs: 0 });
     const wx = await createWxOpen({ config: { ...sandboxConfig(sandbox), LOG_LEVEL: 'silent' } });
     const m = await mountOnFreePort(wx, (x, port) => listening(express().use(createExpressMiddleware(x)).listen(port, '127.0.0.1'), port));
     try {
