@@ -12,9 +12,9 @@ export interface UnconfiguredSealKey {
  * WXOPEN_PREVIOUS_SECRET_KEYS is. Without this check a forgotten previous key only shows as every token
  * read failing while /healthz and the status page still say ok.
  */
-export async function unconfiguredSealKeys(store: Store, secretKeys: readonly string[]): Promise<UnconfiguredSealKey[]> {
+export async function unconfiguredSealKeys(store: Store, secretKeys: readonly string[], options: { everywhere?: boolean } = {}): Promise<UnconfiguredSealKey[]> {
   const configured = new Set(secretKeys.map(secretKeyId));
-  const stored = await store.sealedKeyIds();
+  const stored = await store.sealedKeyIds(options);
   return Object.entries(stored)
     .filter(([kid]) => !configured.has(kid))
     .map(([kid, count]) => ({ kid, count }))

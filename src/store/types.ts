@@ -116,8 +116,11 @@ export interface Store extends TicketStore, PushStore, CredentialStore, Exchange
   /**
    * How many stored sealed values (tokens, refresh tokens, authorization codes, session keys, tickets) name
    * each secret key id (`v1.<kid>.…`), so a start can tell that one was sealed with a key no longer configured.
+   * By default only the credentials (component token, authorizers' tokens, jsapi tickets: as many rows as
+   * merchants, cheap at every start); `everywhere` adds login sessions, pending codes and the refresh-token log,
+   * which grow with use (the doctor and `secrets discard-unreadable`).
    */
-  sealedKeyIds(): Promise<Record<string, number>>;
+  sealedKeyIds(options?: { everywhere?: boolean }): Promise<Record<string, number>>;
   /**
    * Drops the sealed values that name one of `kids` (a lost key): cached tokens, tickets, sessions and pending
    * authorization codes are deleted; an authorizer whose refresh token is dropped becomes `unauthorized` until

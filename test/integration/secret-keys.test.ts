@@ -73,7 +73,7 @@ describe('a restart with a new WXOPEN_SECRET_KEY and the old one forgotten', { t
 
     const store = await createStore(`sqlite:${file}`);
     try {
-      expect(await store.sealedKeyIds()).toEqual({});
+      expect(await store.sealedKeyIds({ everywhere: true })).toEqual({});
     } finally {
       await store.close();
     }

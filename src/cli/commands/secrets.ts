@@ -23,7 +23,7 @@ which restores them from WeChat's api_get_authorizer_list.`,
       const config = cliConfig();
       const store = await openCommandStore(config);
       try {
-        const found = await unconfiguredSealKeys(store, config.secretKeys);
+        const found = await unconfiguredSealKeys(store, config.secretKeys, { everywhere: true });
         if (found.length === 0) {
           out('every stored secret opens with the configured keys: nothing to discard');
           return;

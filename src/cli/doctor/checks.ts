@@ -52,7 +52,7 @@ export function schemaCheck(status: { pending: string[]; total: number }): Check
 }
 
 export async function secretKeysCheck(store: Store, secretKeys: readonly string[]): Promise<CheckResult> {
-  const found = await unconfiguredSealKeys(store, secretKeys);
+  const found = await unconfiguredSealKeys(store, secretKeys, { everywhere: true });
   if (found.length === 0) return { id: 'secret-keys', status: 'pass', message: 'every stored secret names a configured key' };
   return {
     id: 'secret-keys',

@@ -46,6 +46,8 @@ const SEALED_COLUMNS: ReadonlyArray<readonly [keyof Database, string]> = [
   ['api_login_sessions', 'session_key_enc'],
   ['api_jsapi_tickets', 'ticket_enc'],
 ];
+/** The columns bounded by the number of merchants, read at every start; sessions, codes and the log grow with use. */
+const CREDENTIAL_COLUMNS = SEALED_COLUMNS.filter(([table]) => table === 'component_tokens' || table === 'authorizers' || table === 'api_jsapi_tickets');
 
 export class KyselyStore implements Store {
   private readonly errorListeners: ((err: Error) => void)[] = [];
@@ -87,9 +89,9 @@ export class KyselyStore implements Store {
     }
   }
 
-  async sealedKeyIds(): Promise<Record<string, number>> {
+  async sealedKeyIds(options: { everywhere?: boolean } = {}): Promise<Record<string, number>> {
     const counts: Record<string, number> = {};
-    for (const [table, column] of SEALED_COLUMNS) {
+    for (const [table, column] of options.everywhere ? SEALED_COLUMNS : CREDENTIAL_COLUMNS) {
       const rows = await sql<{ kid: string; n: number | string }>`select substr(${sql.ref(column)}, 4, 8) as kid, count(*) as n from ${sql.table(table)} where ${sql.ref(column)} like 'v1.%' group by substr(${sql.ref(column)}, 4, 8)`.execute(this.db);
       for (const r of rows.rows) counts[r.kid] = (counts[r.kid] ?? 0) + Number(r.n);
     }
