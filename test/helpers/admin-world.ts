@@ -68,3 +68,11 @@ export async function startAdminWorld(options: AdminWorldOptions = {}): Promise<
     },
   };
 }
+
+/** Signs in to the dashboard with the operator token, as the login form does; returns the session cookie (`name=value`). */
+export async function sessionCookie(adminUrl: string): Promise<string> {
+  const res = await fetch(`${adminUrl}/login`, { method: 'POST', body: new URLSearchParams({ token: ADMIN_TOKEN, next: '/' }), redirect: 'manual' });
+  const cookie = res.headers.get('set-cookie')?.split(';')[0];
+  if (res.status !== 303 || !cookie) throw new Error(`sign-in failed: ${res.status}`);
+  return cookie;
+}

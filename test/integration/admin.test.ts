@@ -3,18 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signLink } from '../../src/authorize/link.js';
 import { deriveStateKeys, signState } from '../../src/authorize/state.js';
 import { startAdminWorld, ADMIN_TOKEN, type AdminWorld } from '../helpers/admin-world.js';
+import { formOf } from '../helpers/sandbox-form.js';
 
 const OA = 'wx3a7f2c9e1b4d6f80';
-
-/** What a browser does with the sandbox's authorization form. */
-function formOf(html: string): { action: string; fields: [string, string][]; accounts: string[]; funcs: string[] } {
-  const action = /<form method="post" action="([^"]+)"/.exec(html)?.[1] ?? '';
-  const fields: [string, string][] = [];
-  for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) fields.push([m[1]!, m[2]!.replaceAll('&amp;', '&').replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n)))]);
-  const accounts = [...html.matchAll(/name="authorizer_appid" value="([^"]+)"/g)].map((m) => m[1]!);
-  const funcs = [...html.matchAll(/name="func" value="(\d+)"/g)].map((m) => m[1]!);
-  return { action, fields, accounts, funcs };
-}
 
 function concrete(url: string): string {
   return url

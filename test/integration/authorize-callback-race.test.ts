@@ -14,6 +14,7 @@ import type { Store } from '../../src/store/types.js';
 import { createStore } from '../../src/store/create-store.js';
 import { captureLogger } from '../helpers/logs.js';
 import { startWorld, type World } from '../helpers/world.js';
+import { formOf } from '../helpers/sandbox-form.js';
 
 const QUERY_AUTH = '/cgi-bin/component/api_query_auth';
 /** How long after WeChat answered it the winning instance takes to commit the authorization. */
@@ -85,16 +86,6 @@ async function twoInstances(views: { aStore?: (base: Store) => Store; bStore?: (
   await world.sandbox.settled();
   await built.context.pushes.drain();
   return { world, base, a: built, aLines: aLog.lines, bLines: b.lines };
-}
-
-/** What a browser submits from the sandbox's authorization page: its action and hidden fields. */
-function formOf(html: string): { action: string; fields: [string, string][]; accounts: string[]; funcs: string[] } {
-  const action = /<form method="post" action="([^"]+)"/.exec(html)?.[1] ?? '';
-  const fields: [string, string][] = [];
-  for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) fields.push([m[1]!, m[2]!.replaceAll('&amp;', '&').replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n)))]);
-  const accounts = [...html.matchAll(/name="authorizer_appid" value="([^"]+)"/g)].map((m) => m[1]!);
-  const funcs = [...html.matchAll(/name="func" value="(\d+)"/g)].map((m) => m[1]!);
-  return { action, fields, accounts, funcs };
 }
 
 /** A signed state from instance B's /authorize/go, as the merchant's browser carries it to the callback. */

@@ -9,18 +9,10 @@ import { createStore } from '../../src/store/create-store.js';
 import { BIN, ensureBuilt, freePort, freePortPair, oneLine, startServe, wxopen, type ServeProcess } from '../helpers/cli.js';
 import { startWorld, type World } from '../helpers/world.js';
 import { until } from '../helpers/wait.js';
+import { formOf } from '../helpers/sandbox-form.js';
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 const MP = 'wx5c9d0e3a7f1b2846';
-
-/** What a browser does with the sandbox's authorization form (as in happy-path.test.ts). */
-function formOf(html: string): { action: string; fields: [string, string][]; accounts: string[] } {
-  const action = /<form method="post" action="([^"]+)"/.exec(html)?.[1] ?? '';
-  const fields: [string, string][] = [];
-  for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) fields.push([m[1]!, m[2]!.replaceAll('&amp;', '&')]);
-  const accounts = [...html.matchAll(/name="authorizer_appid" value="([^"]+)"/g)].map((m) => m[1]!);
-  return { action, fields, accounts };
-}
 
 /** A merchant clicks through our /authorize page and the sandbox's authorization page; returns its appid. */
 async function authorizeThroughPages(url: string): Promise<string> {

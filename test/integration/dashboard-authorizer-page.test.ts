@@ -4,7 +4,7 @@
  * dashboard's layout that says so and leads back to the list.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, startAdminWorld, type AdminWorld } from '../helpers/admin-world.js';
+import { sessionCookie, startAdminWorld, type AdminWorld } from '../helpers/admin-world.js';
 
 const OA = 'wx3a7f2c9e1b4d6f80';
 const BROWSER = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
@@ -16,8 +16,7 @@ beforeAll(async () => {
   await w.settle();
   await w.sandbox.authorize(OA, [1, 2, 15]);
   await w.settle();
-  const login = await fetch(`${w.adminUrl}/login`, { method: 'POST', body: new URLSearchParams({ token: ADMIN_TOKEN, next: '/' }), redirect: 'manual' });
-  cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+  cookie = await sessionCookie(w.adminUrl);
 });
 afterAll(async () => {
   await w?.close();

@@ -7,7 +7,7 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresStore } from '../../src/store/kysely/postgres.js';
-import { startAdminWorld, ADMIN_TOKEN, type AdminWorld } from '../helpers/admin-world.js';
+import { ADMIN_TOKEN, sessionCookie, startAdminWorld, type AdminWorld } from '../helpers/admin-world.js';
 import { captureLogger } from '../helpers/logs.js';
 import { freePorts } from '../helpers/ports.js';
 import { dropSchema, noteSkipped, PG_URL, uniqueSchema } from '../helpers/services.js';
@@ -79,8 +79,7 @@ else {
       await w.settle();
       await w.sandbox.authorize(OA, [1, 2, 15]);
       await w.settle();
-      const login = await fetch(`${w.adminUrl}/login`, { method: 'POST', body: new URLSearchParams({ token: ADMIN_TOKEN, next: '/' }), redirect: 'manual' });
-      cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+      cookie = await sessionCookie(w.adminUrl);
     });
     afterAll(async () => {
       await proxy?.start().catch(() => undefined);

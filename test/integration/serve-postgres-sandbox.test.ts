@@ -18,28 +18,11 @@ const pgUrl = PG_URL;
 if (pgUrl === undefined) noteSkipped('sandbox mode on PostgreSQL', 'WXOPEN_TEST_PG_URL');
 else {
   describe('two sandbox-mode servers on one PostgreSQL database', { timeout: 120_000 }, () => {
-    const schema = uniqueSchema('wxo_pgsandbox');
-    const dir = mkdtempSync(join(tmpdir(), 'wxopen-pg-sandbox-'));
-    const servers: ServeProcess[] = [];
-    let url: string;
-    beforeAll(async () => {
-      const client = new pg.Client({ connectionString: pgUrl });
-      await client.connect();
-      await client.query(`create schema ${schema}`);
-      await client.end();
-      const u = new URL(pgUrl);
-      u.searchParams.set('options', `-c search_path=${schema}`);
-      url = u.toString();
-    });
-    afterAll(async () => {
-      for (const s of servers) await s.stop();
-      await dropSchema(pgUrl, schema);
-      rmSync(dir, { recursive: true, force: true });
-    });
+    const { dir, servers, url } = projectOnSchema(pgUrl, 'wxo_pgsandbox', 'wxopen-pg-sandbox-');
 
     it('share the first one\'s simulator: a merchant authorized through one has tokens through the other and the CLI', async () => {
       const [p1, s1, a1, p2, a2] = (await freePorts(5)) as [number, number, number, number, number];
-      const env = (port: number, admin: number) => ({ WXOPEN_DATABASE_URL: url, PORT: String(port), WXOPEN_ADMIN_PORT: String(admin), WXOPEN_SANDBOX_PORT: String(s1) });
+      const env = (port: number, admin: number) => ({ WXOPEN_DATABASE_URL: url(), PORT: String(port), WXOPEN_ADMIN_PORT: String(admin), WXOPEN_SANDBOX_PORT: String(s1) });
       const one = await startServe({ cwd: dir, env: env(p1, a1) });
       servers.push(one);
       expect(one.sandboxUrl).toBe(`http://127.0.0.1:${s1}`);
@@ -65,40 +48,23 @@ else {
       const go = await fetch(`${two.url}/authorize/go`, { redirect: 'manual', headers: { referer: `${two.url}/authorize` } });
       expect(go.status, await go.text()).toBe(302);
       // The CLI, with the project's settings for this database: the merchant's token, refreshed on demand.
-      const r = await wxopen(['token', 'authorizer', appid, '--force', '--json'], { cwd: dir, env: { WXOPEN_DATABASE_URL: url } });
+      const r = await wxopen(['token', 'authorizer', appid, '--force', '--json'], { cwd: dir, env: { WXOPEN_DATABASE_URL: url() } });
       expect(r.status, r.stderr).toBe(0);
       expect(JSON.parse(r.stdout)).toMatchObject({ authorizerAppid: appid });
       // The doctor, without the PORT the servers were started with, checks the address of the server that runs the simulator.
-      const doctor = await wxopen(['doctor', '--json'], { cwd: dir, env: { WXOPEN_DATABASE_URL: url } });
+      const doctor = await wxopen(['doctor', '--json'], { cwd: dir, env: { WXOPEN_DATABASE_URL: url() } });
       const checks = (JSON.parse(doctor.stdout) as { checks: Array<{ id: string; status: string; message: string }> }).checks;
       expect(checks.find((c) => c.id === 'public-url')).toMatchObject({ status: 'pass', message: expect.stringContaining(`:${p1}/healthz`) });
     });
   });
 
   describe('the second server stops while the first runs', { timeout: 120_000 }, () => {
-    const schema = uniqueSchema('wxo_pgrecord');
-    const dir = mkdtempSync(join(tmpdir(), 'wxopen-pg-record-'));
-    const servers: ServeProcess[] = [];
-    let url: string;
-    beforeAll(async () => {
-      const client = new pg.Client({ connectionString: pgUrl });
-      await client.connect();
-      await client.query(`create schema ${schema}`);
-      await client.end();
-      const u = new URL(pgUrl);
-      u.searchParams.set('options', `-c search_path=${schema}`);
-      url = u.toString();
-    });
-    afterAll(async () => {
-      for (const s of servers) await s.stop();
-      await dropSchema(pgUrl, schema);
-      rmSync(dir, { recursive: true, force: true });
-    });
+    const { dir, servers, url } = projectOnSchema(pgUrl, 'wxo_pgrecord', 'wxopen-pg-record-');
 
     it('keeps the first one\'s record: the CLI still reaches it, and the second, started again, shares its simulator', async () => {
       // Each with its own default simulator port (PORT + 1), as a user starts them: only the record stops a second simulator.
       const [pa, pb] = [await freePortPair(), await freePortPair()];
-      const a = await startServe({ cwd: dir, env: { WXOPEN_DATABASE_URL: url, PORT: String(pa) } });
+      const a = await startServe({ cwd: dir, env: { WXOPEN_DATABASE_URL: url(), PORT: String(pa) } });
       servers.push(a);
       expect(a.sandboxUrl).toBe(`http://127.0.0.1:${pa + 1}`);
       const record = () => {
@@ -107,7 +73,7 @@ else {
       };
       const shared = new RegExp(`WeChat sandbox +${a.sandboxUrl!.replace(/\./g, '\\.')} \\(shared: run by the wxopen server pid ${a.child.pid},`);
 
-      const b = await startServe({ cwd: dir, env: { WXOPEN_DATABASE_URL: url, PORT: String(pb) } });
+      const b = await startServe({ cwd: dir, env: { WXOPEN_DATABASE_URL: url(), PORT: String(pb) } });
       servers.push(b);
       expect(b.out).toMatch(shared);
       expect(record()).toMatchObject({ pid: a.child.pid, url: a.url, sandboxUrl: a.sandboxUrl });
@@ -115,11 +81,11 @@ else {
       await b.stop();
       expect(record()).toMatchObject({ pid: a.child.pid, url: a.url, sandboxUrl: a.sandboxUrl });
       // A CLI command without the PORT the servers were started with finds the running one.
-      const push = await wxopen(['dev', 'push-ticket', '--json'], { cwd: dir, env: { WXOPEN_DATABASE_URL: url } });
+      const push = await wxopen(['dev', 'push-ticket', '--json'], { cwd: dir, env: { WXOPEN_DATABASE_URL: url() } });
       expect(push.status, push.stderr).toBe(0);
       expect(JSON.parse(push.stdout)).toMatchObject({ status: 200, body: 'success', url: a.url });
 
-      const again = await startServe({ cwd: dir, env: { WXOPEN_DATABASE_URL: url, PORT: String(pb) } });
+      const again = await startServe({ cwd: dir, env: { WXOPEN_DATABASE_URL: url(), PORT: String(pb) } });
       servers.push(again);
       expect(again.out).toMatch(shared);
       expect(await fetch(`http://127.0.0.1:${pb + 1}/`).then(() => 'answered', () => 'refused')).toBe('refused');
@@ -129,11 +95,37 @@ else {
       await a.stop();
       expect(record()).toBeUndefined();
       await again.stop();
-      const next = await startServe({ cwd: dir, env: { WXOPEN_DATABASE_URL: url, PORT: String(pb) } });
+      const next = await startServe({ cwd: dir, env: { WXOPEN_DATABASE_URL: url(), PORT: String(pb) } });
       servers.push(next);
       expect(next.sandboxUrl).toBe(`http://127.0.0.1:${pb + 1}`);
       expect(next.out).not.toMatch(/shared: run by/);
       expect(record()).toMatchObject({ pid: next.child.pid, url: next.url, sandboxUrl: next.sandboxUrl });
     });
   });
+}
+
+/**
+ * A project directory and a schema of its own for one describe block: `url()` is the database URL with that
+ * search_path (set once the schema exists); servers pushed to `servers` are stopped, then both are removed.
+ */
+function projectOnSchema(pgUrl: string, schemaPrefix: string, dirPrefix: string): { dir: string; servers: ServeProcess[]; url: () => string } {
+  const schema = uniqueSchema(schemaPrefix);
+  const dir = mkdtempSync(join(tmpdir(), dirPrefix));
+  const servers: ServeProcess[] = [];
+  let url: string | undefined;
+  beforeAll(async () => {
+    const client = new pg.Client({ connectionString: pgUrl });
+    await client.connect();
+    await client.query(`create schema ${schema}`);
+    await client.end();
+    const u = new URL(pgUrl);
+    u.searchParams.set('options', `-c search_path=${schema}`);
+    url = u.toString();
+  });
+  afterAll(async () => {
+    for (const s of servers) await s.stop();
+    await dropSchema(pgUrl, schema);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return { dir, servers, url: () => url! };
 }
