@@ -152,7 +152,10 @@ export async function startServe(options: { cwd: string; env?: Record<string, st
   });
   const proc: ServeProcess = {
     child,
-    out,
+    // Live: what the server writes after its banner (log lines) shows here too.
+    get out() {
+      return out;
+    },
     url: /listening on (http:\/\/\S+)/.exec(out)![1]!,
     sandboxUrl: /WeChat sandbox +(http:\/\/\S+)/.exec(out)?.[1],
     async stop() {
