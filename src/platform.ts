@@ -21,6 +21,7 @@ import type { PushEmitter } from './push/emitter.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import type { AuthorizerRecord, Store } from './store/types.js';
 import { systemClock, type Clock } from './util/clock.js';
+import { LogLimiter } from './util/log-limiter.js';
 import { createLogger, type Logger } from './util/logger.js';
 import { PlatformApi, type AuthorizerClient, type ComponentApi, type PlatformApiOptions } from './platform-api.js';
 import { errorFields } from './util/log-error.js';
@@ -105,15 +106,17 @@ export class Platform {
       ...o.exchanges,
       orderingTime: (createTime, receivedAt) => this.orderingTime(createTime, receivedAt),
     });
-    // A dropped database connection is one line and a metric, never the end of the process.
+    // A dropped database connection is a metric and a line, never the end of the process. A database restart
+    // drops every pooled connection at once: one line a minute per source, the rest counted in a summary.
+    const dropped = new LogLimiter({ perInterval: 1, intervalMs: 60_000, clock, logger, maxKeys: 2, summary: 'connection losses not logged (rate limit)' });
     o.store.onConnectionError?.((err) => {
       metrics.connectionErrors.inc({ source: 'store' });
-      logger.warn({ source: 'store', error: err.message }, 'database connection lost; the pool reconnects');
+      dropped.warn('store', { source: 'store', error: err.message }, 'database connection lost; the pool reconnects');
     });
     if (this.ownsLock) {
       this.ctx.lock.onConnectionError?.((err) => {
         metrics.connectionErrors.inc({ source: 'lock' });
-        logger.warn({ source: 'lock', error: err.message }, 'lock connection lost; a lease on it is treated as lost');
+        dropped.warn('lock', { source: 'lock', error: err.message }, 'lock connection lost; a lease on it is treated as lost');
       });
     }
     this.api = new PlatformApi(this.ctx, o.config, this.http, this.component, this.authorizers, o);

@@ -51,6 +51,8 @@ export const en: Messages = {
     state_invalid: { title: 'Not a link from this platform', what: 'This callback did not come from an authorization link of this platform, or the link is older than an hour.', todo: 'Start again from the authorization page.' },
     link_used: { title: 'Link already used', what: 'This authorization link was already used for another authorization.', todo: 'Start again from the authorization page.' },
     internal: { title: 'Something went wrong', what: 'The platform failed to handle the request.', todo: 'Try again later; if it persists, contact the platform operator.' },
+    // A merchant's page while the database is down: what the merchant can do, not what the operator must check.
+    unavailable: { title: 'Temporarily unavailable', what: 'The platform cannot save anything right now, so this authorization did not complete.', todo: 'Reload this page in a few minutes.' },
     not_found: { title: 'Page not found', what: 'There is no page at this address.', todo: 'Check the address, or start from the authorization page.' },
     // The operator listener's: an operator has no authorization page to start from.
     dashboard_not_found: { title: 'Page not found', what: 'There is no page at this address.', todo: 'Check the address, or start from the dashboard overview.' },

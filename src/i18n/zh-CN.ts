@@ -51,6 +51,7 @@ export const zhCN = {
     state_invalid: { title: '不是本平台的授权链接', what: '这个回调不是来自本平台发出的授权链接，或链接已超过一小时。', todo: '请从授权页重新开始。' },
     link_used: { title: '链接已使用', what: '这个授权链接已经用于另一次授权。', todo: '请从授权页重新开始。' },
     internal: { title: '出错了', what: '平台处理请求时出错。', todo: '请稍后重试；若一直如此，请联系平台运营方。' },
+    unavailable: { title: '平台暂时不可用', what: '平台暂时无法保存数据，这次授权没有完成。', todo: '请几分钟后刷新本页重试。' },
     not_found: { title: '页面不存在', what: '这个地址上没有页面。', todo: '请检查地址，或从授权页开始。' },
     dashboard_not_found: { title: '页面不存在', what: '这个地址上没有页面。', todo: '请检查地址，或从运营后台概览开始。' },
     database_unavailable: {

@@ -9,6 +9,8 @@ export interface LogLimiterOptions {
   logger: Logger;
   /** Keys tracked at once; refusal reasons are a small closed set, this only guards against misuse. */
   maxKeys?: number;
+  /** The summary line's message. */
+  summary?: string;
 }
 
 interface Window {
@@ -66,6 +68,6 @@ export class LogLimiter {
   private summarize(key: string, w: Window, now: number): void {
     this.windows.delete(key);
     if (w.suppressed === 0) return;
-    this.o.logger.warn({ reason: key, suppressed: w.suppressed, seconds: Math.round((now - w.started) / 1000) }, 'refusals not logged (rate limit)');
+    this.o.logger.warn({ reason: key, suppressed: w.suppressed, seconds: Math.round((now - w.started) / 1000) }, this.o.summary ?? 'refusals not logged (rate limit)');
   }
 }

@@ -1,7 +1,7 @@
 /**
  * PostgreSQL going away under a running instance, as a new user saw it (the database behind a TCP proxy that was
  * then killed): the admin API and the token service answer 503 with a code naming the database, a browser on the
- * dashboard gets a page in the operator's language, the log says it once (not every fleet scan), and everything
+ * dashboard gets a page in the operator's language, a merchant's callback a page in theirs, the log says it once (not every fleet scan), and everything
  * works again once the database is back, without a restart.
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
@@ -58,6 +58,7 @@ else {
     let proxy: Proxy;
     let w: AdminWorld;
     let cookie: string;
+    let state: string;
 
     beforeAll(async () => {
       const real = new URL(pgUrl);
@@ -80,6 +81,9 @@ else {
       await w.sandbox.authorize(OA, [1, 2, 15]);
       await w.settle();
       cookie = await sessionCookie(w.adminUrl);
+      // A merchant's signed state, from the authorization link they opened before the outage.
+      const go = await fetch(`${w.url}/authorize/go?auth_type=1`, { redirect: 'manual' });
+      state = new URL(new URL(go.headers.get('location')!).searchParams.get('redirect_uri')!).searchParams.get('state')!;
     });
     afterAll(async () => {
       await proxy?.start().catch(() => undefined);
@@ -121,11 +125,27 @@ else {
       expect(signIn.status).toBe(503);
       expect(await signIn.text()).toContain('The database is unreachable');
 
+      // A merchant mid-authorization: the callback cannot save the grant, so the merchant is told to come back
+      // (503, in the merchant's language, a retry of the same address), not 出错了 with a stack in the log.
+      const { authCode } = await w.sandbox.authorize(OA, [1, 2, 15]);
+      const callback = `/authorize/callback?state=${state}&auth_code=${encodeURIComponent(authCode)}&expires_in=600`;
+      const merchant = await fetch(`${w.url}${callback}`, { headers: { accept: BROWSER_ACCEPT, 'accept-language': 'zh-CN,zh;q=0.9' } });
+      expect(merchant.status).toBe(503);
+      const merchantHtml = await merchant.text();
+      expect(merchantHtml).toContain('平台暂时不可用');
+      expect(merchantHtml).toContain('WXO_ERR_DATABASE_UNAVAILABLE');
+      expect(merchantHtml).toContain(`href="${callback.replaceAll('&', '&amp;')}"`);
+      expect(merchantHtml).not.toContain('出错了');
+      const asked = await fetch(`${w.url}${callback}`, { headers: { accept: 'application/json' } });
+      expect([asked.status, ((await asked.json()) as { error: string }).error]).toEqual([503, 'WXO_ERR_AUTHORIZE_UNAVAILABLE']);
+
       // About 30 fleet scans at 100 ms: the outage is one line, not one per scan or per request.
       await new Promise((r) => setTimeout(r, 3_000));
       const during = lines.slice(before);
       expect(during.filter((l) => l.msg === 'fleet scan failed; retrying at the next interval')).toEqual([]);
-      expect(during.filter((l) => l.msg === 'admin request failed')).toEqual([]);
+      expect(during.filter((l) => l.msg === 'admin request failed' || l.msg === 'authorization page failed')).toEqual([]);
+      // Every pooled connection dropped at once: one line, the rest counted.
+      expect(during.filter((l) => l.msg === 'database connection lost; the pool reconnects').length).toBeLessThanOrEqual(1);
       expect(during.filter((l) => typeof l.msg === 'string' && (l.msg as string).startsWith('database unreachable'))).toHaveLength(1);
       expect(during.length, JSON.stringify(during.map((l) => l.msg))).toBeLessThanOrEqual(12);
       expect(JSON.stringify(during)).not.toContain(PASSWORD);

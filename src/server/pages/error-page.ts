@@ -13,6 +13,7 @@ export type PageErrorKind =
   | 'state_invalid'
   | 'link_used'
   | 'internal'
+  | 'unavailable'
   | 'not_found'
   | 'dashboard_not_found'
   | 'database_unavailable';
@@ -28,6 +29,7 @@ export const PAGE_ERROR_STATUS: Record<PageErrorKind, number> = {
   state_invalid: 400,
   link_used: 400,
   internal: 500,
+  unavailable: 503,
   not_found: 404,
   dashboard_not_found: 404,
   database_unavailable: 503,

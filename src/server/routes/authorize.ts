@@ -11,6 +11,7 @@ import { authorizePage } from '../pages/authorize-page.js';
 import { callbackPage, missingSets } from '../pages/callback-page.js';
 import { linkFromQuery, requestLang, sendPageError, sendThrown } from '../pages/respond.js';
 import { TokenBuckets } from '../rate-limit.js';
+import { databaseOutage } from '../../store/outage.js';
 import { APPID } from '../../util/appid.js';
 
 /** A link is good this long: the pre_auth_code in it lives 600–1800 s (spec 3.3), plus time to click. */
@@ -45,6 +46,7 @@ export async function authorizeRoutes(app: FastifyInstance, ctx: AppContext & { 
   const { platform, config, logger, clock, refusals } = ctx;
   const platformName = config.platformName ?? config.componentAppid;
   const stateKeys = deriveStateKeys(config.secretKeys);
+  const pageLog = { logger, outage: databaseOutage(ctx.store, logger) };
   const perClient = new TokenBuckets({ capacity: config.authorizeLinksPerMinute, perMs: 60_000, clock, maxKeys: MAX_CLIENTS });
   const total = new TokenBuckets({ capacity: config.authorizeLinksPerMinuteTotal, perMs: 60_000, clock, maxKeys: 1 });
   // Only states that verified are kept (nothing a stranger sends can grow this): each link allows one
@@ -96,7 +98,7 @@ export async function authorizeRoutes(app: FastifyInstance, ctx: AppContext & { 
       });
       return reply.redirect(url, 302);
     } catch (err) {
-      return sendThrown(req, reply, err, logger, again);
+      return sendThrown(req, reply, err, pageLog, again);
     }
   });
 
@@ -154,7 +156,7 @@ export async function authorizeRoutes(app: FastifyInstance, ctx: AppContext & { 
         .send(callbackPage({ lang: requestLang(req), record, required, continueUrl, againHref: again }));
     } catch (err) {
       if (isInvalidCode(err)) refusals.warn('authorize_invalid_code', { errcode: err.errcode }, 'authorization callback with an invalid or expired code');
-      return sendThrown(req, reply, err, logger, again);
+      return sendThrown(req, reply, err, pageLog, again);
     }
   });
 }
