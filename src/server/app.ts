@@ -84,7 +84,9 @@ export async function buildApp(options: BuildAppOptions): Promise<WxOpenApp> {
   };
   const handlers = createPushHandlers(context);
   const trust = trustFunction(config.trustProxy);
-  const push = createPushEndpoint(handlers, { bodyLimit: config.bodyLimitBytes, bodyTimeoutMs: config.pushTimeoutMs, logger });
+  // A database outage is logged once by the tracker, and answered with what it is rather than 'internal'.
+  const outage = databaseOutage(options.store, logger);
+  const push = createPushEndpoint(handlers, { bodyLimit: config.bodyLimitBytes, bodyTimeoutMs: config.pushTimeoutMs, logger, outage });
   const fastPush = createFastPush(push, { logger, trust });
   const app = Fastify({
     // Pushes are answered by the fast path before Fastify's pipeline; everything else goes on to Fastify.
@@ -154,8 +156,6 @@ export async function buildApp(options: BuildAppOptions): Promise<WxOpenApp> {
     return reply.code(404).send({ error: 'WXO_ERR_NOT_FOUND', message: `no route ${method} ${path}` });
   });
 
-  // A database outage is logged once by the tracker, and answered with what it is rather than 'internal'.
-  const outage = databaseOutage(options.store, logger);
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
     const status = error.statusCode ?? 500;
     if (request.url.startsWith('/wechat/') && status === 413) {
@@ -163,7 +163,8 @@ export async function buildApp(options: BuildAppOptions): Promise<WxOpenApp> {
       return reply.code(a.status).type(a.contentType).send(a.body);
     }
     const unavailable = outage.failed(error);
-    if (unavailable) return reply.code(503).send({ error: unavailable.code, message: unavailable.detail });
+    // Anyone can reach this listener: the database's host and name are for the operator's log and API only.
+    if (unavailable) return reply.code(503).send({ error: unavailable.code, message: 'the database is unreachable; try again shortly' });
     if (status >= 500) {
       logger.error({ err: error, url: request.url }, 'request failed');
       return reply.code(status === 500 ? 503 : status).send({ error: 'WXO_ERR_INTERNAL', message: 'temporarily unavailable' });

@@ -1,3 +1,4 @@
+import type { DatabaseOutage } from '../store/outage.js';
 import type { Logger } from '../util/logger.js';
 import type { PushHandlers } from './push-handlers.js';
 import type { ClientIp, PushAnswer, PushUrl } from './refusal.js';
@@ -14,6 +15,8 @@ const json = (status: number, error: string, message: string): PushAnswer => ({
 });
 /** A handler failed (e.g. the store is down): WeChat retries a push that is not answered 2xx. */
 export const UNAVAILABLE = json(503, 'WXO_ERR_INTERNAL', 'temporarily unavailable');
+/** The store is unreachable: the outage is logged once, and the push URL is public, so the database is not named. */
+export const DATABASE_DOWN = json(503, 'WXO_ERR_DATABASE_UNAVAILABLE', 'the database is unreachable; WeChat retries this push');
 export const BODY_TIMEOUT = json(408, 'WXO_ERR_REQUEST_TIMEOUT', 'the body did not arrive in time');
 /** For hosts without a router of their own (the Web handler); a push URL asked with another method gets it too. */
 export const NOT_FOUND = json(404, 'WXO_ERR_NOT_FOUND', 'not a push URL (POST <base>/component or <base>/authorizer/:appid)');
@@ -104,9 +107,11 @@ export interface PushEndpoint {
   fail(err: unknown, path: string): PushAnswer;
 }
 
-export function createPushEndpoint(handlers: PushHandlers, options: { bodyLimit: number; bodyTimeoutMs: number; logger: Logger }): PushEndpoint {
-  const { bodyLimit, logger } = options;
+export function createPushEndpoint(handlers: PushHandlers, options: { bodyLimit: number; bodyTimeoutMs: number; logger: Logger; outage?: DatabaseOutage }): PushEndpoint {
+  const { bodyLimit, logger, outage } = options;
   const fail = (err: unknown, path: string): PushAnswer => {
+    // WeChat retries every refused push: a stack per retry during an outage would say the same thing each time.
+    if (outage?.failed(err)) return DATABASE_DOWN;
     logger.error({ err, url: path }, 'request failed');
     return UNAVAILABLE;
   };

@@ -73,6 +73,8 @@ export class SqliteStore extends KyselyStore {
   private nextSync: Promise<void> | undefined;
   /** The file the connection opened (device and inode), for files only: see `detached()`. */
   private readonly opened: { path: string; dev: number; ino: number } | undefined;
+  /** `detached()` as Kysely's queries last saw it, and when (see `queryGuard`). */
+  private guarded: { at: number; gone: DatabaseDetachedError | undefined } = { at: 0, gone: undefined };
 
   private constructor(
     db: Kysely<Database>,
@@ -85,7 +87,24 @@ export class SqliteStore extends KyselyStore {
     private readonly checkpointer: WalCheckpointer | undefined,
   ) {
     const path = raw.memory ? undefined : resolve(raw.name);
-    super(db, 'sqlite', path);
+    // Kysely's queries (reads, and writes other than group commits) check the file too: reading a deleted file's
+    // inode showed the admin API and the dashboard as healthy while every push was refused.
+    const guard: { store?: SqliteStore } = {};
+    super(
+      path === undefined
+        ? db
+        : db.withPlugin({
+            transformQuery: (args) => {
+              const gone = guard.store?.queryGuard();
+              if (gone) throw gone;
+              return args.node;
+            },
+            transformResult: async (args) => args.result,
+          }),
+      'sqlite',
+      path,
+    );
+    guard.store = this;
     const st = path === undefined ? undefined : statSync(path, { throwIfNoEntry: false });
     this.opened = path !== undefined && st ? { path, dev: st.dev, ino: st.ino } : undefined;
   }
@@ -102,6 +121,13 @@ export class SqliteStore extends KyselyStore {
     return new DatabaseDetachedError(
       `the database file ${this.opened.path} was ${st ? 'replaced' : 'deleted or moved'} while this process ran: writes are refused (they would be lost); restart the server`,
     );
+  }
+
+  /** `detached()` at most every 500 ms: a stat per query would cost the token service more than its reads. */
+  private queryGuard(): DatabaseDetachedError | undefined {
+    const now = performance.now();
+    if (now - this.guarded.at >= 500) this.guarded = { at: now, gone: this.detached() };
+    return this.guarded.gone;
   }
 
   override async ping(): Promise<boolean> {
