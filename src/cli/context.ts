@@ -68,9 +68,10 @@ export async function openCommandPlatform(config: Config): Promise<CommandPlatfo
   const store = await openCommandStore(config);
   config = withRunningSandbox(config);
   const [{ Platform }, { createLogger }] = await Promise.all([import('../platform.js'), import('../util/logger.js')]);
-  // Errors only (or quieter, when LOG_LEVEL says so): a command reports its own outcome in one line, and a
-  // warning on the way there (a failover, a retry) would only stand beside it.
-  const logger = createLogger({ level: config.logLevel === 'silent' || config.logLevel === 'fatal' ? config.logLevel : 'error', output: 'stderr' });
+  // A command reports its own outcome in one line: a log line on the way there (a failover, a retry, the error it
+  // then throws) would only stand beside it as JSON. LOG_LEVEL=debug or trace shows them all.
+  const verbose = config.logLevel === 'debug' || config.logLevel === 'trace';
+  const logger = createLogger({ level: verbose ? config.logLevel : config.logLevel === 'silent' ? 'silent' : 'fatal', output: 'stderr' });
   // The token leases live beside a SQLite file, shared with a running server: one refresh between them.
   const platform = new Platform({ config, store, logger });
   return {

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError, WxOpenError } from '../errors.js';
 import { describeCause } from './failures.js';
+import { sandboxHint } from './sandbox-hint.js';
 import { registerConfigCommand } from './commands/config.js';
 import { registerDevCommands } from './commands/dev.js';
 import { registerSandboxCommand } from './commands/sandbox.js';
@@ -47,8 +48,10 @@ export async function runCli(argv: string[]): Promise<number> {
       return 78;
     }
     if (err instanceof WxOpenError) {
-      process.stderr.write(`wxopen: ${err.detail} (${err.code})\n`);
-      json({ error: err.code, message: err.detail });
+      const hint = sandboxHint(err);
+      const message = hint ? `${err.detail}; ${hint}` : err.detail;
+      process.stderr.write(`wxopen: ${message} (${err.code})\n`);
+      json({ error: err.code, message });
       return 1;
     }
     // Unexpected: still one line; the stack only on request.
