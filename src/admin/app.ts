@@ -22,7 +22,8 @@ import { errorPage } from '../server/pages/error-page.js';
 import { acceptsHtml, wantsPage } from '../server/pages/layout.js';
 import { databaseOutage } from '../store/outage.js';
 
-const UNAUTHORIZED = { error: 'unauthorized' };
+// The same WXO_ERR_* codes as every other refusal (errors.ts), so a client matches one set of codes.
+const UNAUTHORIZED = { error: 'WXO_ERR_UNAUTHORIZED' };
 
 /**
  * Addresses programs read (the API and its OpenAPI document): they answer JSON whatever a browser's Accept
@@ -139,7 +140,7 @@ export async function buildAdminApp(deps: AdminDeps, options: { auth?: AdminAuth
     }
     if (!req.principal) return refuse(req, reply, access);
     const scope = req.routeOptions.config?.scope;
-    if (scope && !allows(req.principal, scope)) return reply.code(403).send({ error: 'forbidden', message: `this key lacks the ${scope} scope` });
+    if (scope && !allows(req.principal, scope)) return reply.code(403).send({ error: 'WXO_ERR_FORBIDDEN', message: `this key lacks the ${scope} scope` });
   });
 
   app.setNotFoundHandler((req, reply) => {
@@ -147,7 +148,7 @@ export async function buildAdminApp(deps: AdminDeps, options: { auth?: AdminAuth
       const lang = dashLang(req);
       return reply.code(404).type('text/html; charset=utf-8').send(errorPage(lang, 'dashboard_not_found', { againHref: '/', againText: messages(lang).toDashboard }));
     }
-    return reply.code(404).send({ error: 'not_found' });
+    return reply.code(404).send({ error: 'WXO_ERR_NOT_FOUND' });
   });
   const outage = databaseOutage(store, logger);
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string; validation?: unknown }, req, reply) => {
@@ -168,10 +169,10 @@ export async function buildAdminApp(deps: AdminDeps, options: { auth?: AdminAuth
       return reply.code(error.statusCode).send({ error: error.code, message: error.detail, ...(typeof errcode === 'number' && { errcode }), ...(Array.isArray(issues) && { issues }) });
     }
     if (error.validation || (error.statusCode && error.statusCode < 500)) {
-      return reply.code(error.statusCode ?? 400).send({ error: 'bad_request', message: error.message });
+      return reply.code(error.statusCode ?? 400).send({ error: 'WXO_ERR_BAD_REQUEST', message: error.message });
     }
     logger.error({ err: error, url: req.url.split('?')[0] }, 'admin request failed');
-    return reply.code(500).send({ error: 'internal' });
+    return reply.code(500).send({ error: 'WXO_ERR_INTERNAL' });
   });
 
   await app.register(swagger, {

@@ -114,7 +114,7 @@ export async function buildSandboxApp(options: SandboxOptions = {}): Promise<San
     const path = routePath(request);
     if (path.startsWith(ADMIN_PREFIX)) {
       if (options.adminToken !== undefined && !bearerMatches(request.headers.authorization, options.adminToken)) {
-        return reply.code(401).send({ error: 'unauthorized' });
+        return reply.code(401).send({ error: 'WXO_ERR_UNAUTHORIZED' });
       }
       return;
     }

@@ -90,7 +90,7 @@ describe('a session that runs out while a form is open', () => {
       ['POST', `/authorizers/${OA}/refresh`, { accept: 'application/json' }],
     ] as const) {
       const res = await fetch(`${w.adminUrl}${path}`, { method, headers: { cookie, origin: w.adminUrl, ...headers }, ...(method === 'POST' && { body: new URLSearchParams({ csrf }) }), redirect: 'manual' });
-      expect([method, path, res.status, await res.text()]).toEqual([method, path, 401, '{"error":"unauthorized"}']);
+      expect([method, path, res.status, await res.text()]).toEqual([method, path, 401, '{"error":"WXO_ERR_UNAUTHORIZED"}']);
     }
   });
 });

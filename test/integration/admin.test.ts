@@ -53,14 +53,15 @@ describe('operator surface', () => {
         const text = await res.text();
         expect(text).not.toContain('青木咖啡');
         if (r.access === 'session' && r.method === 'GET') expect(text).toContain('action="/login"');
-        else if (r.method !== 'HEAD') expect(text).toBe('{"error":"unauthorized"}');
+        else if (r.method !== 'HEAD') expect(text).toBe('{"error":"WXO_ERR_UNAUTHORIZED"}');
       }
     }
     // The public listener no longer serves the dashboard or metrics.
     expect((await fetch(`${w.url}/metrics`)).status).toBe(404);
     expect((await fetch(`${w.url}/`)).status).toBe(404);
     // The sandbox's admin API wants the operator token too.
-    expect((await fetch(`${w.sandbox.url}/sandbox/admin/state`)).status).toBe(401);
+    const sandboxAnon = await fetch(`${w.sandbox.url}/sandbox/admin/state`);
+    expect([sandboxAnon.status, await sandboxAnon.json()]).toEqual([401, { error: 'WXO_ERR_UNAUTHORIZED' }]);
     expect((await fetch(`${w.sandbox.url}/sandbox/admin/state`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).status).toBe(200);
   });
 
@@ -81,6 +82,32 @@ describe('operator surface', () => {
     expect(links).toEqual({ name: 'wxopen operator API', openapi: '/docs/json', docs: '/docs' });
     expect((await w.api(links.openapi)).status).toBe(200);
     expect(Object.keys(doc.paths)).toContain('/api/v1');
+  });
+
+  it('every refusal carries a WXO_ERR_* code, the ones the OpenAPI document describes', async () => {
+    const bodyOf = async (res: Response) => [res.status, await res.json()];
+    expect(await bodyOf(await w.api('/api/v1/authorizers?type=bogus'))).toEqual([
+      400,
+      { error: 'WXO_ERR_BAD_REQUEST', message: 'querystring/type must be equal to one of the allowed values' },
+    ]);
+    const { key } = (await (await w.api('/api/v1/keys', { method: 'POST', body: JSON.stringify({ name: 'no metrics', scopes: ['tokens:read'] }) })).json()) as { key: string };
+    expect(await bodyOf(await w.api('/metrics', { token: key }))).toEqual([403, { error: 'WXO_ERR_FORBIDDEN', message: 'this key lacks the metrics scope' }]);
+    expect(await bodyOf(await w.api('/api/v1/authorizers', { token: key }))).toEqual([403, { error: 'WXO_ERR_FORBIDDEN', message: 'this key lacks the authorizers:read scope' }]);
+    expect(await bodyOf(await w.api('/api/v1/nope'))).toEqual([404, { error: 'WXO_ERR_NOT_FOUND' }]);
+    expect(await bodyOf(await w.api('/api/v1/authorizers', { token: 'wrong-token-0123456789' }))).toEqual([401, { error: 'WXO_ERR_UNAUTHORIZED' }]);
+    const doc = (await (await w.api('/docs/json')).json()) as {
+      paths: Record<string, Record<string, { responses?: Record<string, { content?: Record<string, { schema: { properties?: { error?: { pattern?: string } } } }> }> }>>;
+    };
+    const errorResponses = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.entries(ops).flatMap(([method, op]) =>
+        Object.entries(op.responses ?? {})
+          .filter(([status]) => Number(status) >= 400)
+          .map(([status, r]) => [`${method} ${path} ${status}`, r.content?.['application/json']?.schema.properties?.error?.pattern] as const),
+      ),
+    );
+    expect(errorResponses.length).toBeGreaterThan(30);
+    expect(errorResponses.filter(([, pattern]) => pattern !== '^WXO_ERR_[A-Z_]+$')).toEqual([]);
+    expect(errorResponses.map(([name]) => name)).toContain('get /api/v1/authorizers 400');
   });
 
   it('lists, filters and reads authorizers with names and permission names; never a token', async () => {

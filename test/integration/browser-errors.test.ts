@@ -111,7 +111,7 @@ describe('an address that is not a page, opened in a browser', () => {
 
     const anonApi = await fetch(`${w.adminUrl}/no-such-page`);
     expect(anonApi.status).toBe(401);
-    expect(await anonApi.json()).toEqual({ error: 'unauthorized' });
+    expect(await anonApi.json()).toEqual({ error: 'WXO_ERR_UNAUTHORIZED' });
 
     const page = await w.api('/no-such-page', { headers: BROWSER });
     expect(page.status).toBe(404);
@@ -128,7 +128,7 @@ describe('an address that is not a page, opened in a browser', () => {
 
     const json = await w.api('/no-such-page');
     expect(json.status).toBe(404);
-    expect(await json.json()).toEqual({ error: 'not_found' });
+    expect(await json.json()).toEqual({ error: 'WXO_ERR_NOT_FOUND' });
 
     // A form posted to a wrong address is read by a person too.
     const posted = await w.api('/no-such-page', { method: 'POST', headers: { ...BROWSER, 'content-type': 'application/x-www-form-urlencoded' }, body: 'a=1' });
@@ -141,7 +141,7 @@ describe('an address that is not a page, opened in a browser', () => {
       for (const headers of [BROWSER, {}]) {
         const anon = await fetch(`${w.adminUrl}${path}`, { headers });
         expect([path, anon.status, anon.headers.get('content-type'), anon.headers.get('www-authenticate')]).toEqual([path, 401, 'application/json; charset=utf-8', 'Bearer']);
-        expect(await anon.json()).toEqual({ error: 'unauthorized' });
+        expect(await anon.json()).toEqual({ error: 'WXO_ERR_UNAUTHORIZED' });
       }
     }
     for (const path of ['/', '/docs', '/no-such-page']) {
@@ -157,6 +157,6 @@ describe('an address that is not a page, opened in a browser', () => {
     // Signed in, an unknown API address is still a JSON 404, not a page.
     const missing = await w.api('/api/v1/no-such-thing', { headers: BROWSER });
     expect(missing.status).toBe(404);
-    expect(await missing.json()).toEqual({ error: 'not_found' });
+    expect(await missing.json()).toEqual({ error: 'WXO_ERR_NOT_FOUND' });
   });
 });

@@ -32,7 +32,7 @@ export async function authorizerApi(app: FastifyInstance, ctx: AdminContext): Pr
             offset: { type: 'integer', minimum: 0, default: 0 },
           },
         },
-        response: { 200: { type: 'object', properties: { total: { type: 'integer' }, authorizers: { type: 'array', items: authorizerSchema } } }, ...authErrors },
+        response: { 200: { type: 'object', properties: { total: { type: 'integer' }, authorizers: { type: 'array', items: authorizerSchema } } }, 400: errorSchema, ...authErrors },
       },
     },
     async (req) => {

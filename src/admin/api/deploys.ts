@@ -3,7 +3,7 @@ import { TARGET_STATES, reportToCsv, type TargetState } from '../../fleet/index.
 import type { AdminContext, RouteAuth } from '../context.js';
 import { deployInput, jobView, progressView, requireFleet, targetView, type DeployBody } from '../deploys.js';
 import { AdminForbiddenError, AdminNotFoundError } from './errors.js';
-import { authErrors, errorSchema, security } from './schemas.js';
+import { authErrors, errorCode, errorSchema, security } from './schemas.js';
 import { APPID_PATTERN } from '../../util/appid.js';
 
 const read: RouteAuth = { access: 'bearer', scope: 'deploy:read' };
@@ -141,7 +141,7 @@ const createBody = {
 const validationSchema = {
   type: 'object',
   properties: {
-    error: { type: 'string' },
+    error: errorCode,
     message: { type: 'string' },
     issues: { type: 'array', items: { type: 'object', properties: { appid: { type: 'string' }, field: { type: 'string' }, problem: { type: 'string' } } } },
   },

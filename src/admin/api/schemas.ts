@@ -7,9 +7,17 @@ export const appidParam = {
   properties: { appid: { type: 'string', pattern: APPID_PATTERN, description: 'authorizer appid' } },
 } as const;
 
+/** The `error` of every refusal: a stable code to match on (the message is for people and may change). */
+export const errorCode = {
+  type: 'string',
+  pattern: '^WXO_ERR_[A-Z_]+$',
+  description:
+    'A stable code: WXO_ERR_BAD_REQUEST (invalid input), WXO_ERR_UNAUTHORIZED (missing, wrong or revoked token), WXO_ERR_FORBIDDEN (the key lacks the scope or the authorizer), WXO_ERR_NOT_FOUND, WXO_ERR_DATABASE_UNAVAILABLE, WXO_ERR_INTERNAL, or a more specific WXO_ERR_* code',
+} as const;
+
 export const errorSchema = {
   type: 'object',
-  properties: { error: { type: 'string' }, message: { type: 'string' }, errcode: { type: 'integer', description: "WeChat's errcode, when WeChat refused" } },
+  properties: { error: errorCode, message: { type: 'string' }, errcode: { type: 'integer', description: "WeChat's errcode, when WeChat refused" } },
   required: ['error'],
 } as const;
 

@@ -118,7 +118,7 @@ export async function deployPages(app: FastifyInstance, ctx: AdminContext): Prom
   app.get<{ Params: { id: string; format: string } }>('/deploys/:id/report.:format', { config: { access: 'session' }, schema: hide }, async (req, reply) => {
     const fleet = requireFleet(ctx.fleet);
     const { id, format } = req.params;
-    if (!JOB_ID.test(id) || (format !== 'csv' && format !== 'json')) return reply.code(404).send({ error: 'not_found' });
+    if (!JOB_ID.test(id) || (format !== 'csv' && format !== 'json')) return reply.code(404).send({ error: 'WXO_ERR_NOT_FOUND' });
     const [job, targets] = await Promise.all([fleet.getJob(id), fleet.report(id)]);
     reply.header('content-disposition', `attachment; filename="${job.id}.${format}"`);
     if (format === 'csv') return reply.type('text/csv; charset=utf-8').send(reportToCsv(targets));
@@ -129,7 +129,7 @@ export async function deployPages(app: FastifyInstance, ctx: AdminContext): Prom
     if (!csrfOk(req)) return csrfRefused(req, reply);
     const fleet = requireFleet(ctx.fleet);
     const { id, action } = req.params;
-    if (!JOB_ID.test(id)) return reply.code(404).send({ error: 'not_found' });
+    if (!JOB_ID.test(id)) return reply.code(404).send({ error: 'WXO_ERR_NOT_FOUND' });
     const back = `/deploys/${encodeURIComponent(id)}`;
     try {
       let query: string;
@@ -153,7 +153,7 @@ export async function deployPages(app: FastifyInstance, ctx: AdminContext): Prom
           query = `done=${action}`;
           break;
         default:
-          return reply.code(404).send({ error: 'not_found' });
+          return reply.code(404).send({ error: 'WXO_ERR_NOT_FOUND' });
       }
       await ctx.audit(operatorPrincipal, `deploy.${action}`, id);
       return reply.redirect(`${back}?${query}`, 303);

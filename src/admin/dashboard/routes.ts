@@ -200,7 +200,7 @@ export async function dashboardRoutes(app: FastifyInstance, ctx: AdminContext): 
           await call('POST', '/messages', { appid: f.appid, text: f.text, fields: { MsgType: 'text', Content: f.text ?? '' } });
           break;
         default:
-          return reply.code(404).send({ error: 'not_found' });
+          return reply.code(404).send({ error: 'WXO_ERR_NOT_FOUND' });
       }
       await ctx.audit(operator, `sandbox.${req.params.action}`, f.appid ?? null);
       return reply.redirect('/sandbox?done=1', 303);
