@@ -95,6 +95,27 @@ describe('mini-program login on behalf', () => {
   });
 });
 
+describe('invalid input on the merchant endpoints', () => {
+  it('answers 400 WXO_ERR_BAD_REQUEST naming the field and what belongs in it', async () => {
+    const get = async (path: string) => {
+      const res = await fetch(`${w.url}${path}`);
+      return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+    };
+    const bad = (message: string) => ({ status: 400, json: { error: 'WXO_ERR_BAD_REQUEST', message } });
+    expect(await get(`/jssdk/${OA}/signature`)).toEqual(bad('url is required: the page URL the JS-SDK runs on'));
+    expect(await get(`/jssdk/${OA}/signature?url=`)).toEqual(bad('url is required: the page URL the JS-SDK runs on'));
+    expect(await get(`/jssdk/${OA}/signature?url=${'a'.repeat(4097)}`)).toEqual(bad('url is too long (at most 4096 characters): the page URL the JS-SDK runs on'));
+    expect(await get('/jssdk/wxnope/signature?url=https%3A%2F%2Fa.example%2F')).toEqual(bad('appid in the path must be an appid: wx followed by 16 letters or digits'));
+    expect(await post(`/wxa/${VMP}/login`, {})).toEqual(bad('code is required: the code wx.login() gave the mini program'));
+    expect(await post(`/wxa/${VMP}/login`, { code: 42 })).toEqual(bad('code must be a string: the code wx.login() gave the mini program'));
+    expect(await post(`/wxa/${VMP}/login`, 'null')).toEqual(bad('body must be a JSON object'));
+    expect(await post(`/wxa/${VMP}/login`, '{')).toEqual(bad('body must be JSON'));
+    expect(await post(`/wxa/${VMP}/decrypt`, { sessionId: 's', iv: '' })).toEqual(
+      bad('encryptedData is required: the encryptedData of the open data (e.g. getPhoneNumber); iv is required: the iv that came with encryptedData'),
+    );
+  });
+});
+
 describe('JS-SDK on behalf', () => {
   it('refuses to sign for unconfigured or foreign domains (no signing oracle)', async () => {
     const res = await fetch(`${w.url}/jssdk/${OA}/signature?url=${encodeURIComponent('https://shop.sandbox-merchant.com/')}`);

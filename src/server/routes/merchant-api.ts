@@ -5,10 +5,30 @@ import type { Platform } from '../../platform.js';
 import type { AppContext } from '../context.js';
 import { APPID } from '../../util/appid.js';
 
-const appidParam = z.object({ appid: z.string().regex(APPID) });
-const loginBody = z.object({ code: z.string().min(1).max(256) });
-const decryptBody = z.object({ sessionId: z.string().min(1).max(128), encryptedData: z.string().min(1).max(64 * 1024), iv: z.string().min(1).max(64) });
-const signQuery = z.object({ url: z.string().min(1).max(4096) });
+/**
+ * A string field whose refusal names the field and what belongs in it, for the merchant's developer reading
+ * the 400 (zod's own text, "url: Invalid input: expected string, received undefined", tells them neither).
+ */
+function field(name: string, what: string, max: number) {
+  const required = `${name} is required: ${what}`;
+  return z
+    .string({ error: (iss) => (iss.input === undefined ? required : `${name} must be a string: ${what}`) })
+    .min(1, { error: required })
+    .max(max, { error: `${name} is too long (at most ${max} characters): ${what}` });
+}
+
+const body = { error: 'body must be a JSON object' };
+const appidParam = z.object({ appid: z.string().regex(APPID, { error: 'appid in the path must be an appid: wx followed by 16 letters or digits' }) });
+const loginBody = z.object({ code: field('code', 'the code wx.login() gave the mini program', 256) }, body);
+const decryptBody = z.object(
+  {
+    sessionId: field('sessionId', 'the sessionId POST /wxa/<appid>/login answered', 128),
+    encryptedData: field('encryptedData', 'the encryptedData of the open data (e.g. getPhoneNumber)', 64 * 1024),
+    iv: field('iv', 'the iv that came with encryptedData', 64),
+  },
+  body,
+);
+const signQuery = z.object({ url: field('url', 'the page URL the JS-SDK runs on', 4096) });
 
 class BadRequestError extends WxOpenError {
   readonly code = 'WXO_ERR_BAD_REQUEST';
@@ -25,7 +45,7 @@ function json(raw: unknown): unknown {
 
 function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   const r = schema.safeParse(value);
-  if (!r.success) throw new BadRequestError(r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+  if (!r.success) throw new BadRequestError(r.error.issues.map((i) => i.message).join('; '));
   return r.data;
 }
 
