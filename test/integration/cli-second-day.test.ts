@@ -297,7 +297,7 @@ describe('one line, never a stack', { timeout: 120_000 }, () => {
     // Not an HTTP URL at all: a usage error naming the flag, not "cannot reach … fetch failed".
     const ftp = await wxopen(['dev', 'push-ticket', '--url', 'ftp://x'], { cwd: dir });
     expect(ftp.status).toBe(1);
-    expect(oneLine(ftp.stderr)).toBe('wxopen: --url must be the server\'s http:// or https:// base URL, not "ftp://x" (WXO_ERR_USAGE)');
+    expect(oneLine(ftp.stderr)).toBe('wxopen: --url must be the server\'s http:// or https:// base URL (or its …/wechat/component push URL), not "ftp://x" (WXO_ERR_USAGE)');
     const real = {
       WXOPEN_COMPONENT_APPID: 'wx1234567890abcdef',
       WXOPEN_COMPONENT_SECRET: 's'.repeat(32),

@@ -75,8 +75,11 @@ describe('wxopen CLI', { timeout: 300_000 }, () => {
     expect(out).toContain('/wechat/component');
     expect(out).toContain('/wechat/authorizer/$APPID$');
     expect(out).toContain('/healthz');
-    const r = cli(['dev', 'push-ticket', '--url', url, '--ticket', 'ticket@@@from-cli']);
+    const r = cli(['dev', 'push-ticket', '--url', url, '--ticket', 'ticket@@@from-cli-base']);
     expect(r.stdout.trim()).toBe('200 success');
+    // The push URL itself, as the banner prints it, is taken too.
+    const full = cli(['dev', 'push-ticket', '--url', `${url}/wechat/component`, '--ticket', 'ticket@@@from-cli']);
+    expect([full.status, full.stdout.trim()]).toEqual([0, '200 success']);
     child.kill('SIGTERM');
     await new Promise((resolve) => child.once('exit', resolve));
     const store = await createStore(db);
@@ -143,5 +146,14 @@ describe('wxopen CLI', { timeout: 300_000 }, () => {
   it('dev push-ticket --print shows a curl command', () => {
     const r = cli(['dev', 'push-ticket', '--print', '--url', 'http://127.0.0.1:3000']);
     expect(r.stdout).toMatch(/^curl -sS -X POST .*'http:\/\/127\.0\.0\.1:3000\/wechat\/component\?signature=/);
+  });
+
+  it('dev push-ticket --url takes the base URL or the push URL, and its help says so', () => {
+    for (const given of ['http://127.0.0.1:3000/', 'http://127.0.0.1:3000/wechat/component', 'http://127.0.0.1:3000/wechat/component/']) {
+      const r = cli(['dev', 'push-ticket', '--print', '--url', given]);
+      expect([given, r.stdout]).toEqual([given, expect.stringMatching(/'http:\/\/127\.0\.0\.1:3000\/wechat\/component\?signature=[^']*'\n$/)]);
+    }
+    const help = cli(['dev', 'push-ticket', '--help']).stdout.replace(/\s+/g, ' ');
+    expect(help).toContain("the server's base URL, e.g. http://127.0.0.1:4770; its push URL (…/wechat/component) is taken as well");
   });
 });

@@ -20,7 +20,10 @@ export function registerDevCommands(program: Command): void {
   dev
     .command('push-ticket')
     .description('send a component_verify_ticket push to the authorization-event URL')
-    .option('--url <url>', "base URL of the running server (default: the project's running server, else http://localhost:$PORT)")
+    .option(
+      '--url <url>',
+      "the server's base URL, e.g. http://127.0.0.1:4770; its push URL (…/wechat/component) is taken as well (default: the project's running server, else http://localhost:$PORT)",
+    )
     .option('--ticket <ticket>', 'ticket value (default: a random one)')
     .option('--print', 'print the curl command instead of sending')
     .option('--real', 'allow it in real mode: the pushed ticket replaces the one WeChat pushed until its next push')
@@ -31,10 +34,11 @@ export function registerDevCommands(program: Command): void {
         throw new CliError('WXO_ERR_REAL_MODE', 'refusing to push a made-up ticket with real credentials (it would replace the ticket WeChat pushed); add --real if you mean it');
       }
       if (opts.url !== undefined && !/^https?:\/\/[^/]/i.test(opts.url)) {
-        throw new CliError('WXO_ERR_USAGE', `--url must be the server's http:// or https:// base URL, not ${JSON.stringify(opts.url)}`);
+        throw new CliError('WXO_ERR_USAGE', `--url must be the server's http:// or https:// base URL (or its …/wechat/component push URL), not ${JSON.stringify(opts.url)}`);
       }
       const runtime = readServerRuntime(instancePaths(config).runtime);
-      const url = (opts.url ?? runtime?.url ?? `http://localhost:${config.port}`).replace(/\/+$/, '');
+      // The push URL is what WeChat's console and the serve banner show, so it is what people paste.
+      const url = (opts.url ?? runtime?.url ?? `http://localhost:${config.port}`).replace(/\/+$/, '').replace(/\/wechat\/component$/, '');
       const now = Math.floor(Date.now() / 1000);
       const ticket = opts.ticket ?? `ticket@@@${randomBytes(24).toString('base64url')}`;
       const message = buildXml({
