@@ -47,7 +47,7 @@ export const zhCN = {
     missing_code: { title: '缺少授权码', what: '回调地址没有带上微信的授权码（auth_code）。', todo: '请从授权页重新开始。' },
     no_ticket: { title: '平台尚未就绪', what: '平台还没有收到微信推送的 component_verify_ticket，暂时无法发起授权。', todo: '请 10 分钟后重试；若一直如此，请联系平台运营方。' },
     unreachable: { title: '暂时无法连接微信', what: '微信服务器没有响应或返回了错误。', todo: '请稍后重试。' },
-    rate_limited: { title: '请求过于频繁', what: '请求次数超过了限制。', todo: '请稍等几分钟再试。' },
+    rate_limited: { title: '请求过于频繁', what: '请求次数超过了限制。', todo: '请稍后再试。' },
     state_invalid: { title: '不是本平台的授权链接', what: '这个回调不是来自本平台发出的授权链接，或链接已超过一小时。', todo: '请从授权页重新开始。' },
     link_used: { title: '链接已使用', what: '这个授权链接已经用于另一次授权。', todo: '请从授权页重新开始。' },
     internal: { title: '出错了', what: '平台处理请求时出错。', todo: '请稍后重试；若一直如此，请联系平台运营方。' },
@@ -63,6 +63,8 @@ export const zhCN = {
   startAgain: '重新开始授权',
   toAuthorize: '前往授权页',
   tryAgain: '重试',
+  // Our own limiter knows when a retry succeeds (the Retry-After it sends); the page says the same.
+  retryIn: (seconds: number) => `请 ${seconds} 秒后再试。`,
   toDashboard: '返回运营后台',
   errorCode: '错误代码',
   // Operator: login and dashboard

@@ -137,7 +137,13 @@ describe('anonymous visitors cannot spend WeChat quota or memory through /author
     expect(w.sandbox.counters.get(PREAUTH)).toBe(5);
     const refused = await fetch(`${w.url}/authorize/go?auth_type=2`, { redirect: 'manual' });
     expect(refused.status).toBe(429);
-    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    const retryAfter = Number(refused.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    // The page tells the merchant the wait the header gives, in both languages.
+    expect(await refused.text()).toContain(`<p id="todo"><strong>请 ${retryAfter} 秒后再试。</strong></p>`);
+    const en = await fetch(`${w.url}/authorize/go?auth_type=2`, { redirect: 'manual', headers: { 'accept-language': 'en' } });
+    const enWait = Number(en.headers.get('retry-after'));
+    expect(await en.text()).toContain(`<p id="todo"><strong>Try again in ${enWait} second${enWait === 1 ? '' : 's'}.</strong></p>`);
     // The bucket refills with time (the sandbox's clock drives the platform's).
     await w.sandbox.advance(60_000);
     expect((await linkState(w)).status).toBe(302);

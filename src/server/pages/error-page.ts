@@ -55,7 +55,15 @@ export function pageErrorKind(err: unknown): { kind: PageErrorKind; code?: strin
   return { kind: 'internal' };
 }
 
-export function errorPage(lang: Lang, kind: PageErrorKind, options: { code?: string; againHref?: string; againText?: string } = {}): string {
+export interface ErrorPageOptions {
+  code?: string;
+  againHref?: string;
+  againText?: string;
+  /** The Retry-After sent with the page, told to the reader instead of the kind's general advice. */
+  retryAfterSeconds?: number;
+}
+
+export function errorPage(lang: Lang, kind: PageErrorKind, options: ErrorPageOptions = {}): string {
   const m = messages(lang);
   const e = m.errors[kind] ?? m.errors.internal!;
   const again = options.againHref ?? '/authorize';
@@ -64,7 +72,7 @@ export function errorPage(lang: Lang, kind: PageErrorKind, options: { code?: str
     lang,
     title,
     `<div class="panel"><h1>${esc(e.title)}</h1>
-<p id="what">${esc(e.what)}</p><p id="todo"><strong>${esc(e.todo)}</strong></p>
+<p id="what">${esc(e.what)}</p><p id="todo"><strong>${esc(options.retryAfterSeconds === undefined ? e.todo : m.retryIn(options.retryAfterSeconds))}</strong></p>
 ${options.code ? `<p class="muted">${esc(m.errorCode)}: <code>${esc(options.code)}</code></p>` : ''}
 <p><a class="button" href="${esc(again)}">${esc(options.againText ?? m.startAgain)}</a></p></div>`,
     { narrow: true },

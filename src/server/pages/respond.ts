@@ -4,7 +4,7 @@ import type { Config } from '../../config.js';
 import { messages, pickLang, type Lang } from '../../i18n/index.js';
 import type { DatabaseOutage } from '../../store/outage.js';
 import type { Logger } from '../../util/logger.js';
-import { errorJson, errorPage, PAGE_ERROR_STATUS, pageErrorKind, type PageErrorKind } from './error-page.js';
+import { errorJson, errorPage, PAGE_ERROR_STATUS, pageErrorKind, type ErrorPageOptions, type PageErrorKind } from './error-page.js';
 import { wantsJson } from './layout.js';
 
 export function requestLang(req: FastifyRequest): Lang {
@@ -12,7 +12,7 @@ export function requestLang(req: FastifyRequest): Lang {
 }
 
 /** A merchant-facing failure: an HTML page in the merchant's language, JSON only when asked for. */
-export function sendPageError(req: FastifyRequest, reply: FastifyReply, kind: PageErrorKind, options: { code?: string; againHref?: string; againText?: string } = {}): FastifyReply {
+export function sendPageError(req: FastifyRequest, reply: FastifyReply, kind: PageErrorKind, options: ErrorPageOptions = {}): FastifyReply {
   const status = PAGE_ERROR_STATUS[kind];
   if (wantsJson(req.headers.accept)) return reply.code(status).send(errorJson(kind, options.code));
   return reply.code(status).type('text/html; charset=utf-8').send(errorPage(requestLang(req), kind, options));

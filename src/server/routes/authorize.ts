@@ -81,7 +81,7 @@ export async function authorizeRoutes(app: FastifyInstance, ctx: AppContext & { 
     if (!allowed.ok) {
       refusals.warn('authorize_rate_limited', { ip: client, retryAfterSeconds: allowed.retryAfterSeconds, scope: limited.ok ? 'total' : 'client' }, 'authorization link refused (rate limit)');
       void reply.header('retry-after', String(allowed.retryAfterSeconds));
-      return sendPageError(req, reply, 'rate_limited', { againHref: again });
+      return sendPageError(req, reply, 'rate_limited', { againHref: again, retryAfterSeconds: allowed.retryAfterSeconds });
     }
     try {
       const { preAuthCode } = await platform.createPreAuthCode();
