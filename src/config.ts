@@ -281,7 +281,8 @@ export function loadConfig(env?: Env, options: LoadConfigOptions = {}): Config {
     if (explicit !== 'sandbox' && merged.NODE_ENV === 'production') {
       issues.push({
         variable: 'WXOPEN_MODE',
-        problem: 'NODE_ENV=production but no credentials are set: refusing to start the sandbox with its public demo credentials (set the WXOPEN_COMPONENT_* credentials, or WXOPEN_MODE=sandbox to run the sandbox on purpose)',
+        // Rendered after the variable's name ("WXOPEN_MODE is not set…"), so it reads as one sentence about it.
+        problem: `is not set and neither are the credentials, under NODE_ENV=production: wxopen will not start the sandbox with its public demo credentials there. Set ${CREDENTIALS.join(', ')} for real mode, or WXOPEN_MODE=sandbox to run the sandbox on purpose`,
       });
     }
     // The embedded sandbox listens beside the platform; every WeChat host points at it.

@@ -403,7 +403,9 @@ describe('configuration from the CLI', { timeout: 90_000 }, () => {
     for (const args of [['config'], ['serve']]) {
       const r = await wxopen(args, { cwd: dir, env: { NODE_ENV: 'production' } });
       expect(r.status).toBe(78);
-      expect(oneLine(r.stderr)).toMatch(/^wxopen: invalid configuration: WXOPEN_MODE NODE_ENV=production but no credentials are set/);
+      expect(oneLine(r.stderr)).toBe(
+        'wxopen: invalid configuration: WXOPEN_MODE is not set and neither are the credentials, under NODE_ENV=production: wxopen will not start the sandbox with its public demo credentials there. Set WXOPEN_COMPONENT_APPID, WXOPEN_COMPONENT_SECRET, WXOPEN_TOKEN, WXOPEN_ENCODING_AES_KEY, WXOPEN_PUBLIC_URL, WXOPEN_SECRET_KEY for real mode, or WXOPEN_MODE=sandbox to run the sandbox on purpose',
+      );
     }
     const asked = await wxopen(['config', '--json'], { cwd: dir, env: { NODE_ENV: 'production', WXOPEN_MODE: 'sandbox' } });
     expect(JSON.parse(asked.stdout)).toMatchObject({ mode: 'sandbox', host: '127.0.0.1' });

@@ -154,7 +154,9 @@ describe('loadConfig', () => {
   });
 
   it('refuses sandbox mode under NODE_ENV=production unless WXOPEN_MODE=sandbox asks for it', () => {
-    expect(errorOf({ NODE_ENV: 'production' })).toMatch(/^\[wxopen\] WXOPEN_MODE: NODE_ENV=production but no credentials are set/);
+    expect(errorOf({ NODE_ENV: 'production' })).toBe(
+      '[wxopen] WXOPEN_MODE: is not set and neither are the credentials, under NODE_ENV=production: wxopen will not start the sandbox with its public demo credentials there. Set WXOPEN_COMPONENT_APPID, WXOPEN_COMPONENT_SECRET, WXOPEN_TOKEN, WXOPEN_ENCODING_AES_KEY, WXOPEN_PUBLIC_URL, WXOPEN_SECRET_KEY for real mode, or WXOPEN_MODE=sandbox to run the sandbox on purpose',
+    );
     expect(loadConfig({ NODE_ENV: 'production', WXOPEN_MODE: 'sandbox' })).toMatchObject({ mode: 'sandbox', host: '127.0.0.1' });
     expect(loadConfig({ ...REAL, NODE_ENV: 'production' }).mode).toBe('real');
     expect(errorOf({ WXOPEN_MODE: 'demo' })).toMatch(/WXOPEN_MODE: must be sandbox or real/);
