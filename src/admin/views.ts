@@ -14,6 +14,20 @@ export function accountName(r: AuthorizerRecord): string | null {
   return typeof n === 'string' && n !== '' ? n : null;
 }
 
+/** A stored sandbox avatar from before the sandbox served its own: qlogo's address, unreachable offline. */
+const OLD_SANDBOX_AVATAR = /^https?:\/\/wx\.qlogo\.cn\/mmopen\/(gh_[0-9A-Za-z_]{1,40})\/(\d{1,3})$/;
+
+/**
+ * The avatar to show for a stored profile. In sandbox mode every WeChat host is the simulator, so a qlogo
+ * address stored by an older version (kept until the account is refreshed) is shown from the simulator.
+ */
+export function avatarSrc(info: Record<string, unknown> | null, sandboxBase: string | undefined): string | undefined {
+  const url = info?.head_img;
+  if (typeof url !== 'string' || !/^https?:\/\//.test(url)) return undefined;
+  const old = sandboxBase === undefined ? null : OLD_SANDBOX_AVATAR.exec(url);
+  return old ? `${sandboxBase!.replace(/\/+$/, '')}/mmopen/${old[1]}/${old[2]}` : url;
+}
+
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /** The API's view of an authorizer: never a token. */

@@ -15,6 +15,7 @@ import { persistSandbox } from './persistence.js';
 import { Pusher } from './pusher.js';
 import { QuotaBook } from './quotas.js';
 import { ADMIN_PREFIX, adminRoutes } from './routes/admin.js';
+import { AVATAR_PREFIX, avatarRoutes } from './routes/avatar.js';
 import { componentRoutes } from './routes/component.js';
 import { miscRoutes } from './routes/misc.js';
 import { codeRoutes } from './routes/wxa-code.js';
@@ -90,6 +91,7 @@ export async function buildSandboxApp(options: SandboxOptions = {}): Promise<San
     pusher,
     scheduler: new Scheduler(state, pusher),
     logger: options.logger,
+    publicUrl: options.publicUrl?.replace(/\/+$/, ''),
   };
   for (const { path, fault } of options.faults ?? []) context.faults.set(path, fault);
   const persistence = options.stateFile ? persistSandbox(context, options.stateFile, options.logger) : undefined;
@@ -118,6 +120,8 @@ export async function buildSandboxApp(options: SandboxOptions = {}): Promise<San
       }
       return;
     }
+    // A browser showing an account's avatar: not an API call to count or to fault.
+    if (path.startsWith(AVATAR_PREFIX)) return;
     const appid = callAppid(context, request);
     context.counters.record(path, appid);
     for (const action of context.faults.actionsFor(path, appid)) {
@@ -165,6 +169,7 @@ export async function buildSandboxApp(options: SandboxOptions = {}): Promise<San
   await app.register(async (scope) => officialAccountRoutes(scope, context));
   await app.register(async (scope) => snsOAuthRoutes(scope, context));
   await app.register(async (scope) => authPageRoutes(scope, context));
+  await app.register(async (scope) => avatarRoutes(scope, context));
   await app.register(async (scope) => adminRoutes(scope, context, controls));
   app.addHook('onClose', async () => {
     context.scheduler.stop();

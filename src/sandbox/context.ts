@@ -17,4 +17,6 @@ export interface SandboxContext {
   pusher: Pusher;
   scheduler: Scheduler;
   logger: Logger | undefined;
+  /** The base URL browsers reach the sandbox at (links it hands out, such as avatars); set at listen when not given. */
+  publicUrl: string | undefined;
 }

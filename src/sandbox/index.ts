@@ -50,10 +50,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
   const urlHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
+  const url = `http://${urlHost}:${port}`;
+  context.publicUrl ??= url;
   context.scheduler.start();
   return {
     ...controls,
-    url: `http://${urlHost}:${port}`,
+    url,
     clock,
     accounts: [...context.state.accounts.values()],
     counters: {

@@ -31,6 +31,11 @@ export interface SandboxOptions {
   port?: number;
   /** Default 127.0.0.1. */
   host?: string;
+  /**
+   * The base URL browsers reach the sandbox at, for the links it hands out (an account's `head_img`);
+   * default the address it listens on.
+   */
+  publicUrl?: string;
   /** Default: the demo component of `SANDBOX_DEFAULTS`. */
   component?: SandboxComponent;
   platform?: SandboxPlatform;

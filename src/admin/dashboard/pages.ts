@@ -3,7 +3,7 @@ import { ago, inTime, localStamp, messages, permissionName, type Lang, type Mess
 import type { AuthorizerRecord, StoredMessage, StoredPush } from '../../store/types.js';
 import { esc, shell } from '../../server/pages/layout.js';
 import type { ReconcileReport } from '../reconcile.js';
-import { accountName, accountType } from '../views.js';
+import { accountName, accountType, avatarSrc } from '../views.js';
 
 const STATUS_CLASS: Record<string, string> = { authorized: 'ok', needs_reauthorization: 'bad', unauthorized: 'muted', missing_upstream: 'warn' };
 
@@ -129,12 +129,25 @@ ${pushRows ? `<table><tr><th>InfoType</th><th>${esc(m.colAccount)}</th><th>${esc
   return shell(i.lang, `${m.dashboard} · wxopen`, `<h1>${esc(m.dashboard)}</h1>${body}`, { nav: i.nav, head: '<meta http-equiv="refresh" content="30">' });
 }
 
-export function authorizerPage(i: { lang: Lang; nav: string; now: number; record: AuthorizerRecord; pushes: StoredPush[]; messages: StoredMessage[]; csrf: string; notice?: string; error?: string }): string {
+export function authorizerPage(i: {
+  lang: Lang;
+  nav: string;
+  now: number;
+  record: AuthorizerRecord;
+  pushes: StoredPush[];
+  messages: StoredMessage[];
+  csrf: string;
+  notice?: string;
+  error?: string;
+  /** Sandbox mode: the simulator's browser-facing base URL. */
+  sandboxBase?: string;
+}): string {
   const m = messages(i.lang);
   const r = i.record;
   const info = r.info ?? {};
   const name = accountName(r) ?? r.authorizerAppid;
-  const head = typeof info.head_img === 'string' && /^https?:\/\//.test(info.head_img) ? `<img class="avatar" src="${esc(info.head_img)}" alt="" referrerpolicy="no-referrer" onerror="this.style.visibility='hidden'">` : '<div class="avatar"></div>';
+  const avatar = avatarSrc(info, i.sandboxBase);
+  const head = avatar ? `<img class="avatar" src="${esc(avatar)}" alt="" referrerpolicy="no-referrer" onerror="this.style.visibility='hidden'">` : '<div class="avatar"></div>';
   const field = (label: string, value: unknown) => (value === undefined || value === null || value === '' ? '' : `<tr><th>${esc(label)}</th><td>${esc(String(value))}</td></tr>`);
   const events = i.pushes.map((p) => `<tr><td>${esc(p.infoType)}</td><td>${esc(ago(m, p.receivedAt, i.now))}</td></tr>`).join('');
   const received = i.messages.map((x) => `<tr><td>${esc(x.type)}</td><td><code>${esc(x.fromUser)}</code></td><td>${esc(ago(m, x.receivedAt, i.now))}</td></tr>`).join('');

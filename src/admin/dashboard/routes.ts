@@ -98,7 +98,18 @@ export async function dashboardRoutes(app: FastifyInstance, ctx: AdminContext): 
     const pushes = allPushes.filter((p) => p.authorizerAppid === record.authorizerAppid).slice(0, 20);
     const q = req.query as Form;
     return reply.type('text/html; charset=utf-8').send(
-      authorizerPage({ lang, nav: navFor(req), now: clock.now(), record, pushes, messages: recentMessages, csrf: req.session!.csrf, notice: q.done === 'refreshed' ? messages(lang).refreshed : undefined, error: q.error }),
+      authorizerPage({
+        lang,
+        nav: navFor(req),
+        now: clock.now(),
+        record,
+        pushes,
+        messages: recentMessages,
+        csrf: req.session!.csrf,
+        notice: q.done === 'refreshed' ? messages(lang).refreshed : undefined,
+        error: q.error,
+        sandboxBase: ctx.config.mode === 'sandbox' ? ctx.config.mpBase : undefined,
+      }),
     );
   });
 

@@ -148,6 +148,8 @@ async function startEmbeddedSandbox(config: Config, platformUrl: string, stateFi
   const sandbox = await startSandbox({
     port: config.sandboxPort ?? Number(base.port),
     host: '127.0.0.1',
+    // Browsers reach it where the authorization pages are (localhost), not where it binds (127.0.0.1).
+    ...(new URL(config.mpBase).port !== '0' && { publicUrl: config.mpBase }),
     component: {
       appid: config.componentAppid,
       secret: config.componentSecret,

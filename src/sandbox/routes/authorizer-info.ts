@@ -1,17 +1,19 @@
+import type { FastifyRequest } from 'fastify';
 import type { SandboxAccount } from '../accounts.js';
 import { codeFor } from '../code-state.js';
 import type { SandboxContext } from '../context.js';
 import type { Authorization } from '../state.js';
+import { avatarUrl } from './avatar.js';
 
 export function funcInfo(auth: Authorization): Array<{ funcscope_category: { id: number } }> {
   return auth.funcIds.map((id) => ({ funcscope_category: { id } }));
 }
 
 /** api_get_authorizer_info (spec 3.5); `MiniProgramInfo` is present only for mini programs. */
-export function authorizerInfo(ctx: SandboxContext, account: SandboxAccount, auth: Authorization) {
+export function authorizerInfo(ctx: SandboxContext, request: FastifyRequest, account: SandboxAccount, auth: Authorization) {
   const info: Record<string, unknown> = {
     nick_name: account.nickName,
-    head_img: `http://wx.qlogo.cn/mmopen/${account.userName}/0`,
+    head_img: avatarUrl(ctx, request, account),
     service_type_info: { id: account.serviceTypeId ?? (account.type === 'official' ? 2 : 0) },
     verify_type_info: { id: account.verifyTypeId ?? 0 },
     user_name: account.userName,

@@ -86,7 +86,7 @@ export async function componentRoutes(app: FastifyInstance, ctx: SandboxContext)
     checkComponentAppid(ctx, body.component_appid);
     const account = state.account(stringField(body, 'authorizer_appid'));
     const auth = state.activeAuthorization(account.appid);
-    return authorizerInfo(ctx, account, auth);
+    return authorizerInfo(ctx, request, account, auth);
   });
 
   app.post('/cgi-bin/component/api_get_authorizer_list', async (request) => {

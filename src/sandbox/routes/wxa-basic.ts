@@ -4,6 +4,7 @@ import type { SandboxContext } from '../context.js';
 import { reject } from '../errors.js';
 import { jsonBody, requireAuthorizerToken } from '../guards.js';
 import { randomToken } from '../state.js';
+import { avatarUrl } from './avatar.js';
 
 const MAX_EXPIRE_INTERVAL_DAYS = 30;
 
@@ -24,7 +25,7 @@ export async function basicRoutes(app: FastifyInstance, ctx: SandboxContext): Pr
       nickname: account.nickName,
       wx_verify_info: { qualification_verify: (account.verifyTypeId ?? 0) === 0, naming_verify: (account.verifyTypeId ?? 0) === 0 },
       signature_info: { signature: account.signature ?? '', modify_used_count: 0, modify_quota: 5 },
-      head_image_info: { head_image_url: `http://wx.qlogo.cn/mmopen/${account.userName}/0`, modify_used_count: 0, modify_quota: 5 },
+      head_image_info: { head_image_url: avatarUrl(ctx, request, account), modify_used_count: 0, modify_quota: 5 },
       nickname_info: { nickname: account.nickName, modify_used_count: 0, modify_quota: 2 },
       registered_country: 1,
     };
