@@ -25,7 +25,7 @@ if (existsSync(CHROMIUM)) {
     it('logs in, authorizes through our page and the sandbox page, sees the name and permission names', async () => {
       // The operator signs in to the dashboard.
       const ctx = await browser.newContext({ locale: 'zh-CN', viewport: { width: 1100, height: 800 } });
-      // Everything stays on loopback: avatars on WeChat's CDN are not fetched.
+      // Everything stays on loopback (the avatars are the sandbox's own): anything else is refused.
       const loopbackOnly = /^https?:\/\/(?!127\.0\.0\.1[:/]|localhost[:/])/;
       await ctx.route(loopbackOnly, (r) => r.abort());
       const page = await ctx.newPage();
