@@ -21,6 +21,7 @@ import { messages } from '../i18n/index.js';
 import { errorPage } from '../server/pages/error-page.js';
 import { acceptsHtml, wantsPage } from '../server/pages/layout.js';
 import { databaseOutage } from '../store/outage.js';
+import { faviconRoute } from '../server/favicon.js';
 
 // The same WXO_ERR_* codes as every other refusal (errors.ts), so a client matches one set of codes.
 const UNAUTHORIZED = { error: 'WXO_ERR_UNAUTHORIZED' };
@@ -209,6 +210,7 @@ export async function buildAdminApp(deps: AdminDeps, options: { auth?: AdminAuth
   await app.register(async (scope) => templateApi(scope, context));
   await app.register(async (scope) => deployApi(scope, context));
 
+  faviconRoute(app, { config: { access: 'public' }, schema: { hide: true } });
   app.get('/metrics', { config: { access: 'any', scope: 'metrics' }, schema: { hide: true } }, async (_req, reply) => {
     const body = await deps.metrics.registry.metrics();
     return reply.type(deps.metrics.registry.contentType).send(body);

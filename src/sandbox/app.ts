@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { SANDBOX_DEFAULTS } from '../config.js';
+import { faviconRoute } from '../server/favicon.js';
 import { defaultAccounts } from './accounts.js';
 import { createSandboxClock, type SandboxClock } from './clock.js';
 import type { SandboxContext } from './context.js';
@@ -120,8 +121,8 @@ export async function buildSandboxApp(options: SandboxOptions = {}): Promise<San
       }
       return;
     }
-    // A browser showing an account's avatar: not an API call to count or to fault.
-    if (path.startsWith(AVATAR_PREFIX)) return;
+    // A browser showing an avatar or asking for the icon of the authorization page: not an API call to count or to fault.
+    if (path.startsWith(AVATAR_PREFIX) || path === '/favicon.ico') return;
     const appid = callAppid(context, request);
     context.counters.record(path, appid);
     for (const action of context.faults.actionsFor(path, appid)) {
@@ -170,6 +171,7 @@ export async function buildSandboxApp(options: SandboxOptions = {}): Promise<San
   await app.register(async (scope) => snsOAuthRoutes(scope, context));
   await app.register(async (scope) => authPageRoutes(scope, context));
   await app.register(async (scope) => avatarRoutes(scope, context));
+  faviconRoute(app);
   await app.register(async (scope) => adminRoutes(scope, context, controls));
   app.addHook('onClose', async () => {
     context.scheduler.stop();

@@ -65,7 +65,7 @@ function entryDomainProblem(ctx: SandboxContext, path: string, request: FastifyR
 
 function layout(title: string, body: string): string {
   return `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>${esc(title)}</title><style>
+<title>${esc(title)}</title><link rel="icon" href="/favicon.ico"><style>
 body{font-family:-apple-system,"PingFang SC","Helvetica Neue",sans-serif;background:#f2f3f5;margin:0;color:#1f2329}
 main{max-width:560px;margin:40px auto;background:#fff;border-radius:12px;padding:28px 32px;box-shadow:0 2px 12px rgba(0,0,0,.06)}
 h1{font-size:20px;margin:0 0 4px}p.sub{color:#8a8f99;margin:0 0 20px;font-size:14px}

@@ -16,6 +16,7 @@ import { createPushEndpoint, type PushEndpoint } from './push-endpoint.js';
 import { pushRoutes } from './routes/push.js';
 import { authorizeRoutes } from './routes/authorize.js';
 import { healthRoutes } from './routes/health.js';
+import { faviconRoute } from './favicon.js';
 import { MemoryMessageDedupe, RedisMessageDedupe, type MessageDedupe } from '../messages/dedupe.js';
 import { MessageRouter } from '../messages/router.js';
 import type { MessagePipeline } from '../messages/pipeline.js';
@@ -179,6 +180,7 @@ export async function buildApp(options: BuildAppOptions): Promise<WxOpenApp> {
   });
 
   await app.register(async (scope) => healthRoutes(scope, context));
+  faviconRoute(app);
   await app.register(async (scope) => pushRoutes(scope, push));
   const { platform } = context;
   if (platform) {

@@ -32,7 +32,7 @@ nav{display:flex;flex-wrap:wrap;gap:4px 14px;align-items:center;padding:10px 16p
 
 export function shell(lang: Lang, title: string, body: string, options: { nav?: string; head?: string; narrow?: boolean } = {}): string {
   return `<!doctype html><html lang="${lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>${esc(title)}</title><style>${BASE_CSS}</style>${options.head ?? ''}</head><body>${options.nav ?? ''}<main${options.narrow ? ' class="narrow"' : ''}>${body}</main></body></html>`;
+<title>${esc(title)}</title><link rel="icon" href="/favicon.ico"><style>${BASE_CSS}</style>${options.head ?? ''}</head><body>${options.nav ?? ''}<main${options.narrow ? ' class="narrow"' : ''}>${body}</main></body></html>`;
 }
 
 /** A browser navigating (its Accept names HTML): an unknown URL gets a page, not the JSON an API client gets. */
