@@ -27,6 +27,10 @@ async function authorizeThroughPages(url: string): Promise<string> {
   expect(confirm.status).toBe(302);
   const callback = await fetch(confirm.headers.get('location')!);
   expect(callback.status).toBe(200);
+  // The avatar is the embedded sandbox's, at the address browsers reach it by (WXOPEN_MP_BASE), not its bind address.
+  const avatar = /<img class="avatar" src="([^"]+)"/.exec(await callback.text())?.[1];
+  expect(avatar).toMatch(new RegExp(`^http://localhost:${page.port}/mmopen/gh_\\w+/0$`));
+  expect((await fetch(avatar!.replace('localhost', '127.0.0.1'))).headers.get('content-type')).toMatch(/^image\/svg\+xml/);
   return chosen;
 }
 
