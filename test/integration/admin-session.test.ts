@@ -5,10 +5,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SESSION_TTL_MS } from '../../src/admin/session.js';
 import { startAdminWorld, ADMIN_TOKEN, type AdminWorld } from '../helpers/admin-world.js';
+import { BROWSER_ACCEPT } from '../helpers/accept.js';
 
 const OA = 'wx3a7f2c9e1b4d6f80';
 /** What a browser sends with a form it submits. */
-const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
 
 let w: AdminWorld;
 beforeAll(async () => {

@@ -1,9 +1,9 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAdminWorld, type AdminWorld } from '../helpers/admin-world.js';
+import { BROWSER } from '../helpers/accept.js';
 
 /** What a browser sends when someone types an address. */
-const BROWSER = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
 const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
 
 /** One request on its own socket, read until the server closes it: what HEAD really sends after its headers. */

@@ -5,9 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sessionCookie, startAdminWorld, type AdminWorld } from '../helpers/admin-world.js';
+import { BROWSER } from '../helpers/accept.js';
 
 const OA = 'wx3a7f2c9e1b4d6f80';
-const BROWSER = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
 
 let w: AdminWorld;
 let cookie: string;

@@ -12,9 +12,9 @@ import { captureLogger } from '../helpers/logs.js';
 import { freePorts } from '../helpers/ports.js';
 import { dropSchema, noteSkipped, PG_URL, uniqueSchema } from '../helpers/services.js';
 import { until } from '../helpers/wait.js';
+import { BROWSER_ACCEPT } from '../helpers/accept.js';
 
 const OA = 'wx3a7f2c9e1b4d6f80';
-const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
 /** Must never reach an answer or a log line. */
 const PASSWORD = 's3cret-pw-123';
 
