@@ -232,10 +232,12 @@ describe('one line, never a stack', { timeout: 120_000 }, () => {
       const r = await wxopen(['serve'], { cwd: dir, env: { ...sandboxEnv(dir), PORT: String(taken) } });
       expect(r.status).toBe(1);
       expect(oneLine(r.stderr)).toMatch(new RegExp(`^wxopen: port ${taken} on 127\\.0\\.0\\.1 is already in use .*PORT or --port`));
-      const s = await wxopen(['serve'], { cwd: dir, env: { ...sandboxEnv(dir), PORT: String(await freePort()), WXOPEN_SANDBOX_PORT: String(taken) } });
+      // PORT from a free run of three (the sandbox and admin ports default to the next two): a free ephemeral port
+      // alone once had its neighbour taken by another test's connection, and the refusal named that one instead.
+      const s = await wxopen(['serve'], { cwd: dir, env: { ...sandboxEnv(dir), PORT: String(await freePortPair()), WXOPEN_SANDBOX_PORT: String(taken) } });
       expect(s.status).toBe(1);
       expect(oneLine(s.stderr)).toMatch(new RegExp(`^wxopen: port ${taken} on 127\\.0\\.0\\.1 is already in use .*WXOPEN_SANDBOX_PORT`));
-      const a = await wxopen(['serve'], { cwd: dir, env: { ...sandboxEnv(dir), PORT: String(await freePort()), WXOPEN_ADMIN_PORT: String(taken) } });
+      const a = await wxopen(['serve'], { cwd: dir, env: { ...sandboxEnv(dir), PORT: String(await freePortPair()), WXOPEN_ADMIN_PORT: String(taken) } });
       expect(a.status).toBe(1);
       expect(oneLine(a.stderr)).toMatch(new RegExp(`^wxopen: port ${taken} on 127\\.0\\.0\\.1 is already in use .*WXOPEN_ADMIN_PORT`));
       // Refused before the database: no database, WAL or lock file was created by any of the three.
@@ -282,7 +284,7 @@ describe('one line, never a stack', { timeout: 120_000 }, () => {
 
   it('a host that is not this machine\'s is named with the setting to change, in one line', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wxopen-badhost-'));
-    const port = String(await freePort());
+    const port = String(await freePortPair());
     const unresolvable = await wxopen(['serve', '-p', port, '--host', '999.1.1.1'], { cwd: dir, env: sandboxEnv(dir) });
     expect(unresolvable.status).toBe(1);
     expect(oneLine(unresolvable.stderr)).toBe(`wxopen: cannot listen on 999.1.1.1:${port}: 999.1.1.1 is not an address and does not resolve; set HOST or --host to one of this machine's addresses (127.0.0.1, 0.0.0.0 for all) (WXO_ERR_BAD_HOST)`);
