@@ -21,7 +21,7 @@ import { messages } from '../i18n/index.js';
 import { errorPage } from '../server/pages/error-page.js';
 import { acceptsHtml, wantsPage } from '../server/pages/layout.js';
 import { databaseOutage } from '../store/outage.js';
-import { faviconRoute } from '../server/favicon.js';
+import { faviconRoute } from '../util/favicon.js';
 
 // The same WXO_ERR_* codes as every other refusal (errors.ts), so a client matches one set of codes.
 const UNAUTHORIZED = { error: 'WXO_ERR_UNAUTHORIZED' };

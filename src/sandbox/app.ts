@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { SANDBOX_DEFAULTS } from '../config.js';
-import { faviconRoute } from '../server/favicon.js';
+import { faviconRoute } from '../util/favicon.js';
 import { defaultAccounts } from './accounts.js';
 import { createSandboxClock, type SandboxClock } from './clock.js';
 import type { SandboxContext } from './context.js';

@@ -16,7 +16,7 @@ import { createPushEndpoint, type PushEndpoint } from './push-endpoint.js';
 import { pushRoutes } from './routes/push.js';
 import { authorizeRoutes } from './routes/authorize.js';
 import { healthRoutes } from './routes/health.js';
-import { faviconRoute } from './favicon.js';
+import { faviconRoute } from '../util/favicon.js';
 import { MemoryMessageDedupe, RedisMessageDedupe, type MessageDedupe } from '../messages/dedupe.js';
 import { MessageRouter } from '../messages/router.js';
 import type { MessagePipeline } from '../messages/pipeline.js';
