@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { SandboxAccount } from '../accounts.js';
 import type { SandboxContext } from '../context.js';
+import { esc } from '../../util/html.js';
 
 /** qlogo's path (`/mmopen/<gh_id>/<size>`), served by the sandbox itself so nothing leaves the machine. */
 export const AVATAR_PREFIX = '/mmopen/';
@@ -10,8 +11,6 @@ export const AVATAR_PREFIX = '/mmopen/';
 const SIZES = new Set(['0', '46', '64', '96', '132']);
 
 const PALETTE = ['#07c160', '#10aeff', '#fa9d3b', '#fa5151', '#6467f0', '#1485ee', '#2aae67', '#c87d2f'] as const;
-
-const XML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
 /** Where browsers reach this sandbox: set at listen, or the Host a caller used when it was never started. */
 function baseUrl(ctx: SandboxContext, request: FastifyRequest): string {
@@ -28,7 +27,7 @@ export function avatarSvg(account: SandboxAccount): string {
   const colour = PALETTE[createHash('sha256').update(account.userName).digest()[0]! % PALETTE.length]!;
   // One code point (a CJK name's first character, or a surrogate pair), escaped: names come from configuration.
   const initial = [...(account.nickName.trim() || account.userName.replace(/^gh_/, ''))][0]?.toUpperCase() ?? '?';
-  const text = initial.replace(/[&<>"']/g, (c) => XML_ESCAPES[c]!);
+  const text = esc(initial);
   return (
     `<svg xmlns="http://www.w3.org/2000/svg" width="132" height="132" viewBox="0 0 132 132">` +
     `<rect width="132" height="132" fill="${colour}"/>` +

@@ -1,10 +1,7 @@
 import type { Lang } from '../../i18n/index.js';
+import { esc } from '../../util/html.js';
 
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-export function esc(s: string | number): string {
-  return String(s).replace(/[&<>"']/g, (c) => ESCAPES[c]!);
-}
+export { esc };
 
 /**
  * Mobile first: merchants open these pages inside WeChat on a phone. Tables turn into stacked rows
